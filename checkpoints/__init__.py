@@ -1,0 +1,1 @@
+"""Shipped style models: one folder per style (weights, config, model card)."""

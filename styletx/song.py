@@ -1,0 +1,102 @@
+"""Plain data classes for a parsed MIDI file, in ticks.
+
+Everything is kept in MIDI ticks (never seconds), so that notes written back
+out are bit-identical to the ones read in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Note:
+    """One note. ``end`` > ``start`` is not guaranteed for raw input (zero-length notes exist)."""
+
+    start: int
+    end: int
+    pitch: int
+    velocity: int
+
+
+@dataclass
+class Track:
+    """One instrument part: a MIDI track (or a channel of a type-0 track)."""
+
+    name: str
+    program: int
+    is_drum: bool
+    notes: list[Note]
+    index: int = -1  # position among the input's instrument parts; -1 for derived tracks
+    channel: int | None = None
+
+    @property
+    def max_polyphony(self) -> int:
+        """Most notes sounding at once (zero-length notes count at their onset)."""
+        events = []
+        for n in self.notes:
+            events.append((n.start, 1))
+            events.append((max(n.end, n.start + 1), -1))
+        events.sort(key=lambda e: (e[0], e[1]))
+        best = cur = 0
+        for _, d in events:
+            cur += d
+            best = max(best, cur)
+        return best
+
+
+@dataclass(frozen=True)
+class TempoChange:
+    tick: int
+    us_per_quarter: int  # MIDI set_tempo value
+
+    @property
+    def bpm(self) -> float:
+        return 60_000_000 / self.us_per_quarter
+
+
+@dataclass(frozen=True)
+class TimeSignature:
+    tick: int
+    numerator: int
+    denominator: int
+
+
+@dataclass(frozen=True)
+class KeySignature:
+    tick: int
+    tonic: int  # pitch class 0..11 (C = 0)
+    minor: bool
+
+    @property
+    def name(self) -> str:
+        names = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
+        return names[self.tonic] + ("m" if self.minor else "")
+
+
+@dataclass
+class Song:
+    """A whole MIDI file: its parts and its global maps, in ticks."""
+
+    resolution: int  # ticks per quarter note
+    tracks: list[Track]
+    tempos: list[TempoChange] = field(default_factory=list)
+    time_signatures: list[TimeSignature] = field(default_factory=list)
+    key_signatures: list[KeySignature] = field(default_factory=list)
+    midi_type: int = 1
+    source: str = ""
+
+    @property
+    def end_tick(self) -> int:
+        """Last note end (or start) over all tracks; 0 for a file with no notes."""
+        return max((max(n.end, n.start) for t in self.tracks for n in t.notes), default=0)
+
+
+@dataclass
+class Parts:
+    """A song split into the roles styletx cares about."""
+
+    melody: Track
+    accompaniment: list[Track]
+    drums: list[Track]
+    reason: str  # why this melody was chosen, for `styletx info`
