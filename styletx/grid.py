@@ -1,0 +1,425 @@
+"""The score grid: a piece as frames on a beat-relative grid.
+
+A frame is ``1 / steps_per_beat`` of a quarter note, measured in MIDI ticks
+(``resolution / steps_per_beat`` ticks), never in seconds, so tempo changes do
+not move the grid. Bar lines come from the time-signature map.
+
+Cell encodings (shared with :mod:`styletx.model`):
+
+* accompaniment: ``uint8 [T, 128]``, ``OFF = 0``, ``ONSET = 1``, ``HOLD = 2``,
+  so a repeated note (onset, onset) differs from a held one (onset, hold);
+* melody: ``int16 [T]`` tokens, ``0`` = rest, ``1 + pitch`` = onset,
+  ``129 + pitch`` = hold;
+* metadata: step in beat, step in bar, bar index, bar length and key per frame.
+
+Quantisation rule (:func:`quantize_note`): a note's onset goes to the nearest
+frame boundary, its end to the nearest frame boundary, and a note that would
+then last less than one frame lasts exactly one frame. When two notes of one
+pitch overlap on the grid, the later onset cuts the earlier note. Every change
+is counted in a :class:`QuantizationReport`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from styletx.song import KeySignature, Note, Parts, Song, TimeSignature
+
+OFF, ONSET, HOLD = 0, 1, 2
+MELODY_REST = 0
+MELODY_VOCAB = 257
+N_MIDI_PITCHES = 128
+
+# Krumhansl-Kessler key profiles (the ones music21's KrumhanslSchmuckler uses).
+# Estimating the key here with numpy keeps gridding fast; music21's analysis of a
+# parsed stream gives the same answer for the same profiles but costs seconds.
+_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+_MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def melody_token(pitch: int, onset: bool) -> int:
+    """Encode a melody cell (see module docstring)."""
+    return 1 + pitch if onset else 129 + pitch
+
+
+def melody_pitch(token: int) -> int | None:
+    """Decode the pitch of a melody token (``None`` for a rest)."""
+    if token == MELODY_REST:
+        return None
+    return (token - 1) % 128
+
+
+@dataclass
+class QuantizationReport:
+    """What quantisation changed, so users can see how lossy the grid was."""
+
+    notes: int = 0
+    onsets_moved: int = 0
+    ends_moved: int = 0
+    max_onset_error_ticks: int = 0
+    lengthened_to_one_frame: int = 0
+    cut_by_later_onset: int = 0
+    dropped_same_frame: int = 0
+
+    def merge(self, other: QuantizationReport) -> QuantizationReport:
+        """Sum two reports (melody + accompaniment, say)."""
+        return QuantizationReport(
+            notes=self.notes + other.notes,
+            onsets_moved=self.onsets_moved + other.onsets_moved,
+            ends_moved=self.ends_moved + other.ends_moved,
+            max_onset_error_ticks=max(self.max_onset_error_ticks, other.max_onset_error_ticks),
+            lengthened_to_one_frame=self.lengthened_to_one_frame + other.lengthened_to_one_frame,
+            cut_by_later_onset=self.cut_by_later_onset + other.cut_by_later_onset,
+            dropped_same_frame=self.dropped_same_frame + other.dropped_same_frame,
+        )
+
+    def summary(self) -> str:
+        """One line for logs and `styletx info`."""
+        return (
+            f"{self.notes} notes: {self.onsets_moved} onsets moved "
+            f"(max {self.max_onset_error_ticks} ticks), {self.ends_moved} ends moved, "
+            f"{self.lengthened_to_one_frame} lengthened to one frame, "
+            f"{self.cut_by_later_onset} cut by a later onset, "
+            f"{self.dropped_same_frame} dropped (same pitch, same frame)"
+        )
+
+
+@dataclass
+class Grid:
+    """A piece on the frame grid, with per-frame metadata.
+
+    Attributes
+    ----------
+    steps_per_beat, resolution
+        Frames per quarter note, and the MIDI ticks per quarter note they derive from.
+    melody
+        ``int16 [T]`` melody tokens.
+    accomp
+        ``uint8 [T, 128]`` accompaniment cell states over all MIDI pitches.
+    beat_step, bar_step, bar_index, bar_beats
+        ``int32 [T]``: step within the (quarter) beat, step within the bar,
+        bar number (0-based), and the bar's length in quarter beats, rounded up.
+    key
+        ``int16 [T]``: tonic pitch class + 12 if minor.
+    key_estimated
+        True when no key signature was present and the key was estimated.
+    report
+        What quantisation changed.
+    """
+
+    steps_per_beat: int
+    resolution: int
+    melody: np.ndarray
+    accomp: np.ndarray
+    beat_step: np.ndarray
+    bar_step: np.ndarray
+    bar_index: np.ndarray
+    bar_beats: np.ndarray
+    key: np.ndarray
+    key_estimated: bool = False
+    report: QuantizationReport = field(default_factory=QuantizationReport)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.melody.shape[0])
+
+    @property
+    def n_bars(self) -> int:
+        return int(self.bar_index[-1]) + 1 if self.n_frames else 0
+
+    @property
+    def step_ticks(self) -> float:
+        return self.resolution / self.steps_per_beat
+
+    def frame_tick(self, frame: int) -> int:
+        """Tick of a frame boundary (frame ``T`` is the end of the grid)."""
+        return frame_to_tick(frame, self.resolution, self.steps_per_beat)
+
+    def meta(self, max_bar_steps: int = 96) -> np.ndarray:
+        """The model's ``[T, 4]`` metadata: beat step, bar step, key, bar length."""
+        return np.stack(
+            [
+                self.beat_step,
+                np.minimum(self.bar_step, max_bar_steps - 1),
+                self.key,
+                np.clip(self.bar_beats, 0, 15),
+            ],
+            axis=1,
+        ).astype(np.int64)
+
+    def bar_mask(self, first_bar: int, last_bar: int) -> np.ndarray:
+        """Boolean ``[T]``: frames in bars ``first_bar..last_bar`` (1-based, inclusive)."""
+        return (self.bar_index >= first_bar - 1) & (self.bar_index <= last_bar - 1)
+
+    def accompaniment_notes(self, velocity: int = 80) -> list[Note]:
+        """The accompaniment roll as notes in ticks."""
+        return roll_to_notes(self.accomp, self.resolution, self.steps_per_beat, velocity)
+
+    def with_accomp(self, accomp: np.ndarray) -> Grid:
+        """A copy with another accompaniment roll (the melody and metadata are shared)."""
+        return Grid(
+            steps_per_beat=self.steps_per_beat,
+            resolution=self.resolution,
+            melody=self.melody,
+            accomp=accomp,
+            beat_step=self.beat_step,
+            bar_step=self.bar_step,
+            bar_index=self.bar_index,
+            bar_beats=self.bar_beats,
+            key=self.key,
+            key_estimated=self.key_estimated,
+            report=self.report,
+        )
+
+
+def frame_to_tick(frame: int, resolution: int, steps_per_beat: int) -> int:
+    """Tick of a frame boundary: ``round(frame * resolution / steps_per_beat)``."""
+    return int(round(frame * resolution / steps_per_beat))
+
+
+def tick_to_frame(tick: int, resolution: int, steps_per_beat: int) -> int:
+    """Nearest frame boundary to a tick (halves round to even, like numpy)."""
+    return int(np.rint(tick * steps_per_beat / resolution))
+
+
+def quantize_note(
+    note: Note, resolution: int, steps_per_beat: int, report: QuantizationReport
+) -> tuple[int, int]:
+    """Frames ``(start, end)`` of a note, end exclusive, at least one frame long."""
+    start = tick_to_frame(note.start, resolution, steps_per_beat)
+    end = tick_to_frame(note.end, resolution, steps_per_beat)
+    report.notes += 1
+    onset_error = abs(frame_to_tick(start, resolution, steps_per_beat) - note.start)
+    if onset_error:
+        report.onsets_moved += 1
+        report.max_onset_error_ticks = max(report.max_onset_error_ticks, onset_error)
+    if end <= start:
+        end = start + 1
+        report.lengthened_to_one_frame += 1
+    elif frame_to_tick(end, resolution, steps_per_beat) != note.end:
+        report.ends_moved += 1
+    return start, end
+
+
+def notes_to_roll(
+    notes: Iterable[Note],
+    n_frames: int,
+    resolution: int,
+    steps_per_beat: int,
+    report: QuantizationReport | None = None,
+) -> np.ndarray:
+    """Put notes on a ``[T, 128]`` off/onset/hold roll (see the module's quantisation rule)."""
+    report = report if report is not None else QuantizationReport()
+    roll = np.zeros((n_frames, N_MIDI_PITCHES), dtype=np.uint8)
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for note in notes:
+        start, end = quantize_note(note, resolution, steps_per_beat, report)
+        if start >= n_frames:
+            continue
+        spans.setdefault(note.pitch, []).append((start, min(end, n_frames)))
+    for pitch, items in spans.items():
+        items.sort()
+        for i, (start, end) in enumerate(items):
+            if i + 1 < len(items):
+                nxt = items[i + 1][0]
+                if nxt == start:
+                    report.dropped_same_frame += 1
+                    continue
+                if nxt < end:
+                    report.cut_by_later_onset += 1
+                    end = nxt
+            roll[start, pitch] = ONSET
+            roll[start + 1 : end, pitch] = HOLD
+    return roll
+
+
+def roll_to_notes(
+    roll: np.ndarray, resolution: int, steps_per_beat: int, velocity: int | np.ndarray = 80
+) -> list[Note]:
+    """Read notes off a ``[T, 128]`` roll; a hold without a sounding note starts one.
+
+    ``velocity`` is one value or a ``[T, 128]`` array read at each onset.
+    """
+    n_frames = roll.shape[0]
+    notes: list[Note] = []
+    frames, pitches = np.nonzero(roll)
+    sounding = roll != OFF
+    for t, p in zip(frames.tolist(), pitches.tolist(), strict=True):
+        state = roll[t, p]
+        if state == HOLD and t > 0 and sounding[t - 1, p]:
+            continue
+        end = t + 1
+        while end < n_frames and roll[end, p] == HOLD:
+            end += 1
+        vel = int(velocity if np.isscalar(velocity) else velocity[t, p])
+        notes.append(
+            Note(
+                start=frame_to_tick(t, resolution, steps_per_beat),
+                end=frame_to_tick(end, resolution, steps_per_beat),
+                pitch=int(p),
+                velocity=vel,
+            )
+        )
+    notes.sort()
+    return notes
+
+
+def repair_holds(roll: np.ndarray) -> np.ndarray:
+    """Turn every hold that follows silence into an onset (in place; returns ``roll``).
+
+    Holds are only meaningful after a sounding cell; resampling a frame can break
+    that for the next frame, and this restores a valid roll.
+    """
+    if roll.shape[0] == 0:
+        return roll
+    bad = (roll[1:] == HOLD) & (roll[:-1] == OFF)
+    roll[1:][bad] = ONSET
+    roll[0][roll[0] == HOLD] = ONSET
+    return roll
+
+
+def melody_tokens(
+    notes: Sequence[Note],
+    n_frames: int,
+    resolution: int,
+    steps_per_beat: int,
+    report: QuantizationReport | None = None,
+) -> np.ndarray:
+    """Melody tokens per frame; where melody notes overlap, the later onset wins."""
+    report = report if report is not None else QuantizationReport()
+    tokens = np.zeros(n_frames, dtype=np.int16)
+    for note in sorted(notes):
+        start, end = quantize_note(note, resolution, steps_per_beat, report)
+        if start >= n_frames:
+            continue
+        end = min(end, n_frames)
+        tokens[start] = melody_token(note.pitch, onset=True)
+        tokens[start + 1 : end] = melody_token(note.pitch, onset=False)
+    return tokens
+
+
+def bar_starts(time_signatures: Sequence[TimeSignature], resolution: int, end_tick: int) -> list[int]:
+    """Ticks where bars start, up to ``end_tick``: every time signature starts a new bar.
+
+    A piece without time signatures is in 4/4 (the MIDI default).
+    """
+    sigs = sorted(time_signatures, key=lambda s: s.tick) or [TimeSignature(0, 4, 4)]
+    if sigs[0].tick > 0:
+        sigs = [TimeSignature(0, 4, 4), *sigs]
+    starts: list[int] = []
+    for i, sig in enumerate(sigs):
+        bar_len = max(1, round(resolution * 4 * sig.numerator / sig.denominator))
+        stop = sigs[i + 1].tick if i + 1 < len(sigs) else max(end_tick, sig.tick + 1)
+        tick = sig.tick
+        while tick < stop:
+            starts.append(tick)
+            tick += bar_len
+    return starts or [0]
+
+
+def _bar_length(sig: TimeSignature, resolution: int) -> int:
+    return max(1, round(resolution * 4 * sig.numerator / sig.denominator))
+
+
+def estimate_key(notes: Iterable[Note]) -> tuple[int, bool]:
+    """Krumhansl-Schmuckler key estimate ``(tonic, minor)`` from duration-weighted pitch classes."""
+    hist = np.zeros(12)
+    for n in notes:
+        hist[n.pitch % 12] += max(n.end - n.start, 1)
+    if not hist.any():
+        return 0, False
+    best = (-np.inf, 0, False)
+    for minor, profile in ((False, _MAJOR_PROFILE), (True, _MINOR_PROFILE)):
+        for tonic in range(12):
+            r = np.corrcoef(hist, np.roll(profile, tonic))[0, 1]
+            if np.isfinite(r) and r > best[0]:
+                best = (r, tonic, minor)
+    return best[1], best[2]
+
+
+def build_grid(song: Song, parts: Parts, steps_per_beat: int = 4) -> Grid:
+    """Put a song's melody and accompaniment on the grid, with metadata.
+
+    Parameters
+    ----------
+    song
+        The parsed file (for resolution and the time-signature and key maps).
+    parts
+        The melody/accompaniment split from :func:`styletx.midi_io.select_parts`.
+    steps_per_beat
+        Frames per quarter note: 4 = sixteenths; 6 or 12 hold triplets and swing.
+    """
+    if steps_per_beat < 1:
+        raise ValueError("steps_per_beat must be positive")
+    res = song.resolution
+    acc_notes = [n for t in parts.accompaniment for n in t.notes]
+    end_tick = max(
+        (max(n.end, n.start + 1) for n in [*parts.melody.notes, *acc_notes]), default=1
+    )
+    starts = bar_starts(song.time_signatures, res, end_tick)
+    # The grid ends at the end of the last bar that holds music.
+    last_start = starts[-1]
+    sig_at_end = _sig_at(song.time_signatures, last_start)
+    grid_end = last_start + _bar_length(sig_at_end, res)
+    n_frames = max(1, int(np.ceil(grid_end * steps_per_beat / res)))
+
+    report = QuantizationReport()
+    melody = melody_tokens(parts.melody.notes, n_frames, res, steps_per_beat, report)
+    accomp = notes_to_roll(acc_notes, n_frames, res, steps_per_beat, report)
+
+    frame_ticks = np.rint(np.arange(n_frames) * res / steps_per_beat).astype(np.int64)
+    starts_arr = np.asarray(starts, dtype=np.int64)
+    bar_index = np.searchsorted(starts_arr, frame_ticks, side="right") - 1
+    bar_index = np.clip(bar_index, 0, len(starts) - 1)
+    offset_ticks = frame_ticks - starts_arr[bar_index]
+    bar_len_ticks = np.array(
+        [_bar_length(_sig_at(song.time_signatures, s), res) for s in starts], dtype=np.int64
+    )
+    # A pickup (a first bar shorter than the next bar's meter) is right-aligned:
+    # its notes sit at the end of a full bar, where a musician counts them.
+    if len(starts) > 1 and starts[1] - starts[0] < bar_len_ticks[1]:
+        first = bar_index == 0
+        offset_ticks[first] += bar_len_ticks[1] - (starts[1] - starts[0])
+        bar_len_ticks[0] = bar_len_ticks[1]
+    bar_step = np.rint(offset_ticks * steps_per_beat / res).astype(np.int32)
+    beat_step = (bar_step % steps_per_beat).astype(np.int32)
+    bar_beats = np.ceil(bar_len_ticks[bar_index] / res).astype(np.int32)
+
+    key, estimated = _key_per_frame(song.key_signatures, frame_ticks, parts, acc_notes)
+    return Grid(
+        steps_per_beat=steps_per_beat,
+        resolution=res,
+        melody=melody,
+        accomp=accomp,
+        beat_step=beat_step,
+        bar_step=bar_step,
+        bar_index=bar_index.astype(np.int32),
+        bar_beats=bar_beats,
+        key=key,
+        key_estimated=estimated,
+        report=report,
+    )
+
+
+def _sig_at(sigs: Sequence[TimeSignature], tick: int) -> TimeSignature:
+    current = TimeSignature(0, 4, 4)
+    for s in sorted(sigs, key=lambda s: s.tick):
+        if s.tick <= tick:
+            current = s
+    return current
+
+
+def _key_per_frame(
+    keys: Sequence[KeySignature], frame_ticks: np.ndarray, parts: Parts, acc_notes: list[Note]
+) -> tuple[np.ndarray, bool]:
+    if not keys:
+        tonic, minor = estimate_key([*parts.melody.notes, *acc_notes])
+        return np.full(len(frame_ticks), tonic + 12 * minor, dtype=np.int16), True
+    ordered = sorted(keys, key=lambda k: k.tick)
+    ticks = np.array([k.tick for k in ordered])
+    codes = np.array([k.tonic + 12 * k.minor for k in ordered], dtype=np.int16)
+    idx = np.clip(np.searchsorted(ticks, frame_ticks, side="right") - 1, 0, len(ordered) - 1)
+    return codes[idx], False
