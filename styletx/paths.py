@@ -1,4 +1,8 @@
-"""Where styletx keeps derived data: never relative to the working directory."""
+"""Where styletx keeps generated data.
+
+Built corpora and parsed lead sheets are large and reproducible, so they live in a
+per-user cache rather than in the repository or the working directory.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,11 @@ from pathlib import Path
 
 
 def cache_dir() -> Path:
-    """``$STYLETX_CACHE`` if set, else ``~/.cache/styletx``; created on first use."""
-    root = Path(os.environ.get("STYLETX_CACHE") or Path.home() / ".cache" / "styletx")
+    """Return the cache root: ``$STYLETX_CACHE`` if set, else ``~/.cache/styletx``.
+
+    The directory is created if missing, so callers can write into it directly.
+    """
+    env = os.environ.get("STYLETX_CACHE")
+    root = Path(env).expanduser() if env else Path.home() / ".cache" / "styletx"
     root.mkdir(parents=True, exist_ok=True)
-    return root
+    return root.resolve()

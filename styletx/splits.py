@@ -1,8 +1,8 @@
-"""The fixed piece-level train/valid/test split.
+"""The fixed train/valid/test split, shared by every style (Bach included).
 
-The split of a piece is a pure function of its *source* melody id (for example
-``"bach/bwv269"``), so every transposition and every groove rendering of one
-melody lands in the same split, in every style, on every machine.
+The split is a pure function of the *source* melody id, so every transposition,
+groove and tempo of one melody lands in the same split, and a chorale is in the
+same split for the Bach model and for the MMA-rendered styles.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ Split = Literal["train", "valid", "test"]
 
 
 def split_of(source_id: str) -> Split:
-    """80/10/10 by SHA-1 of the source id: digit 8 = valid, 9 = test, else train."""
-    bucket = int(hashlib.sha1(source_id.encode()).hexdigest(), 16) % 10
-    if bucket == 8:
+    """Return the split of a source id such as ``"bach/bwv269"`` (80/10/10 by SHA-1).
+
+    ``int(sha1(source_id)) % 10``: 8 is valid, 9 is test, anything else is train.
+    """
+    r = int(hashlib.sha1(source_id.encode()).hexdigest(), 16) % 10
+    if r == 8:
         return "valid"
-    if bucket == 9:
+    if r == 9:
         return "test"
     return "train"
