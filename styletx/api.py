@@ -1,0 +1,259 @@
+"""The Python API: ``styletx.transfer`` and the file-to-file ``render``.
+
+The flow for one piece: read the MIDI (:mod:`styletx.midi_io`), choose the
+melody, put everything on the style's grid (:mod:`styletx.grid`), fold the
+accompaniment into the model's pitch window, resample it (:mod:`styletx.sampler`),
+voice the result as the style's instruments (:mod:`styletx.arrange`), and write
+it beside the *original* melody notes, tempo, meter and key maps.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pretty_midi
+
+from styletx.arrange import fold_into_range, unfold, voice_parts
+from styletx.errors import StyleTxError
+from styletx.grid import HOLD, ONSET, Grid, build_grid, roll_to_notes
+from styletx.metrics import scale_mask
+from styletx.midi_io import midi_bytes, read_midi, select_parts, write_midi
+from styletx.sampler import Progress, SamplerSettings, Schedule, resample_accompaniment
+from styletx.song import Note, Parts, Song, Track
+from styletx.styles import Style, load_style
+
+Source = str | os.PathLike | pretty_midi.PrettyMIDI | Any  # Any: a music21 stream
+
+
+@dataclass
+class TransferResult:
+    """The output tracks of one transfer, and what happened on the way."""
+
+    song: Song
+    tracks: list[Track]
+    parts: Parts
+    grid: Grid
+    new_accomp: np.ndarray  # [T, 128]
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_pretty_midi(self) -> pretty_midi.PrettyMIDI:
+        return pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes(self.song, self.tracks)))
+
+
+def parse_bars(spec: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """``"5-12"`` or ``(5, 12)`` → ``(5, 12)``: 1-based, inclusive; ``"7"`` is one bar."""
+    if spec is None:
+        return None
+    if isinstance(spec, tuple):
+        first, last = spec
+    else:
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", str(spec))
+        if not m:
+            raise StyleTxError(f"bad bar range {spec!r}: use FIRST-LAST, e.g. 5-12")
+        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+    if first < 1 or last < first:
+        raise StyleTxError(f"bad bar range {first}-{last}: bars count from 1 and LAST >= FIRST")
+    return first, last
+
+
+def load_source(src: Source) -> Song:
+    """A path, a PrettyMIDI or a music21 stream, as a :class:`Song`."""
+    if isinstance(src, str | os.PathLike | pretty_midi.PrettyMIDI | bytes):
+        return read_midi(src)
+    if hasattr(src, "write") and hasattr(src, "flatten"):  # a music21 stream
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "stream.mid"
+            src.write("midi", fp=str(path))
+            return read_midi(path)
+    raise StyleTxError(f"cannot read a {type(src).__name__}: give a path, PrettyMIDI or music21 stream")
+
+
+def _initial_window(grid: Grid, lo: int, hi: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """The sampler's start: the input's own accompaniment, or random chord tones if there is none."""
+    window = fold_into_range(grid.accomp, lo, hi)
+    if window.any():
+        return window, False
+    # A melody-only input: start from a random in-key chord on every beat, and let
+    # the sampler rewrite it all (this is what turns styletx into a harmoniser).
+    n_frames = grid.n_frames
+    pitches = np.arange(lo, hi)
+    for start in range(0, n_frames, grid.steps_per_beat):
+        in_key = pitches[scale_mask(int(grid.key[start]))[pitches % 12]]
+        middle = in_key[(in_key >= 48) & (in_key < 72)]
+        pool = middle if middle.size >= 3 else in_key
+        chord = rng.choice(pool, size=min(3, pool.size), replace=False) - lo
+        stop = min(start + grid.steps_per_beat, n_frames)
+        window[start, chord] = ONSET
+        window[start + 1 : stop, chord] = HOLD
+    return window, True
+
+
+def _velocity(parts: Parts) -> int:
+    acc = [n.velocity for t in parts.accompaniment for n in t.notes]
+    if acc:
+        return int(round(np.mean(acc)))
+    return int(round(0.8 * np.mean([n.velocity for n in parts.melody.notes])))
+
+
+def transfer_song(
+    song: Song,
+    style: Style,
+    *,
+    settings: SamplerSettings = SamplerSettings(),
+    bars: tuple[int, int] | None = None,
+    melody_track: int | str | None = None,
+    keep_drums: bool = True,
+    progress: Progress | None = None,
+) -> TransferResult:
+    """Resample a song's accompaniment in ``style``; the core of every entry point."""
+    t0 = time.perf_counter()
+    parts = select_parts(song, melody_track)
+    grid = build_grid(song, parts, style.steps_per_beat)
+    cfg = style.model.cfg
+    rng = np.random.default_rng(settings.seed)
+    start, melody_only = _initial_window(grid, cfg.pitch_lo, cfg.pitch_hi, rng)
+    notes: list[str] = []
+    if melody_only:
+        notes.append("no accompaniment in the input: harmonising the melody from scratch")
+        settings = SamplerSettings(**{**settings.__dict__, "strength": 1.0})
+    update = np.ones(grid.n_frames, dtype=bool)
+    if bars is not None:
+        if bars[0] > grid.n_bars:
+            raise StyleTxError(f"bar range {bars[0]}-{bars[1]} starts after the last bar ({grid.n_bars})")
+        update = grid.bar_mask(*bars)
+    window = resample_accompaniment(
+        style.model, grid.melody.astype(np.int64), start, grid.meta(cfg.max_bar_steps),
+        update=update, settings=settings, progress=progress,
+    )
+    new_roll = unfold(window, cfg.pitch_lo)
+    velocity = _velocity(parts)
+
+    generated = roll_to_notes(new_roll, grid.resolution, grid.steps_per_beat, velocity)
+    kept: list[Track] = []
+    if bars is not None:
+        # Outside the range the input's own accompaniment stays, note for note.
+        lo_tick, hi_tick = grid.frame_tick(int(np.argmax(update))), grid.frame_tick(
+            int(len(update) - np.argmax(update[::-1])))
+        generated = [n for n in generated if lo_tick <= n.start < hi_tick]
+        for track in parts.accompaniment:
+            outside = [n for n in track.notes if not lo_tick <= n.start < hi_tick]
+            if outside:
+                kept.append(_replace_notes(track, outside))
+    voiced = voice_parts(generated, style.info.instrumentation, style.info.bass_max_pitch)
+    tracks = [parts.melody, *kept, *voiced, *(parts.drums if keep_drums else [])]
+    return TransferResult(
+        song=song, tracks=tracks, parts=parts, grid=grid, new_accomp=new_roll,
+        seconds=time.perf_counter() - t0, notes=notes,
+    )
+
+
+def _replace_notes(track: Track, notes: list[Note]) -> Track:
+    return Track(name=track.name, program=track.program, is_drum=track.is_drum, notes=notes,
+                 index=track.index, channel=track.channel)
+
+
+def _settings(
+    seed: int | None, temperature: float, strength: float, schedule: Schedule, sweeps: int,
+) -> SamplerSettings:
+    try:
+        return SamplerSettings(schedule=schedule, temperature=temperature, strength=strength,
+                               sweeps=sweeps, seed=seed)
+    except ValueError as e:
+        raise StyleTxError(str(e)) from e
+
+
+def transfer(
+    src: Source,
+    style: str | Style = "bach",
+    *,
+    seed: int | None = None,
+    temperature: float = SamplerSettings.temperature,
+    strength: float = SamplerSettings.strength,
+    bars: str | tuple[int, int] | None = None,
+    melody_track: int | str | None = None,
+    schedule: Schedule = "default",
+    sweeps: int = SamplerSettings.sweeps,
+    keep_drums: bool = True,
+    device: str = "cpu",
+) -> pretty_midi.PrettyMIDI:
+    """Rewrite the accompaniment of ``src`` in ``style``, keeping the melody note for note.
+
+    Parameters
+    ----------
+    src
+        A MIDI path, a ``pretty_midi.PrettyMIDI`` or a ``music21`` stream.
+    style
+        A style name (see :func:`styletx.styles`) or a :class:`Style` from
+        :func:`styletx.load_style`, which avoids reloading weights on every call.
+    seed
+        Same seed, input and settings → identical output. ``None`` draws one.
+    temperature
+        Sampling temperature (lower = safer, more repetitive).
+    strength
+        0 keeps the input's accompaniment; 1 resamples it fully.
+    bars
+        Only these bars change, e.g. ``"5-12"`` (1-based, inclusive).
+    melody_track
+        The melody's part index or name; default: chosen by heuristic.
+    schedule
+        ``"default"`` or ``"paper"`` (Lu & Su's 25 argmax iterations, slow).
+    sweeps
+        Parallel sweeps of the default schedule.
+    keep_drums
+        Copy the input's drum tracks to the output.
+    device
+        ``"cpu"``, ``"cuda"`` or ``"auto"`` (used when ``style`` is a name).
+
+    Returns
+    -------
+    pretty_midi.PrettyMIDI
+        The melody (unchanged), the new accompaniment, and the drums if kept.
+    """
+    style_obj = style if isinstance(style, Style) else load_style(style, device=device)
+    result = transfer_song(
+        load_source(src), style_obj,
+        settings=_settings(seed, temperature, strength, schedule, sweeps),
+        bars=parse_bars(bars), melody_track=melody_track, keep_drums=keep_drums,
+    )
+    return result.to_pretty_midi()
+
+
+def render(
+    src: str | os.PathLike,
+    out: str | os.PathLike,
+    style: str | Style = "bach",
+    *,
+    seed: int | None = None,
+    temperature: float = SamplerSettings.temperature,
+    strength: float = SamplerSettings.strength,
+    bars: str | tuple[int, int] | None = None,
+    melody_track: int | str | None = None,
+    schedule: Schedule = "default",
+    sweeps: int = SamplerSettings.sweeps,
+    keep_drums: bool = True,
+    force: bool = False,
+    device: str = "cpu",
+    progress: Progress | None = None,
+) -> TransferResult:
+    """File to file: :func:`transfer` that writes ``out`` atomically (never over ``src``)."""
+    style_obj = style if isinstance(style, Style) else load_style(style, device=device)
+    out_path = Path(out)
+    if out_path.exists() and not force:
+        raise StyleTxError(f"{out_path} exists; use --force to replace it")
+    result = transfer_song(
+        read_midi(src), style_obj,
+        settings=_settings(seed, temperature, strength, schedule, sweeps),
+        bars=parse_bars(bars), melody_track=melody_track, keep_drums=keep_drums,
+        progress=progress,
+    )
+    write_midi(out_path, result.song, result.tracks, force=force, protect=[src])
+    return result

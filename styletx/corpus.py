@@ -1,0 +1,219 @@
+"""Training corpora as grids: Bach chorales from music21, other styles from MIDI folders.
+
+A corpus is a list of :class:`PieceArrays`, the grid arrays of each piece with
+its source id and split. Building one is slow (parsing), so the arrays are
+cached as one ``.npz`` per style and grid resolution under
+:func:`styletx.paths.cache_dir`; a second build loads that file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from styletx.errors import StyleTxError
+from styletx.grid import Grid, build_grid
+from styletx.paths import cache_dir
+from styletx.song import KeySignature, Note, Parts, Song, TimeSignature, Track
+from styletx.splits import Split, split_of
+
+CHORALE_RESOLUTION = 480
+CACHE_VERSION = 1
+
+
+@dataclass
+class PieceArrays:
+    """The grid arrays of one training piece."""
+
+    piece_id: str
+    source_id: str
+    split: Split
+    melody: np.ndarray  # int16 [T]
+    accomp: np.ndarray  # uint8 [T, 128]
+    meta: np.ndarray  # int64 [T, 4]
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.melody.shape[0])
+
+
+def piece_from_grid(piece_id: str, source_id: str, grid: Grid) -> PieceArrays:
+    """Wrap a grid as a training piece, with its split taken from the source id."""
+    return PieceArrays(
+        piece_id=piece_id,
+        source_id=source_id,
+        split=split_of(source_id),
+        melody=grid.melody.astype(np.int16),
+        accomp=grid.accomp.astype(np.uint8),
+        meta=grid.meta(),
+    )
+
+
+# --------------------------------------------------------------------------- Bach
+
+
+def chorale_ids(limit: int | None = None) -> list[str]:
+    """music21 corpus ids of the four-part chorales (``"bach/bwv269"``, ...)."""
+    from music21 import corpus
+
+    ids = [str(x) for x in corpus.chorales.Iterator(returnType="filename")]
+    return ids[:limit] if limit else ids
+
+
+def chorale_song(chorale_id: str) -> tuple[Song, Parts]:
+    """Parse one chorale into a tick-based song: soprano = melody, A/T/B = accompaniment."""
+    from music21 import corpus
+
+    score = corpus.parse(chorale_id)
+    parts = list(score.parts)
+    if len(parts) != 4:
+        raise StyleTxError(f"{chorale_id}: {len(parts)} parts, expected 4")
+    res = CHORALE_RESOLUTION
+    tracks = []
+    for index, part in enumerate(parts):
+        notes = []
+        # stripTies joins tied pieces, so a tie becomes one held note, not a re-strike.
+        for n in part.stripTies().flatten().notes:
+            if n.isChord or n.duration.quarterLength <= 0:
+                continue
+            start = int(round(float(n.offset) * res))
+            end = start + int(round(float(n.duration.quarterLength) * res))
+            notes.append(Note(start=start, end=end, pitch=n.pitch.midi, velocity=80))
+        name = part.partName or ["Soprano", "Alto", "Tenor", "Bass"][index]
+        tracks.append(Track(name=name, program=52, is_drum=False, notes=sorted(notes), index=index))
+
+    sig = parts[0].getTimeSignatures()[0] if parts[0].getTimeSignatures() else None
+    num, den = (sig.numerator, sig.denominator) if sig else (4, 4)
+    measures = parts[0].getElementsByClass("Measure")
+    time_sigs = [TimeSignature(0, num, den)]
+    if measures and measures[0].paddingLeft > 0:
+        pickup = int(round(float(measures[0].duration.quarterLength) * res))
+        # A pickup is a short first bar: a time signature of its own length, then the meter.
+        sixteenths = max(1, round(pickup * 4 / res))
+        time_sigs = [TimeSignature(0, sixteenths, 16), TimeSignature(pickup, num, den)]
+    key = score.analyze("key")
+    keys = [KeySignature(0, key.tonic.pitchClass, key.mode == "minor")]
+    song = Song(
+        resolution=res, tracks=tracks, time_signatures=time_sigs, key_signatures=keys,
+        source=chorale_id,
+    )
+    return song, Parts(melody=tracks[0], accompaniment=tracks[1:], drums=[], reason="soprano")
+
+
+def bach_pieces(limit: int | None = None, steps_per_beat: int = 4) -> Iterator[PieceArrays]:
+    """Grids of the music21 chorales (chorales that fail to parse are skipped)."""
+    for cid in chorale_ids(limit):
+        try:
+            song, parts = chorale_song(cid)
+        except StyleTxError:
+            continue
+        yield piece_from_grid(cid, cid, build_grid(song, parts, steps_per_beat))
+
+
+# ------------------------------------------------------------------ MIDI folders
+
+
+def midi_folder_pieces(folder: Path, steps_per_beat: int) -> Iterator[PieceArrays]:
+    """Grids of rendered MIDI files whose melody track is named ``melody``.
+
+    The source id of each file comes from ``manifest.json`` beside the MIDI
+    folder (written by :mod:`styletx.mma`), so renderings of one melody share a split.
+    """
+    from styletx.midi_io import read_midi, select_parts
+
+    manifest_path = folder.parent / "manifest.json"
+    sources: dict[str, str] = {}
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+        for entry in manifest.get("pieces", []):
+            sources[str(entry["piece_id"])] = str(entry["source_id"])
+    for path in sorted(folder.glob("*.mid")):
+        song = read_midi(path)
+        parts = select_parts(song, melody_track="melody")
+        source = sources.get(path.stem, path.stem)
+        yield piece_from_grid(path.stem, source, build_grid(song, parts, steps_per_beat))
+
+
+# ------------------------------------------------------------------------ cache
+
+
+def corpus_cache_path(style: str, steps_per_beat: int) -> Path:
+    return cache_dir() / "data" / style / f"grids-r{steps_per_beat}-v{CACHE_VERSION}.npz"
+
+
+def save_pieces(path: Path, pieces: list[PieceArrays]) -> None:
+    """Store pieces as concatenated arrays plus offsets (one compressed file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lengths = np.array([p.n_frames for p in pieces], dtype=np.int64)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(
+        tmp,
+        lengths=lengths,
+        melody=np.concatenate([p.melody for p in pieces]),
+        accomp=np.concatenate([p.accomp for p in pieces]),
+        meta=np.concatenate([p.meta for p in pieces]),
+        piece_ids=np.array([p.piece_id for p in pieces]),
+        source_ids=np.array([p.source_id for p in pieces]),
+        splits=np.array([p.split for p in pieces]),
+    )
+    tmp.replace(path)
+
+
+def load_pieces(path: Path) -> list[PieceArrays]:
+    data = np.load(path)
+    bounds = np.concatenate([[0], np.cumsum(data["lengths"])])
+    return [
+        PieceArrays(
+            piece_id=str(pid),
+            source_id=str(sid),
+            split=str(split),  # type: ignore[arg-type]
+            melody=data["melody"][a:b],
+            accomp=data["accomp"][a:b],
+            meta=data["meta"][a:b],
+        )
+        for pid, sid, split, a, b in zip(
+            data["piece_ids"], data["source_ids"], data["splits"], bounds[:-1], bounds[1:],
+            strict=True,
+        )
+    ]
+
+
+def load_corpus(
+    style: str,
+    steps_per_beat: int,
+    *,
+    limit: int | None = None,
+    rebuild: bool = False,
+    verbose: bool = False,
+) -> list[PieceArrays]:
+    """The grids of a style's training corpus, from the cache when possible.
+
+    ``bach`` is parsed from music21; any other style reads the MIDI renderings
+    that ``styletx data STYLE`` wrote. ``limit`` (for tests) bypasses the cache.
+    """
+    path = corpus_cache_path(style, steps_per_beat)
+    if limit is None and path.exists() and not rebuild:
+        return load_pieces(path)
+    t0 = time.perf_counter()
+    if style == "bach":
+        pieces = list(bach_pieces(limit, steps_per_beat))
+    else:
+        folder = cache_dir() / "data" / style / "midi"
+        if not folder.is_dir():
+            raise StyleTxError(f"no corpus for style {style!r}: run `styletx data {style}` first")
+        pieces = list(midi_folder_pieces(folder, steps_per_beat))
+        if limit:
+            pieces = pieces[:limit]
+    if not pieces:
+        raise StyleTxError(f"the {style!r} corpus is empty")
+    if limit is None:
+        save_pieces(path, pieces)
+    if verbose:
+        frames = sum(p.n_frames for p in pieces)
+        print(f"{style}: {len(pieces)} pieces, {frames} frames, built in {time.perf_counter() - t0:.1f} s")
+    return pieces
