@@ -1,0 +1,713 @@
+"""Reading and writing MIDI files, and finding the melody in them.
+
+Files are parsed with :mod:`mido` and kept in ticks, so that a melody read in
+and written back out is bit-identical: same pitches, start and end ticks,
+velocities, program and name, under the same tempo, meter and key maps.
+
+Reading rules
+-------------
+* Parts: one :class:`~styletx.song.Track` per (MIDI track, channel) that has
+  notes, in file order. A type-0 file (one track) is thereby split by channel.
+  Channel 10 (``channel == 9``) is drums.
+* Program: the last program_change on the part's channel in its own track at or
+  before its first note (else that track's first one); failing that, the same
+  rule over all tracks (some files set programs in the conductor track); else 0.
+* Name: the track's first track_name.
+* Notes: note_on with velocity > 0 starts a note; note_off or note_on with
+  velocity 0 ends the *oldest* sounding note of that pitch on that channel in
+  that track (first in, first out). A note-off with nothing sounding is
+  ignored; a note still sounding at the end of its track ends there.
+  Zero-length notes (on and off at one tick) are kept.
+* Maps: tempo, time-signature and key-signature events from all tracks are
+  merged by tick; of several events of one kind at one tick the last (in track
+  order) wins. Nothing is added: a file without tempo events gets an empty
+  ``Song.tempos`` (see :mod:`styletx.timing` for the MIDI defaults).
+
+Writing rules
+-------------
+:func:`write_midi` writes a type-1 file at ``song.resolution``: a conductor
+track with the three maps, then one track per given part. Within a tick, note
+events are ordered note-offs of earlier notes first, then zero-length notes
+(on, then off), then note-ons -- each group by pitch -- which is exactly what
+the FIFO reading rule needs to give back the same notes. (Same-pitch notes on
+one part that overlap in a nested way cannot survive FIFO pairing; notes that
+came from :func:`read_midi` never do.) Key names are re-spelled with the
+fewest accidentals (a Gb major file comes back as F# major: same tonic and mode).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import struct
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import mido
+import pretty_midi
+
+from styletx.errors import BadMidiError, StyleTxError
+from styletx.fileio import StrPath, atomic_write
+from styletx.song import KeySignature, Note, Parts, Song, TempoChange, TimeSignature, Track
+from styletx.timing import duration_seconds
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+"""Largest MIDI file read (32 MiB; real songs are well under 1 MiB)."""
+
+MAX_TRACKS = 256
+"""Most MIDI tracks in a file, and most parts after splitting tracks by channel."""
+
+MAX_NOTES = 200_000
+"""Most notes in a file (a dense 60-minute orchestral score has about 100,000)."""
+
+MAX_SECONDS = 60 * 60.0
+"""Longest music accepted, measured with the tempo map up to the last note end."""
+
+MAX_QUARTERS = 50_000
+"""Longest music in quarter notes (60 minutes at 800 bpm); bounds bar and frame counts."""
+
+DRUM_CHANNEL = 9
+"""General MIDI percussion channel (channel 10, counted from 1)."""
+
+MIN_MELODY_NOTES = 8
+"""Parts with fewer notes are melody candidates only when no part has this many."""
+
+MONOPHONIC_MAX_OVERLAP = 0.2
+"""A part is monophonic when at most this fraction of its sounding time has 2+ notes."""
+
+MELODY_NAME = re.compile(
+    r"(?<![a-z])(melody|melodies|lead|vocals?|voices?|soprano|right[\s_-]*hand)(?![a-z])",
+    re.IGNORECASE,
+)
+"""Track names that say "this is the melody" (matched as whole words)."""
+
+MidiSource = StrPath | bytes | pretty_midi.PrettyMIDI | mido.MidiFile
+
+_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_MAJOR_NAMES = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
+_MINOR_NAMES = ["Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm"]
+_TS_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)
+_MapEvent = TypeVar("_MapEvent", TempoChange, TimeSignature, KeySignature)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_midi(src: MidiSource) -> Song:
+    """Read a MIDI file into a :class:`~styletx.song.Song`, exactly, in ticks.
+
+    Parameters
+    ----------
+    src
+        A path, the file's bytes, a :class:`mido.MidiFile` or a
+        :class:`pretty_midi.PrettyMIDI`. Ticks are exact for paths, bytes and
+        mido objects. A PrettyMIDI object has already paired notes its own way
+        and holds them in seconds; it is converted back with its own
+        ``time_to_tick`` (exact up to float rounding) and its channels are lost.
+
+    Returns
+    -------
+    Song
+        All parts, maps and the resolution; see the module docstring for the rules.
+
+    Raises
+    ------
+    BadMidiError
+        The input is not a MIDI file, is corrupt or truncated, uses SMPTE
+        timing, has no notes or only drums, or exceeds a ``MAX_*`` limit.
+    StyleTxError
+        The file cannot be read (missing, permissions).
+    """
+    if isinstance(src, pretty_midi.PrettyMIDI):
+        label = "<PrettyMIDI>"
+        song = _from_pretty_midi(src)
+    elif isinstance(src, mido.MidiFile):
+        label = _one_line(src.filename or "<mido.MidiFile>")
+        song = _from_mido(src, label)
+    else:
+        data, label = _load_bytes(src)
+        song = _from_mido(_parse(data, label), label)
+        if not isinstance(src, bytes):
+            song.source = os.fspath(src)
+    _check_song(song, label)
+    return song
+
+
+def _one_line(text: object) -> str:
+    """Squash a message onto one line (exception texts and file names may hold newlines)."""
+    return " ".join(str(text).split())
+
+
+def _load_bytes(src: StrPath | bytes) -> tuple[bytes, str]:
+    """Return the file's bytes and a label for messages, enforcing the size limit."""
+    if isinstance(src, bytes):
+        data, label = src, "<bytes>"
+    else:
+        label = _one_line(os.fspath(src))
+        try:
+            if os.stat(src).st_size > MAX_FILE_BYTES:
+                raise BadMidiError(f"{label}: file too large (limit {MAX_FILE_BYTES >> 20} MiB)")
+            with open(src, "rb") as f:
+                data = f.read(MAX_FILE_BYTES + 1)
+        except OSError as e:
+            raise StyleTxError(f"cannot read {label}: {e.strerror or e}") from e
+    if len(data) > MAX_FILE_BYTES:
+        raise BadMidiError(f"{label}: file too large (limit {MAX_FILE_BYTES >> 20} MiB)")
+    _check_header(data, label)
+    return data, label
+
+
+def _check_header(data: bytes, label: str) -> None:
+    """Reject non-MIDI data and unsupported headers with a precise message, before mido."""
+    if data[:4] != b"MThd":
+        raise BadMidiError(f"{label}: not a MIDI file (no MThd header)")
+    if len(data) < 14 or struct.unpack(">I", data[4:8])[0] < 6:
+        raise BadMidiError(f"{label}: truncated or corrupt MIDI header")
+    fmt, ntracks, division = struct.unpack(">HHH", data[8:14])
+    if fmt == 2:
+        raise BadMidiError(f"{label}: type-2 (multi-sequence) MIDI files are not supported")
+    if fmt > 2:
+        raise BadMidiError(f"{label}: corrupt MIDI header (unknown format {fmt})")
+    if division & 0x8000:
+        raise BadMidiError(f"{label}: SMPTE time division is not supported (need ticks per beat)")
+    if division == 0:
+        raise BadMidiError(f"{label}: corrupt MIDI header (0 ticks per beat)")
+    if ntracks > MAX_TRACKS:
+        raise BadMidiError(f"{label}: too many tracks ({ntracks}; limit {MAX_TRACKS})")
+
+
+def _parse(data: bytes, label: str) -> mido.MidiFile:
+    """Parse with mido, turning whatever it raises on bad data into one BadMidiError."""
+    try:
+        return mido.MidiFile(file=io.BytesIO(data))
+    except EOFError as e:
+        raise BadMidiError(f"{label}: truncated MIDI file (data ends mid-track)") from e
+    # mido raises OSError, ValueError, KeyError, IndexError, KeySignatureError, ...
+    # on malformed data; at this boundary any of them means "corrupt file".
+    except Exception as e:
+        raise BadMidiError(
+            f"{label}: corrupt MIDI file ({type(e).__name__}: {_one_line(e)})"
+        ) from e
+
+
+@dataclass
+class _PartBuilder:
+    """Notes and first-note tick of one (track, channel) while reading."""
+
+    notes: list[Note]
+    first_tick: int
+
+
+def _key_from_name(name: str) -> tuple[int, bool]:
+    """Return (tonic pitch class, minor) for a mido key name such as 'Bb' or 'F#m'."""
+    minor = name.endswith("m")
+    tonic = name[:-1] if minor else name
+    pc = _LETTER_PC[tonic[0]] + tonic[1:].count("#") - tonic[1:].count("b")
+    return pc % 12, minor
+
+
+def _from_mido(mid: mido.MidiFile, label: str) -> Song:
+    """Convert a parsed mido file into a Song (see the module docstring for the rules)."""
+    resolution = mid.ticks_per_beat
+    if not isinstance(resolution, int) or resolution <= 0:
+        raise BadMidiError(f"{label}: ticks per beat must be positive (got {resolution})")
+    if mid.type not in (0, 1):
+        raise BadMidiError(f"{label}: only MIDI types 0 and 1 are supported (got {mid.type})")
+    if len(mid.tracks) > MAX_TRACKS:
+        raise BadMidiError(f"{label}: too many tracks ({len(mid.tracks)}; limit {MAX_TRACKS})")
+
+    parts: dict[tuple[int, int], _PartBuilder] = {}
+    names: dict[int, str] = {}
+    track_programs: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    file_programs: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    tempos: list[TempoChange] = []
+    meters: list[TimeSignature] = []
+    keys: list[KeySignature] = []
+    n_notes = 0
+    for ti, track in enumerate(mid.tracks):
+        tick = 0
+        sounding: dict[tuple[int, int], deque[tuple[int, int]]] = defaultdict(deque)
+        for msg in track:
+            tick += msg.time
+            kind = msg.type
+            if kind == "note_on" and msg.velocity > 0:
+                n_notes += 1
+                if n_notes > MAX_NOTES:
+                    raise BadMidiError(f"{label}: too many notes (limit {MAX_NOTES:,})")
+                sounding[msg.channel, msg.note].append((tick, msg.velocity))
+                parts.setdefault((ti, msg.channel), _PartBuilder([], tick))
+            elif kind in ("note_off", "note_on"):
+                queue = sounding.get((msg.channel, msg.note))
+                if queue:
+                    start, velocity = queue.popleft()
+                    parts[ti, msg.channel].notes.append(Note(start, tick, msg.note, velocity))
+            elif kind == "program_change":
+                track_programs[ti, msg.channel].append((tick, msg.program))
+                file_programs[msg.channel].append((tick, msg.program))
+            elif kind == "track_name":
+                names.setdefault(ti, msg.name)
+            elif kind == "set_tempo":
+                tempos.append(TempoChange(tick, msg.tempo))
+            elif kind == "time_signature":
+                meters.append(TimeSignature(tick, msg.numerator, msg.denominator))
+            elif kind == "key_signature":
+                keys.append(KeySignature(tick, *_key_from_name(msg.key)))
+        for (channel, pitch), queue in sounding.items():
+            for start, velocity in queue:  # dangling: ends with the track
+                parts[ti, channel].notes.append(Note(start, tick, pitch, velocity))
+
+    if len(parts) > MAX_TRACKS:
+        raise BadMidiError(f"{label}: too many parts ({len(parts)}; limit {MAX_TRACKS})")
+    for channel in file_programs:
+        file_programs[channel].sort(key=lambda e: e[0])
+    tracks = []
+    for index, ((ti, channel), part) in enumerate(sorted(parts.items())):
+        program = _program_at(track_programs.get((ti, channel), []), part.first_tick)
+        if program is None:
+            program = _program_at(file_programs.get(channel, []), part.first_tick)
+        tracks.append(Track(
+            name=names.get(ti, ""),
+            program=program or 0,
+            is_drum=channel == DRUM_CHANNEL,
+            notes=sorted(part.notes),
+            index=index,
+            channel=channel,
+        ))
+    return Song(
+        resolution=resolution,
+        tracks=tracks,
+        tempos=_last_per_tick(tempos),
+        time_signatures=_last_per_tick(meters),
+        key_signatures=_last_per_tick(keys),
+        midi_type=mid.type,
+    )
+
+
+def _program_at(changes: list[tuple[int, int]], tick: int) -> int | None:
+    """Return the program in force at ``tick`` (else the first one set), or None."""
+    before = [p for t, p in changes if t <= tick]
+    if before:
+        return before[-1]
+    return changes[0][1] if changes else None
+
+
+def _last_per_tick(events: list[_MapEvent]) -> list[_MapEvent]:
+    """Sort map events by tick (stably) and keep the last event at each tick."""
+    by_tick: dict[int, _MapEvent] = {}
+    for e in sorted(events, key=lambda e: e.tick):
+        by_tick[e.tick] = e
+    return list(by_tick.values())
+
+
+def _from_pretty_midi(pm: pretty_midi.PrettyMIDI) -> Song:
+    """Convert a PrettyMIDI object back to ticks with its own tempo map."""
+
+    def tick(seconds: float) -> int:
+        return int(pm.time_to_tick(seconds))
+
+    times, bpms = pm.get_tempo_changes()
+    tracks = []
+    for inst in pm.instruments:
+        if not inst.notes:
+            continue
+        notes = [Note(tick(n.start), tick(n.end), n.pitch, n.velocity) for n in inst.notes]
+        tracks.append(Track(
+            name=inst.name,
+            program=inst.program,
+            is_drum=inst.is_drum,
+            notes=sorted(notes),
+            index=len(tracks),
+            channel=DRUM_CHANNEL if inst.is_drum else None,
+        ))
+    return Song(
+        resolution=pm.resolution,
+        tracks=tracks,
+        tempos=[TempoChange(tick(t), round(60e6 / b)) for t, b in zip(times, bpms, strict=True)],
+        time_signatures=[
+            TimeSignature(tick(ts.time), ts.numerator, ts.denominator)
+            for ts in pm.time_signature_changes
+        ],
+        key_signatures=[
+            KeySignature(tick(k.time), k.key_number % 12, k.key_number >= 12)
+            for k in pm.key_signature_changes
+        ],
+    )
+
+
+def _check_song(song: Song, label: str) -> None:
+    """Enforce the content rules and limits that hold for every kind of input."""
+    n_notes = sum(len(t.notes) for t in song.tracks)
+    if n_notes == 0:
+        raise BadMidiError(f"{label}: the file has no notes")
+    if all(t.is_drum for t in song.tracks):
+        raise BadMidiError(f"{label}: the file has only drums; styletx needs a pitched melody")
+    if n_notes > MAX_NOTES:
+        raise BadMidiError(f"{label}: too many notes ({n_notes:,}; limit {MAX_NOTES:,})")
+    for t in song.tempos:
+        if t.us_per_quarter <= 0:
+            raise BadMidiError(f"{label}: invalid tempo {t.us_per_quarter} at tick {t.tick}")
+    for ts in song.time_signatures:
+        if (
+            ts.numerator < 1
+            or ts.denominator not in _TS_DENOMINATORS
+            or ts.numerator * 4 * song.resolution < ts.denominator
+        ):
+            raise BadMidiError(
+                f"{label}: invalid time signature {ts.numerator}/{ts.denominator} at tick {ts.tick}"
+            )
+    if song.end_tick / song.resolution > MAX_QUARTERS:
+        raise BadMidiError(
+            f"{label}: too long ({song.end_tick // song.resolution:,} beats; "
+            f"limit {MAX_QUARTERS:,})"
+        )
+    seconds = duration_seconds(song)
+    if seconds > MAX_SECONDS:
+        raise BadMidiError(
+            f"{label}: too long ({seconds / 60:.0f} minutes of music; "
+            f"limit {MAX_SECONDS / 60:.0f})"
+        )
+
+
+# --------------------------------------------------------------------------- melody
+
+
+@dataclass(frozen=True)
+class PartStats:
+    """What the melody heuristic looks at in one part."""
+
+    notes: int
+    max_polyphony: int
+    overlap: float  # fraction of sounding time with 2+ notes, legato overlaps ignored
+    mean_pitch: float
+
+    @property
+    def monophonic(self) -> bool:
+        return self.overlap <= MONOPHONIC_MAX_OVERLAP
+
+
+def part_stats(track: Track, resolution: int) -> PartStats:
+    """Measure a part for the melody heuristic.
+
+    ``overlap`` ignores the last ``resolution // 8`` ticks (a 32nd note) of every
+    note, so legato playing, where a note ends just after the next begins,
+    still counts as monophonic.
+    """
+    legato = resolution // 8
+    events = []
+    for n in track.notes:
+        events.append((n.start, 1))
+        events.append((max(n.end - legato, n.start + 1), -1))
+    events.sort()
+    sounding = multi = count = 0
+    prev = 0
+    for tick, step in events:
+        if count >= 1:
+            sounding += tick - prev
+        if count >= 2:
+            multi += tick - prev
+        count += step
+        prev = tick
+    mean = sum(n.pitch for n in track.notes) / len(track.notes) if track.notes else 0.0
+    return PartStats(
+        notes=len(track.notes),
+        max_polyphony=track.max_polyphony,
+        overlap=multi / sounding if sounding else 0.0,
+        mean_pitch=mean,
+    )
+
+
+def select_parts(song: Song, melody_track: int | str | None = None) -> Parts:
+    """Split a song into melody, accompaniment and drums.
+
+    Parameters
+    ----------
+    song
+        A song with at least one non-drum part.
+    melody_track
+        The melody's part index (position in ``song.tracks``) or name
+        (case-insensitive); overrides the heuristic.
+
+    Returns
+    -------
+    Parts
+        The melody, the other pitched parts in file order, the drum parts, and
+        the reason for the choice. The heuristic, in order:
+
+        1. Only one non-drum part: if it is monophonic (see :class:`PartStats`)
+           it is the melody and the accompaniment is empty; else it is split by
+           :func:`skyline`.
+        2. Parts whose name says melody (:data:`MELODY_NAME`): the best of them
+           by rule 3.
+        3. Among parts with at least :data:`MIN_MELODY_NOTES` notes (all parts
+           if none has that many): the monophonic part with the highest mean
+           pitch; if none is monophonic, the part with the least overlap.
+
+    Raises
+    ------
+    StyleTxError
+        The requested part does not exist, is ambiguous or is a drum part, or
+        the song has no pitched part.
+    """
+    pitched = [t for t in song.tracks if not t.is_drum]
+    drums = [t for t in song.tracks if t.is_drum]
+    if not pitched:
+        raise BadMidiError("the file has only drums; styletx needs a pitched melody")
+
+    def others(melody: Track) -> list[Track]:
+        return [t for t in pitched if t is not melody]
+
+    if melody_track is not None:
+        melody = _find_part(song, melody_track)
+        return Parts(melody, others(melody), drums, f"requested: {_describe(melody)}")
+
+    if len(pitched) == 1:
+        only = pitched[0]
+        stats = part_stats(only, song.resolution)
+        if stats.monophonic:
+            return Parts(only, [], drums, f"{_describe(only)} is the only non-drum part and is "
+                                          "monophonic: melody only, no accompaniment")
+        melody, accompaniment = skyline(only, song.resolution)
+        return Parts(
+            melody,
+            [accompaniment] if accompaniment.notes else [],
+            drums,
+            f"{_describe(only)} is the only non-drum part and is polyphonic (up to "
+            f"{stats.max_polyphony} notes at once): split by skyline, the highest note "
+            "at each onset is the melody",
+        )
+
+    named = [t for t in pitched if MELODY_NAME.search(t.name)]
+    if named:
+        melody = _most_melodic(named, song.resolution)
+        word = MELODY_NAME.search(melody.name).group(0)  # type: ignore[union-attr]
+        return Parts(melody, others(melody), drums,
+                     f"{_describe(melody)}: its name says melody ({word!r})")
+
+    candidates = [t for t in pitched if len(t.notes) >= MIN_MELODY_NOTES] or pitched
+    melody = _most_melodic(candidates, song.resolution)
+    stats = part_stats(melody, song.resolution)
+    kind = "monophonic" if stats.monophonic else "least polyphonic"
+    return Parts(
+        melody,
+        others(melody),
+        drums,
+        f"{_describe(melody)}: the {kind} part ({stats.overlap:.0%} of its sounding time "
+        f"has overlapping notes) with the highest mean pitch ({stats.mean_pitch:.1f})",
+    )
+
+
+def _describe(track: Track) -> str:
+    """Name a part in messages, e.g. "part 2 'Lead'"."""
+    return f"part {track.index} {track.name!r}" if track.name else f"part {track.index} (unnamed)"
+
+
+def _most_melodic(tracks: Sequence[Track], resolution: int) -> Track:
+    """Monophonic beats polyphonic; then less overlap, then higher mean pitch, then file order."""
+
+    def key(item: tuple[int, Track]) -> tuple[bool, float, float, int]:
+        pos, t = item
+        s = part_stats(t, resolution)
+        return (not s.monophonic, 0.0 if s.monophonic else s.overlap, -s.mean_pitch, pos)
+
+    return min(enumerate(tracks), key=key)[1]
+
+
+def _find_part(song: Song, key: int | str) -> Track:
+    """Return the part asked for by index or case-insensitive name, or raise."""
+    if isinstance(key, int):
+        if not 0 <= key < len(song.tracks):
+            raise StyleTxError(
+                f"no part {key}: the file has parts 0 to {len(song.tracks) - 1}"
+            )
+        found = song.tracks[key]
+    else:
+        matches = [t for t in song.tracks if t.name.strip().casefold() == key.strip().casefold()]
+        pitched = [t for t in matches if not t.is_drum]
+        if not matches:
+            known = ", ".join(repr(t.name) for t in song.tracks if t.name) or "none"
+            raise StyleTxError(f"no part named {key!r} (named parts: {known})")
+        if len(pitched) > 1:
+            indices = ", ".join(str(t.index) for t in pitched)
+            raise StyleTxError(f"several parts are named {key!r} ({indices}); give an index")
+        found = (pitched or matches)[0]
+    if found.is_drum:
+        raise StyleTxError(f"{_describe(found)} is a drum part and cannot be the melody")
+    return found
+
+
+def skyline(track: Track, resolution: int) -> tuple[Track, Track]:
+    """Split a polyphonic part into melody (top line) and accompaniment (the rest).
+
+    Notes are taken onset by onset. At each onset the highest note (the
+    longest, then loudest, of equal highest pitches) is melody -- unless an
+    earlier melody note of higher pitch is still held more than
+    ``resolution // 8`` ticks (a 32nd note; shorter is legato) past this onset,
+    in which case it goes to the accompaniment. Every other note at the onset
+    is accompaniment. Melody notes keep their exact ticks, so a melody note may
+    overlap the start of the next one.
+
+    Returns
+    -------
+    (Track, Track)
+        Melody and accompaniment, named after the part, with ``index`` -1.
+    """
+    legato = resolution // 8
+    order = sorted(track.notes, key=lambda n: (n.start, -n.pitch, -n.end, -n.velocity))
+    melody: list[Note] = []
+    rest: list[Note] = []
+    held: list[Note] = []  # melody notes that may still sound
+    prev_start = None
+    for n in order:
+        if n.start == prev_start:
+            rest.append(n)
+            continue
+        prev_start = n.start
+        held = [m for m in held if m.end - n.start > legato]
+        if any(m.pitch > n.pitch for m in held):
+            rest.append(n)
+        else:
+            melody.append(n)
+            held.append(n)
+    base = track.name or "Piano"
+    common = {"program": track.program, "is_drum": False, "index": -1}
+    return (
+        Track(name=f"{base} (melody)", notes=sorted(melody), channel=track.channel, **common),
+        Track(name=f"{base} (accompaniment)", notes=sorted(rest), channel=None, **common),
+    )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def midi_bytes(song: Song, tracks: Sequence[Track]) -> bytes:
+    """Return a type-1 MIDI file of ``tracks`` under ``song``'s resolution and maps.
+
+    The result is a pure function of the input: identical input gives
+    byte-identical output. See the module docstring for the event order.
+
+    Raises
+    ------
+    ValueError
+        A note is out of MIDI range (pitch 0-127, velocity 1-127) or ends before it starts.
+    """
+    mid = mido.MidiFile(type=1, ticks_per_beat=song.resolution)
+    mid.tracks.append(_conductor(song))
+    for track, channel in zip(tracks, _allocate_channels(tracks), strict=True):
+        mid.tracks.append(_note_track(track, channel))
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue()
+
+
+def write_midi(
+    path: StrPath,
+    song: Song,
+    tracks: Sequence[Track],
+    *,
+    force: bool = False,
+    protect: Iterable[StrPath] = (),
+) -> Path:
+    """Write ``tracks`` as a type-1 MIDI file, atomically, and return its path.
+
+    Parameters
+    ----------
+    path
+        Output file.
+    song
+        Gives the resolution and the tempo, time-signature and key maps.
+    tracks
+        The parts to write, one MIDI track each, in this order.
+    force
+        Replace an existing file.
+    protect
+        Files that must never be replaced, even with ``force`` (the inputs).
+        ``song.source``, when set, is always protected.
+
+    Raises
+    ------
+    StyleTxError
+        The target exists (without ``force``), is protected, or cannot be written.
+    """
+    data = midi_bytes(song, tracks)
+    protected = [*protect, *([song.source] if song.source else [])]
+    return atomic_write(path, data, force=force, protect=protected)
+
+
+def _to_delta(events: list[tuple[int, mido.Message | mido.MetaMessage]]) -> mido.MidiTrack:
+    """Turn (absolute tick, message) pairs, already in order, into a mido track."""
+    track = mido.MidiTrack()
+    prev = 0
+    for tick, msg in events:
+        track.append(msg.copy(time=tick - prev))
+        prev = tick
+    return track
+
+
+def _conductor(song: Song) -> mido.MidiTrack:
+    """The first track: meter, key and tempo events, in tick order."""
+    events: list[tuple[int, int, mido.MetaMessage]] = []
+    for ts in song.time_signatures:
+        events.append((ts.tick, 0, mido.MetaMessage(
+            "time_signature", numerator=ts.numerator, denominator=ts.denominator)))
+    for ks in song.key_signatures:
+        name = (_MINOR_NAMES if ks.minor else _MAJOR_NAMES)[ks.tonic % 12]
+        events.append((ks.tick, 1, mido.MetaMessage("key_signature", key=name)))
+    for t in song.tempos:
+        events.append((t.tick, 2, mido.MetaMessage("set_tempo", tempo=t.us_per_quarter)))
+    events.sort(key=lambda e: (e[0], e[1]))
+    return _to_delta([(tick, msg) for tick, _, msg in events])
+
+
+def _allocate_channels(tracks: Sequence[Track]) -> list[int]:
+    """Give each part a channel: drums 9; others keep a free ``channel``, else the lowest free.
+
+    Past 15 pitched parts, channels are reused in turn (their programs then clash
+    on playback, but notes stay apart because every part has its own track).
+    """
+    pitched_channels = [c for c in range(16) if c != DRUM_CHANNEL]
+    chosen: list[int | None] = [None] * len(tracks)
+    taken: set[int] = set()
+    for i, t in enumerate(tracks):
+        if t.is_drum:
+            chosen[i] = DRUM_CHANNEL
+        elif t.channel in pitched_channels and t.channel not in taken:
+            chosen[i] = t.channel
+            taken.add(t.channel)
+    spare = deque(c for c in pitched_channels if c not in taken)
+    reused = 0
+    for i, c in enumerate(chosen):
+        if c is None:
+            if spare:
+                chosen[i] = spare.popleft()
+            else:
+                chosen[i] = pitched_channels[reused % len(pitched_channels)]
+                reused += 1
+    return [c for c in chosen if c is not None]
+
+
+def _note_track(track: Track, channel: int) -> mido.MidiTrack:
+    """One part: name, program, then its notes in the FIFO-safe order."""
+    head: list[tuple[int, mido.Message | mido.MetaMessage]] = []
+    if track.name:
+        name = track.name.encode("latin-1", "replace").decode("latin-1")
+        head.append((0, mido.MetaMessage("track_name", name=name)))
+    head.append((0, mido.Message("program_change", channel=channel, program=track.program)))
+
+    keyed: list[tuple[tuple[int, int, int, int, int], mido.Message]] = []
+    for seq, n in enumerate(sorted(track.notes)):
+        if not (0 <= n.pitch <= 127 and 1 <= n.velocity <= 127 and 0 <= n.start <= n.end):
+            raise ValueError(f"part {track.name!r}: cannot write {n}")
+        on = mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity)
+        off = mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)
+        if n.end == n.start:
+            keyed.append(((n.start, 1, n.pitch, seq, 0), on))
+            keyed.append(((n.start, 1, n.pitch, seq, 1), off))
+        else:
+            keyed.append(((n.start, 2, n.pitch, seq, 0), on))
+            keyed.append(((n.end, 0, n.pitch, seq, 0), off))
+    keyed.sort(key=lambda e: e[0])
+    return _to_delta(head + [(key[0], msg) for key, msg in keyed])
