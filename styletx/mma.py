@@ -1,0 +1,411 @@
+"""Training corpora for the non-Bach styles, rendered from lead sheets through MMA.
+
+No real jazz/pop/ragtime accompaniment data is available, so (like Groove2Groove with
+Band-in-a-Box) real melodies and harmonies from :mod:`styletx.leadsheets` are played by
+the rule-based grooves of MMA (Musical MIDI Accompaniment, ``apt-get install mma``).
+MMA renders only the accompaniment; the lead sheet's melody is added as a track named
+``melody`` on the same tick grid, so it is exactly the lead sheet's melody. Drum tracks
+are dropped: styletx models pitched accompaniment only.
+
+MMA is needed to build data, never at run time. Run ``python -m styletx.mma --style all``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import mido
+
+from styletx.errors import StyleTxError
+from styletx.leadsheets import NOTE_NAMES, LeadSheet, load_leadsheets
+from styletx.paths import cache_dir
+from styletx.splits import split_of
+
+MMA_RESOLUTION = 192  # MMA writes 192 ticks per (MMA) beat
+# MMA beats per bar for the grooves used: the 6/8 grooves (68Swing, Arpeggio68) count
+# eighth notes as their beats, so an MMA "quarter" there is an eighth of the lead sheet.
+MMA_BEATS_PER_BAR = {4: 4, 3: 3, 6: 6}
+MINOR_KEY_NAMES = ("Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm")
+MELODY_RANGE = (55, 81)  # mean melody pitch is kept in this range after transposition
+MMA_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class StyleSpec:
+    """How one style's corpus is rendered and how its model sees the accompaniment."""
+
+    name: str
+    grooves: dict[int, tuple[str, ...]]  # meter numerator (4, 3, 6) -> MMA groove names
+    tempo: dict[int, tuple[int, int]]  # meter numerator -> quarter-note BPM range
+    steps_per_beat: int  # grid steps per quarter note (12: swing triplets and sixteenths)
+    pitch_range: tuple[int, int]  # lowest/highest accompaniment MIDI pitch in the renders
+    comp_program: int  # GM program for the generated comping voice
+    bass_program: int  # GM program for the generated lowest line
+    pieces: int  # rendered pieces in the default build
+    description: str  # provenance, one line
+
+
+_PROVENANCE = (
+    "MMA {version} stdlib grooves (GPL, rule-based) rendering music21 public-domain melodies "
+    "(Bach chorale sopranos with chordified harmony; O'Neill 1850 and Essen folk tunes with "
+    "fitted chords)"
+)
+
+STYLE_SPECS: dict[str, StyleSpec] = {
+    "jazz": StyleSpec(
+        name="jazz",
+        grooves={
+            4: ("Swing", "SwingWalk", "JazzCombo", "Bebop", "Evansish", "SlowJazz", "EasySwing"),
+            3: ("JazzWaltz", "JazzWaltz1", "ModernJazzWaltz"),
+            6: ("68Swing",),
+        },
+        tempo={4: (90, 200), 3: (100, 180), 6: (90, 140)},
+        steps_per_beat=12,
+        pitch_range=(28, 88),
+        comp_program=0,
+        bass_program=32,
+        pieces=1000,
+        description="Swung jazz comping and walking bass; " + _PROVENANCE,
+    ),
+    "bossa": StyleSpec(
+        name="bossa",
+        grooves={4: ("BossaNova", "BossaNovaPlus", "BossaNova1Sus"), 3: ("LatinWaltz",)},
+        tempo={4: (110, 150), 3: (110, 150)},
+        steps_per_beat=4,
+        pitch_range=(28, 88),
+        comp_program=24,
+        bass_program=32,
+        pieces=1000,
+        description="Straight-eighth bossa nova guitar/piano comping and two-feel bass; "
+        + _PROVENANCE,
+    ),
+    "ragtime": StyleSpec(
+        name="ragtime",
+        grooves={4: ("RagTime", "RagtimePlus")},
+        tempo={4: (80, 120)},
+        steps_per_beat=4,
+        pitch_range=(28, 88),
+        comp_program=0,
+        bass_program=0,
+        pieces=1000,
+        description="Stride-like oom-pah piano left hand (4/4 only); " + _PROVENANCE,
+    ),
+    "folk": StyleSpec(
+        name="folk",
+        grooves={
+            4: ("Folk", "FolkWalk", "FolkArticulated", "FolkBallad"),
+            3: ("CountryWaltz", "CountryWaltz1"),
+            6: ("Arpeggio68",),
+        },
+        tempo={4: (80, 130), 3: (90, 150), 6: (100, 150)},
+        steps_per_beat=4,
+        pitch_range=(28, 88),
+        comp_program=25,
+        bass_program=32,
+        pieces=1000,
+        description="Strummed/arpeggiated acoustic guitar with simple bass; " + _PROVENANCE,
+    ),
+    "pop": StyleSpec(
+        name="pop",
+        grooves={
+            4: ("PopBallad", "PopBallad1", "SoftRock", "8Beat", "PianoBallad"),
+            3: ("RockWaltz", "RockWaltz1"),
+        },
+        tempo={4: (70, 120), 3: (80, 140)},
+        steps_per_beat=4,
+        pitch_range=(28, 88),
+        comp_program=0,
+        bass_program=33,
+        pieces=1000,
+        description="Pop/rock ballad piano, pads and electric bass; " + _PROVENANCE,
+    ),
+}
+
+
+def mma_binary() -> str:
+    """Path of the ``mma`` executable, or a one-line StyleTxError saying how to install it."""
+    path = shutil.which("mma")
+    if path is None:
+        raise StyleTxError("mma (Musical MIDI Accompaniment) is not installed; "
+                           "install it with: apt-get install mma")
+    return path
+
+
+def mma_version() -> str:
+    """MMA's version string as printed by ``mma -v`` (e.g. ``"21.09"``)."""
+    out = subprocess.run([mma_binary(), "-v"], capture_output=True, text=True, timeout=30)
+    lines = [ln.strip() for ln in (out.stdout + out.stderr).splitlines()]
+    return next((ln for ln in lines if ln and ln[0].isdigit()), "unknown")
+
+
+def mma_chart(sheet: LeadSheet, groove: str, tempo_qbpm: float) -> str:
+    """The MMA source for a lead sheet's accompaniment: tempo, groove, one line per bar.
+
+    Bar 0 of the lead sheet is MMA's bar 1 (MMA adds no count-in); a pickup simply sits
+    at the end of it, over the first chord. Chords go into the bar's beat slots ("/"
+    keeps the previous chord); tempo is in MMA beats, which are eighths for 6/8 grooves.
+    """
+    slots_per_bar = MMA_BEATS_PER_BAR[sheet.numerator]
+    beat_q = sheet.bar_beats / slots_per_bar  # quarter notes per MMA beat
+    bars: list[list[str]] = [["/"] * slots_per_bar for _ in range(sheet.n_bars)]
+    for c in sheet.chords:
+        slot = round(c.beat / beat_q)
+        if not 0 <= c.bar < sheet.n_bars or abs(slot * beat_q - c.beat) > 1e-6:
+            raise ValueError(f"chord {c} is off MMA's beat grid")
+        bars[c.bar][slot] = c.name
+    lines = [f"// styletx: {sheet.piece_id}", f"Tempo {tempo_qbpm / beat_q:g}", f"Groove {groove}"]
+    lines += [f"{i + 1} {' '.join(b)}" for i, b in enumerate(bars)]
+    return "\n".join(lines) + "\n"
+
+
+def _abs_events(track: mido.MidiTrack) -> list[tuple[int, mido.Message]]:
+    t, out = 0, []
+    for msg in track:
+        t += msg.time
+        out.append((t, msg))
+    return out
+
+
+def _to_track(events: list[tuple[int, mido.Message]]) -> mido.MidiTrack:
+    """Build a track from (absolute tick, message) pairs; note-offs sort before note-ons."""
+    def order(e: tuple[int, mido.Message]) -> tuple[int, int]:
+        m = e[1]
+        if m.is_meta:
+            return e[0], 0
+        is_off = m.type == "note_off" or (m.type == "note_on" and m.velocity == 0)
+        return e[0], 1 if (is_off or m.type != "note_on") else 2
+
+    track = mido.MidiTrack()
+    now = 0
+    for t, m in sorted(events, key=order):
+        track.append(m.copy(time=t - now))
+        now = t
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return track
+
+
+def render_piece(
+    sheet: LeadSheet, groove: str, tempo_qbpm: float, out_path: Path
+) -> list[dict]:
+    """Render one lead sheet with MMA and write the type-1 MIDI file ``out_path``.
+
+    Tracks: a conductor track (tempo, time and key signature at tick 0), ``melody``
+    (the lead sheet's notes at 192 ticks per quarter), then MMA's pitched tracks with
+    their names, channels and programs; MMA's drum tracks are dropped.
+    Returns a summary of the accompaniment tracks (name, program, notes, pitch range).
+    """
+    with tempfile.TemporaryDirectory(prefix="styletx-mma-") as tmp:
+        src = Path(tmp) / "piece.mma"
+        src.write_text(mma_chart(sheet, groove, tempo_qbpm))
+        res = subprocess.run([mma_binary(), "-f", "piece.mid", "piece.mma"], cwd=tmp,
+                             capture_output=True, text=True, timeout=MMA_TIMEOUT_S)
+        mid_path = Path(tmp) / "piece.mid"
+        if res.returncode != 0 or not mid_path.exists():
+            err = (res.stderr or res.stdout).strip().splitlines()
+            raise RuntimeError(f"mma failed on {sheet.piece_id}: {err[-1] if err else '?'}")
+        rendered = mido.MidiFile(mid_path)
+    scale = sheet.bar_beats / MMA_BEATS_PER_BAR[sheet.numerator]  # quarters per MMA beat
+    ppq = MMA_RESOLUTION
+    accomp: list[mido.MidiTrack] = []
+    summary: list[dict] = []
+    used_channels: set[int] = set()
+    for tr in rendered.tracks:
+        events = [(round(t * scale), m) for t, m in _abs_events(tr)
+                  if m.type != "end_of_track" and not (m.is_meta and m.type != "track_name")]
+        pitches = [m.note for _, m in events if m.type == "note_on" and m.velocity > 0]
+        channels = {m.channel for _, m in events if not m.is_meta and hasattr(m, "channel")}
+        if not pitches or 9 in channels or tr.name.lower().startswith("drum"):
+            continue
+        used_channels |= channels
+        accomp.append(_to_track(events))
+        program = next((m.program for _, m in events if m.type == "program_change"), 0)
+        summary.append({"name": tr.name, "program": program, "notes": len(pitches),
+                        "min_pitch": min(pitches), "max_pitch": max(pitches)})
+    if not accomp:
+        raise RuntimeError(f"mma produced no pitched accompaniment for {sheet.piece_id}")
+
+    conductor = mido.MidiTrack([
+        mido.MetaMessage("track_name", name=sheet.piece_id, time=0),
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_qbpm), time=0),
+        mido.MetaMessage("time_signature", numerator=sheet.numerator,
+                         denominator=sheet.denominator, time=0),
+        mido.MetaMessage("key_signature", time=0,
+                         key=(MINOR_KEY_NAMES if sheet.minor else NOTE_NAMES)[sheet.tonic]),
+        mido.MetaMessage("end_of_track", time=0),
+    ])
+    ch = min(c for c in range(16) if c != 9 and c not in used_channels)
+    mel: list[tuple[int, mido.Message]] = [
+        (0, mido.MetaMessage("track_name", name="melody")),
+        (0, mido.Message("program_change", channel=ch, program=0)),
+    ]
+    for n in sheet.notes:
+        on, off = round(n.start * ppq), round(n.end * ppq)
+        mel.append((on, mido.Message("note_on", channel=ch, note=n.pitch, velocity=n.velocity)))
+        mel.append((max(off, on + 1), mido.Message("note_off", channel=ch, note=n.pitch)))
+    out = mido.MidiFile(type=1, ticks_per_beat=ppq)
+    out.tracks = [conductor, _to_track(mel), *accomp]
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = out_path.with_suffix(".tmp")
+    out.save(tmp_out)
+    tmp_out.replace(out_path)
+    return summary
+
+
+@dataclass(frozen=True)
+class _Job:
+    sheet: dict
+    piece_id: str
+    groove: str
+    tempo: int
+    transpose: int
+    octave_shift: int
+    out_path: str
+
+
+def _plan(spec: StyleSpec, sheets: Sequence[LeadSheet], n: int, seed: int, midi_dir: Path) -> list[_Job]:
+    """Deterministic (from ``seed``) choice of sheet, groove, tempo and key for n pieces.
+
+    Sheets are drawn without replacement (reshuffled each pass when n exceeds them);
+    every piece gets a transposition in -5..+6 (all 12 keys), then the melody alone
+    is moved by octaves if its mean pitch left MELODY_RANGE.
+    """
+    eligible = sorted((s for s in sheets if s.numerator in spec.grooves), key=lambda s: s.piece_id)
+    if not eligible:
+        return []
+    rng = random.Random(f"{spec.name}:{seed}")
+    jobs: list[_Job] = []
+    order: list[LeadSheet] = []
+    while len(jobs) < n:
+        if not order:
+            order = eligible[:]
+            rng.shuffle(order)
+        sheet = order.pop()
+        groove = rng.choice(spec.grooves[sheet.numerator])
+        tempo = rng.randint(*spec.tempo[sheet.numerator])
+        k = rng.randrange(-5, 7)
+        moved = sheet.transposed(k)
+        mean = sum(x.pitch for x in moved.notes) / len(moved.notes)
+        octave = 12 if mean < MELODY_RANGE[0] else (-12 if mean > MELODY_RANGE[1] else 0)
+        piece_id = f"{sheet.piece_id}_{groove}_k{k:+d}_{tempo}"
+        jobs.append(_Job(moved.to_dict(), piece_id, groove, tempo, k, octave,
+                         str(midi_dir / f"{piece_id}.mid")))
+    return jobs
+
+
+def _run_job(job: _Job) -> dict:
+    """Render one planned piece (skipping it if its MIDI exists) and return its manifest entry."""
+    sheet = LeadSheet.from_dict(job.sheet)
+    if job.octave_shift:
+        sheet = LeadSheet.from_dict({**job.sheet, "notes": [
+            {**n, "pitch": n["pitch"] + job.octave_shift} for n in job.sheet["notes"]]})
+    out = Path(job.out_path)
+    entry = {
+        "id": job.piece_id, "file": f"midi/{out.name}", "source_id": sheet.source_id,
+        "section": sheet.section, "title": sheet.title, "split": split_of(sheet.source_id),
+        "groove": job.groove, "tempo_qbpm": job.tempo, "transpose": job.transpose,
+        "melody_octave_shift": job.octave_shift,
+        "meter": f"{sheet.numerator}/{sheet.denominator}", "pickup_beats": sheet.pickup,
+        "key": (MINOR_KEY_NAMES if sheet.minor else NOTE_NAMES)[sheet.tonic],
+        "n_bars": sheet.n_bars,
+    }
+    sidecar = out.with_suffix(".json")
+    if out.exists() and sidecar.exists():
+        return json.loads(sidecar.read_text())
+    try:
+        entry["tracks"] = render_piece(sheet, job.groove, job.tempo, out)
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        return {**entry, "error": str(e)}
+    sidecar.write_text(json.dumps(entry))
+    return entry
+
+
+def build_style_corpus(
+    style: str,
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    jobs: int = 2,
+    out_dir: Path | None = None,
+    progress: bool = True,
+    sheets: Sequence[LeadSheet] | None = None,
+) -> Path:
+    """Render a style's training corpus and return its directory.
+
+    Writes ``<out_dir>/midi/<piece-id>.mid`` (default out_dir: ``cache_dir()/data/<style>``)
+    and ``manifest.json`` (MMA version, arguments, and per piece: groove, tempo,
+    transposition, meter, source id, split). Pieces already rendered are reused, so a
+    second build with the same arguments is near-instant. ``limit`` caps the piece count
+    (default: the spec's ``pieces``); ``sheets`` replaces the music21 lead sheets (tests).
+    """
+    if style not in STYLE_SPECS:
+        raise StyleTxError(f"unknown style {style!r}; choose from {', '.join(STYLE_SPECS)}")
+    spec = STYLE_SPECS[style]
+    version = mma_version()
+    out_dir = Path(out_dir) if out_dir is not None else cache_dir() / "data" / style
+    midi_dir = out_dir / "midi"
+    midi_dir.mkdir(parents=True, exist_ok=True)
+    if sheets is None:
+        sheets = load_leadsheets(jobs=jobs, progress=progress)
+    n = limit if limit is not None else spec.pieces
+    plan = _plan(spec, sheets, n, seed, midi_dir)
+    t0 = time.time()
+    entries: list[dict] = []
+    with ProcessPoolExecutor(max(1, jobs)) as pool:
+        for i, entry in enumerate(pool.map(_run_job, plan, chunksize=4)):
+            entries.append(entry)
+            if progress and (i + 1) % 100 == 0:
+                print(f"{style}: {i + 1}/{len(plan)} pieces, {time.time() - t0:.0f} s", flush=True)
+    good = [e for e in entries if "error" not in e]
+    pitches = [(t["min_pitch"], t["max_pitch"]) for e in good for t in e["tracks"]]
+    manifest = {
+        "style": style,
+        "mma_version": version,
+        "command": sys.argv,
+        "arguments": {"style": style, "limit": limit, "seed": seed, "jobs": jobs,
+                      "out_dir": str(out_dir), "n_sheets": len(sheets)},
+        "spec": {**asdict(spec), "grooves": {str(k): v for k, v in spec.grooves.items()},
+                 "tempo": {str(k): v for k, v in spec.tempo.items()}},
+        "drums": "dropped (styletx models pitched accompaniment only)",
+        "n_pieces": len(good),
+        "errors": [e for e in entries if "error" in e],
+        "splits": dict(Counter(e["split"] for e in good)),
+        "grooves": dict(Counter(e["groove"] for e in good)),
+        "meters": dict(Counter(e["meter"] for e in good)),
+        "accompaniment_pitch_range": [min((p[0] for p in pitches), default=None),
+                                      max((p[1] for p in pitches), default=None)],
+        "pieces": good,
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    if progress:
+        print(f"{style}: {len(good)} pieces ({len(manifest['errors'])} failed) in "
+              f"{time.time() - t0:.0f} s -> {out_dir}", flush=True)
+    return out_dir
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m styletx.mma --style all``: build the corpora into the cache."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--style", default="all", help="a style name or 'all'")
+    ap.add_argument("--limit", type=int, default=None, help="pieces per style")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args(argv)
+    styles = list(STYLE_SPECS) if args.style == "all" else [args.style]
+    for style in styles:
+        build_style_corpus(style, limit=args.limit, seed=args.seed, jobs=args.jobs)
+
+
+if __name__ == "__main__":
+    main()
