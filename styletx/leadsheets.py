@@ -16,7 +16,8 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -106,11 +107,9 @@ class LeadSheet:
     def transposed(self, semitones: int) -> LeadSheet:
         """Return a copy moved by ``semitones`` (melody, key and chord roots)."""
         notes = [MelodyNote(n.start, n.end, n.pitch + semitones, n.velocity) for n in self.notes]
-        chords = [ChordChange(c.bar, c.beat, transpose_chord(c.name, semitones)) for c in self.chords]
-        return LeadSheet(
-            self.source_id, notes, self.numerator, self.denominator, self.pickup,
-            (self.tonic + semitones) % 12, self.minor, chords, self.n_bars, self.section, self.title,
-        )
+        chords = [ChordChange(c.bar, c.beat, transpose_chord(c.name, semitones))
+                  for c in self.chords]
+        return replace(self, notes=notes, chords=chords, tonic=(self.tonic + semitones) % 12)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -171,7 +170,8 @@ def _candidates(tonic: int, minor: bool, chromatic: bool) -> list[_Candidate]:
                 if (root, suf) not in seen:
                     # Secondary dominants are the commonest chromatic chords in chorales.
                     prior = -0.06 if suf in ("", "7") else -0.15
-                    out.append(_Candidate(root, suf, prior, frozenset((root + i) % 12 for i in ivs)))
+                    pcs = frozenset((root + i) % 12 for i in ivs)
+                    out.append(_Candidate(root, suf, prior, pcs))
     return out
 
 
@@ -408,7 +408,7 @@ def _score_to_sheets(score, source_id: str, is_chorale: bool) -> list[LeadSheet]
     shift = (bar_beats - pickup) % bar_beats
     voices = [_notes_of(p, shift) for p in (parts if is_chorale else parts[:1])]
     melody = voices[0]
-    if len(melody) < 8 or any(b.start < a.end - 1e-6 for a, b in zip(melody, melody[1:])):
+    if len(melody) < 8 or any(b.start < a.end - 1e-6 for a, b in pairwise(melody)):
         return []
     n_bars = math.ceil((length + shift) / bar_beats - 1e-6)
     key = score.analyze("key")
@@ -436,7 +436,7 @@ def parse_corpus_file(path: str) -> list[LeadSheet]:
         seen.add(source_id)
         try:
             out.extend(_score_to_sheets(s, source_id, is_chorale=False))
-        except Exception:  # noqa: BLE001 - a malformed tune in a folk collection is skipped
+        except Exception:
             continue
     return out
 
@@ -452,7 +452,7 @@ def load_corpus_file(path: str) -> list[LeadSheet]:
         return [LeadSheet.from_dict(d) for d in json.loads(f.read_text())]
     try:
         sheets = parse_corpus_file(path)
-    except Exception:  # noqa: BLE001 - an unparseable file is skipped, and remembered as such
+    except Exception:
         sheets = []
     f.parent.mkdir(parents=True, exist_ok=True)
     tmp = f.with_suffix(".tmp")

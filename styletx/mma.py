@@ -274,7 +274,9 @@ class _Job:
     out_path: str
 
 
-def _plan(spec: StyleSpec, sheets: Sequence[LeadSheet], n: int, seed: int, midi_dir: Path) -> list[_Job]:
+def _plan(
+    spec: StyleSpec, sheets: Sequence[LeadSheet], n: int, seed: int, midi_dir: Path
+) -> list[_Job]:
     """Deterministic (from ``seed``) choice of sheet, groove, tempo and key for n pieces.
 
     Sheets are drawn without replacement (reshuffled each pass when n exceeds them);

@@ -70,7 +70,8 @@ def _sheet(numerator: int) -> LeadSheet:
     bar = float(numerator)
     notes = [MelodyNote(bar - 1, bar, 67)]
     for b in range(1, 4):
-        notes += [MelodyNote(b * bar + i, b * bar + i + 1, 60 + 2 * i + b) for i in range(numerator)]
+        notes += [MelodyNote(b * bar + i, b * bar + i + 1, 60 + 2 * i + b)
+                  for i in range(numerator)]
     chords = [ChordChange(0, 0.0, "C"), ChordChange(1, 0.0, "Dm7"), ChordChange(2, 0.0, "G7"),
               ChordChange(3, 0.0, "C")]
     return LeadSheet(f"test/{numerator}", notes, numerator, 4, 1.0, 0, False, chords, 4)
@@ -100,7 +101,8 @@ def test_build_tiny_corpus_keeps_melody_exact(cache: Path, tmp_path: Path) -> No
                 t += m.time
                 if m.type == "note_on" and m.velocity > 0:
                     assert m.channel != 9
-                    (got if tr.name == "melody" else accomp).append((t / mid.ticks_per_beat, m.note))
+                    hit = (t / mid.ticks_per_beat, m.note)
+                    (got if tr.name == "melody" else accomp).append(hit)
         assert got == want
         assert len(accomp) > 10
         metas = {m.type for m in mid.tracks[0]}
