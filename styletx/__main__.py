@@ -1,0 +1,5 @@
+"""``python -m styletx``: the same as the ``styletx`` command."""
+
+from styletx.cli import main
+
+raise SystemExit(main())
