@@ -55,8 +55,11 @@ from styletx.fileio import StrPath, atomic_write
 from styletx.song import KeySignature, Note, Parts, Song, TempoChange, TimeSignature, Track
 from styletx.timing import duration_seconds
 
-MAX_FILE_BYTES = 32 * 1024 * 1024
-"""Largest MIDI file read (32 MiB; real songs are well under 1 MiB)."""
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""Largest MIDI file read (4 MiB; real songs are well under 1 MiB).
+
+mido parses about 250,000 events a second, so this bounds the worst case
+(a file packed with events) to under 20 seconds before the other limits apply."""
 
 MAX_TRACKS = 256
 """Most MIDI tracks in a file, and most parts after splitting tracks by channel."""
