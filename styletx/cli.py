@@ -15,12 +15,15 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pretty_midi
 
 from styletx.errors import StyleTxError
 from styletx.midi_io import part_stats, read_midi, select_parts
+from styletx.progress import progress_bar
+from styletx.sampler import SamplerSettings
 from styletx.song import Parts, Song
 from styletx.timing import bar_number, bar_starts, duration_seconds, has_pickup, tick_to_seconds
 
@@ -135,9 +138,220 @@ def _run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------- render
+
+
+def _add_render(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "render",
+        help="rewrite the accompaniment of MIDI files in a style",
+        description="Keep the melody of each input note for note and resample its "
+        "accompaniment under a style model (Lu & Su's Algorithm 1).",
+    )
+    p.add_argument("inputs", nargs="+", help="input MIDI file(s)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file (one input) or folder (several inputs, or ending in /)")
+    p.add_argument("--style", default="bach", help="style name (see `styletx styles`)")
+    p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
+                   help="part index or name of the melody (default: guessed)")
+    p.add_argument("--temperature", type=float, default=SamplerSettings.temperature,
+                   help="sampling temperature (default %(default)s)")
+    p.add_argument("--strength", type=float, default=SamplerSettings.strength,
+                   help="0 keeps the input accompaniment, 1 resamples it fully (default %(default)s)")
+    p.add_argument("--sweeps", type=int, default=SamplerSettings.sweeps,
+                   help="parallel Gibbs sweeps (default %(default)s)")
+    p.add_argument("--schedule", choices=["default", "paper"], default="default",
+                   help="'paper' = Lu & Su's 25 argmax iterations (slow baseline)")
+    p.add_argument("--bars", help="only change these bars, e.g. 5-12 (1-based, inclusive)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (same seed = same bytes)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    drums = p.add_mutually_exclusive_group()
+    drums.add_argument("--keep-drums", dest="keep_drums", action="store_true", default=True,
+                       help="copy the input's drum tracks (default)")
+    drums.add_argument("--drop-drums", dest="keep_drums", action="store_false",
+                       help="leave the input's drums out")
+    p.add_argument("--force", action="store_true", help="replace existing outputs")
+    p.set_defaults(func=_run_render)
+
+
+def render_targets(inputs: Sequence[str], output: str) -> list[tuple[Path, Path]]:
+    """Pair each input with its output path; several inputs need an output folder."""
+    out = Path(output)
+    as_dir = len(inputs) > 1 or output.endswith(("/", os.sep)) or out.is_dir()
+    if not as_dir:
+        return [(Path(inputs[0]), out)]
+    return [(Path(i), out / (Path(i).stem + ".mid")) for i in inputs]
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    from styletx.api import render
+    from styletx.styles import load_style
+
+    style = load_style(args.style, device=args.device)
+    failures = 0
+    for src, dst in render_targets(args.inputs, args.output):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        with progress_bar(f"{src.name} → {style.name}") as bar:
+            try:
+                result = render(
+                    src, dst, style, seed=args.seed, temperature=args.temperature,
+                    strength=args.strength, bars=args.bars, melody_track=args.melody_track,
+                    schedule=args.schedule, sweeps=args.sweeps, keep_drums=args.keep_drums,
+                    force=args.force, progress=bar,
+                )
+            except StyleTxError as e:
+                if len(args.inputs) == 1:
+                    raise
+                failures += 1
+                print(f"styletx: error: {src}: {_one_line(e)}", file=sys.stderr)
+                continue
+        for note in result.notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(f"wrote {dst} ({result.seconds:.2f} s)")
+    return 2 if failures else 0
+
+
+# ------------------------------------------------------------------------- styles
+
+
+def _add_styles(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser("styles", help="list the installed styles",
+                              description="List every installed style and what it was trained on.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=_run_styles)
+
+
+def _run_styles(args: argparse.Namespace) -> int:
+    from styletx.model import ModelConfig
+    from styletx.styles import read_info, style_dirs
+
+    rows = []
+    for name, directory in sorted(style_dirs().items()):
+        info = read_info(directory)
+        cfg = ModelConfig.load_json(directory / "config.json")
+        rows.append({
+            "name": name,
+            "meters": info.meters,
+            "steps_per_beat": cfg.steps_per_beat,
+            "pitch_range": [cfg.pitch_lo, cfg.pitch_hi - 1],
+            "instrumentation": [f"{p.name} (program {p.program}{', bass line' if p.role == 'bass' else ''})"
+                                for p in info.instrumentation],
+            "provenance": info.provenance,
+            "path": str(directory),
+        })
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no styles installed")
+    for r in rows:
+        print(f"{r['name']}: meters {', '.join(r['meters']) or '?'}; {r['steps_per_beat']} steps per beat; "
+              f"pitches {r['pitch_range'][0]}-{r['pitch_range'][1]}")
+        print(f"  instruments: {'; '.join(r['instrumentation'])}")
+        print(f"  data: {r['provenance']}")
+    return 0
+
+
+# -------------------------------------------------------------------- data, train
+
+
+def _add_data(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "data", help="build a style's training corpus (bach from music21; others through MMA)",
+        description="Build and cache a style's training grids. Styles other than bach are "
+        "rendered through Debian's mma (apt-get install mma).")
+    p.add_argument("style")
+    p.add_argument("--steps-per-beat", type=int, default=None,
+                   help="grid resolution (default: the style's)")
+    p.add_argument("--limit", type=int, default=None, help="pieces to render (MMA styles)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--rebuild", action="store_true", help="rebuild the cached grids")
+    p.set_defaults(func=_run_data)
+
+
+def _run_data(args: argparse.Namespace) -> int:
+    from styletx.corpus import load_corpus
+    from styletx.train import style_defaults
+
+    defaults = style_defaults(args.style)
+    if args.style != "bach":
+        from styletx.mma import build_style_corpus
+
+        build_style_corpus(args.style, limit=args.limit, seed=args.seed, jobs=args.jobs)
+    steps = args.steps_per_beat or defaults.steps_per_beat
+    load_corpus(args.style, steps, rebuild=args.rebuild, verbose=True)
+    return 0
+
+
+def _add_train(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "train", help="train a style model",
+        description="Train one style model on its corpus (see `styletx data`), with early "
+        "stopping on the validation split and held-out metrics at the end.")
+    p.add_argument("--style", required=True)
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="checkpoint folder (default: <cache>/models/STYLE)")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--chunk-frames", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--patience", type=int, default=None)
+    p.add_argument("--steps-per-beat", type=int, default=None)
+    p.add_argument("--pitch-range", default=None, metavar="LO-HI",
+                   help="lowest and highest accompaniment MIDI pitch, e.g. 36-83")
+    p.add_argument("--max-transpose", type=int, default=None)
+    p.add_argument("--max-minutes", type=float, default=None, help="stop after this long")
+    p.add_argument("--max-steps-per-epoch", type=int, default=None)
+    p.add_argument("--limit", type=int, default=None, help="use only this many pieces (tests)")
+    p.add_argument("--model", default=None, metavar="JSON",
+                   help='overrides of model config fields, e.g. \'{"gen_channels": 48}\'')
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--resume", action="store_true", help="continue from the output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import dataclasses
+    import shlex
+
+    import torch
+
+    from styletx.paths import cache_dir
+    from styletx.train import style_defaults, train, write_style_info
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = style_defaults(args.style)
+    overrides = {
+        "epochs": args.epochs, "batch_size": args.batch_size, "chunk_frames": args.chunk_frames,
+        "lr": args.lr, "patience": args.patience, "steps_per_beat": args.steps_per_beat,
+        "max_transpose": args.max_transpose, "max_minutes": args.max_minutes,
+        "max_steps_per_epoch": args.max_steps_per_epoch, "limit": args.limit, "seed": args.seed,
+    }
+    if args.pitch_range:
+        lo, _, hi = args.pitch_range.partition("-")
+        overrides["pitch_lo"], overrides["pitch_hi"] = int(lo), int(hi) + 1
+    if args.model:
+        overrides["model"] = json.loads(args.model)
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    out = args.output or cache_dir() / "models" / args.style
+    command = "styletx " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    train(cfg, out, device=args.device, resume=args.resume, progress=not args.quiet,
+          command=command)
+    write_style_info(args.style, out)
+    print(f"wrote {out}")
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
-COMMANDS: list[Callable[[Subparsers], None]] = [_add_info]
+COMMANDS: list[Callable[[Subparsers], None]] = [
+    _add_render, _add_styles, _add_info, _add_data, _add_train,
+]
 """Registration functions, one per subcommand, in the order ``--help`` lists them."""
 
 

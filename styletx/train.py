@@ -308,3 +308,56 @@ def _write_record(
     }
     (out_dir / "train.json").write_text(json.dumps(record, indent=1))
     return record
+
+
+BACH_PROVENANCE = (
+    "Bach's four-part chorales from the music21 corpus (public domain): soprano as melody, "
+    "alto, tenor and bass as accompaniment; transposed in training"
+)
+
+
+def style_defaults(style: str) -> TrainConfig:
+    """The training defaults of a style: its grid resolution and pitch window.
+
+    ``jazz`` uses 6 steps per beat, not the 12 its MMA spec allows: 6 holds swung
+    and triplet eighths (step 4 of 6 is 2/3 of the beat) at half the frames.
+    """
+    if style == "bach":
+        return TrainConfig(style="bach", steps_per_beat=4, pitch_lo=36, pitch_hi=84, max_transpose=6)
+    from styletx.mma import STYLE_SPECS
+
+    if style not in STYLE_SPECS:
+        valid = ", ".join(["bach", *STYLE_SPECS])
+        raise StyleTxError(f"unknown style {style!r}; styles that can be trained: {valid}")
+    spec = STYLE_SPECS[style]
+    steps = 6 if style == "jazz" else spec.steps_per_beat
+    lo, hi = spec.pitch_range
+    return TrainConfig(style=style, steps_per_beat=steps, pitch_lo=lo, pitch_hi=hi + 1,
+                       chunk_frames=16 * steps, max_transpose=2)
+
+
+def write_style_info(style: str, out_dir: Path) -> None:
+    """Write ``style.json``: the output instrumentation and provenance of a trained style."""
+    from styletx.styles import PartSpec, StyleInfo
+
+    if style == "bach":
+        info = StyleInfo(
+            name="bach", description="Four-part chorale harmony (J. S. Bach)",
+            provenance=BACH_PROVENANCE, meters=["4/4", "3/4"],
+            instrumentation=[PartSpec("Strings", 48), PartSpec("Cello", 42, role="bass")],
+            bass_max_pitch=57,
+        )
+    else:
+        from styletx.mma import STYLE_SPECS, mma_version
+
+        spec = STYLE_SPECS[style]
+        meters = {4: "4/4", 3: "3/4", 6: "6/8"}
+        info = StyleInfo(
+            name=style, description=spec.description.split(";")[0],
+            provenance=spec.description.format(version=mma_version()),
+            meters=[meters[m] for m in spec.grooves],
+            instrumentation=[PartSpec("Comping", spec.comp_program),
+                             PartSpec("Bass", spec.bass_program, role="bass")],
+            bass_max_pitch=52,
+        )
+    info.save(out_dir)
