@@ -475,6 +475,7 @@ def load_leadsheets(
     it is reached), so tests can stay fast. Uncached files are parsed in ``jobs`` processes.
     """
     files = list(paths) if paths is not None else [p for c in collections for p in corpus_files(c)]
+    files = list(dict.fromkeys(files))  # the chorale iterator lists some files twice
     out: list[LeadSheet] = []
     if jobs <= 1 or limit is not None:
         for p in files:
