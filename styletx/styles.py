@@ -73,8 +73,20 @@ class Style:
 
 def _search_roots() -> list[Path]:
     roots = [Path(p) for p in os.environ.get("STYLETX_MODELS", "").split(os.pathsep) if p]
-    roots.append(Path(str(resources.files("styletx.checkpoints"))))
+    roots.append(_shipped_root())
     return roots
+
+
+def _shipped_root() -> Path:
+    """The shipped checkpoints: the installed data package, or ``checkpoints/`` in a checkout.
+
+    In a source checkout (tests, ``python -m styletx``) the folder is not mapped
+    to ``styletx.checkpoints`` -- only ``pip install`` does that.
+    """
+    try:
+        return Path(str(resources.files("styletx.checkpoints")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[1] / "checkpoints"
 
 
 def style_dirs() -> dict[str, Path]:

@@ -1,0 +1,50 @@
+"""Shared fixtures: a tiny untrained style, so tests never wait for a trained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from styletx.model import ModelConfig, StyleNet, save_checkpoint
+from styletx.styles import StyleInfo
+
+TINY_STYLE = "tiny"
+
+# The test machine is small and shared: one torch thread avoids oversubscription,
+# which makes the tiny model several times faster here.
+torch.set_num_threads(1)
+
+
+def make_tiny_style(root: Path, name: str = TINY_STYLE) -> Path:
+    """Write an untrained, very small checkpoint plus ``style.json`` under ``root/name``.
+
+    Untrained weights are enough to exercise reading, gridding, sampling and
+    writing; the network is small so a transfer takes a fraction of a second.
+    """
+    torch.manual_seed(0)
+    cfg = ModelConfig(
+        style=name, pitch_lo=48, pitch_hi=64, lstm_hidden=16, lstm_layers=1, gen_channels=8,
+        gen_dilations=(1, 2),
+        melody_dim=8, accomp_dim=8, beat_step_dim=4, bar_step_dim=4, key_dim=4, bar_len_dim=2,
+        frame_dim=16, center_dim=8, cond_dim=16, pitch_cond_channels=4, pitch_emb_dim=4,
+    )
+    directory = root / name
+    save_checkpoint(StyleNet(cfg), directory)
+    StyleInfo(name=name).save(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def _tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("models")
+    make_tiny_style(root)
+    return root
+
+
+@pytest.fixture
+def tiny_style(_tiny_models: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The name of a tiny untrained style, installed through ``$STYLETX_MODELS``."""
+    monkeypatch.setenv("STYLETX_MODELS", str(_tiny_models))
+    return TINY_STYLE
