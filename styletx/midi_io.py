@@ -18,6 +18,11 @@ Reading rules
   that track (first in, first out). A note-off with nothing sounding is
   ignored; a note still sounding at the end of its track ends there.
   Zero-length notes (on and off at one tick) are kept.
+* Oddities that reading recovers from (same-pitch overlaps, unmatched
+  note-offs, dangling and zero-length notes; for PrettyMIDI input, notes before
+  time 0 or ending before they start, out-of-range velocities) are counted in a
+  :class:`ReadWarnings` and logged as one warning per file on the ``styletx``
+  logger (see :mod:`styletx.diagnostics`).
 * Maps: tempo, time-signature and key-signature events from all tracks are
   merged by tick; of several events of one kind at one tick the last (in track
   order) wins. Nothing is added: a file without tempo events gets an empty
@@ -43,13 +48,14 @@ import re
 import struct
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TypeVar
 
 import mido
 import pretty_midi
 
+from styletx.diagnostics import LOGGER
 from styletx.errors import BadMidiError, StyleTxError
 from styletx.fileio import StrPath, atomic_write
 from styletx.song import KeySignature, Note, Parts, Song, TempoChange, TimeSignature, Track
@@ -100,7 +106,34 @@ _MapEvent = TypeVar("_MapEvent", TempoChange, TimeSignature, KeySignature)
 # --------------------------------------------------------------------------- reading
 
 
-def read_midi(src: MidiSource) -> Song:
+@dataclass
+class ReadWarnings:
+    """Counts of the recoverable oddities met while reading one file.
+
+    They do not stop a transfer, but they explain why a note may come out
+    different from what a sequencer showed (e.g. an overlap paired first in,
+    first out), so the CLI reports them in one line.
+    """
+
+    overlapping_notes: int = 0
+    unmatched_note_offs: int = 0
+    dangling_notes: int = 0
+    zero_length_notes: int = 0
+    notes_before_time_zero: int = 0
+    notes_ending_before_start: int = 0
+    velocities_clamped: int = 0
+
+    def any(self) -> bool:
+        """Whether anything was counted."""
+        return any(getattr(self, f.name) for f in fields(self))
+
+    def summary(self) -> str:
+        """The non-zero counts as one phrase, e.g. ``"2 overlapping notes, 1 dangling notes"``."""
+        return ", ".join(f"{getattr(self, f.name)} {f.name.replace('_', ' ')}"
+                         for f in fields(self) if getattr(self, f.name))
+
+
+def read_midi(src: MidiSource, *, warnings: ReadWarnings | None = None) -> Song:
     """Read a MIDI file into a :class:`~styletx.song.Song`, exactly, in ticks.
 
     Parameters
@@ -110,7 +143,12 @@ def read_midi(src: MidiSource) -> Song:
         :class:`pretty_midi.PrettyMIDI`. Ticks are exact for paths, bytes and
         mido objects. A PrettyMIDI object has already paired notes its own way
         and holds them in seconds; it is converted back with its own
-        ``time_to_tick`` (exact up to float rounding) and its channels are lost.
+        ``time_to_tick`` (exact up to float rounding) and its channels are lost;
+        its notes before time 0 move to 0 and its notes ending before they
+        start become zero-length.
+    warnings
+        If given, filled with the counts of recoverable oddities (they are also
+        logged as one warning on the ``styletx`` logger).
 
     Returns
     -------
@@ -125,18 +163,22 @@ def read_midi(src: MidiSource) -> Song:
     StyleTxError
         The file cannot be read (missing, permissions).
     """
+    found = warnings if warnings is not None else ReadWarnings()
     if isinstance(src, pretty_midi.PrettyMIDI):
         label = "<PrettyMIDI>"
-        song = _from_pretty_midi(src)
+        song = _from_pretty_midi(src, found)
     elif isinstance(src, mido.MidiFile):
         label = _one_line(src.filename or "<mido.MidiFile>")
-        song = _from_mido(src, label)
+        song = _from_mido(src, label, found)
     else:
         data, label = _load_bytes(src)
-        song = _from_mido(_parse(data, label), label)
+        song = _from_mido(_parse(data, label), label, found)
         if not isinstance(src, bytes):
             song.source = os.fspath(src)
     _check_song(song, label)
+    found.zero_length_notes = sum(n.end == n.start for t in song.tracks for n in t.notes)
+    if found.any():
+        LOGGER.warning("%s: %s", label, found.summary())
     return song
 
 
@@ -213,7 +255,7 @@ def _key_from_name(name: str) -> tuple[int, bool]:
     return pc % 12, minor
 
 
-def _from_mido(mid: mido.MidiFile, label: str) -> Song:
+def _from_mido(mid: mido.MidiFile, label: str, warnings: ReadWarnings) -> Song:
     """Convert a parsed mido file into a Song (see the module docstring for the rules)."""
     resolution = mid.ticks_per_beat
     if not isinstance(resolution, int) or resolution <= 0:
@@ -241,6 +283,8 @@ def _from_mido(mid: mido.MidiFile, label: str) -> Song:
                 n_notes += 1
                 if n_notes > MAX_NOTES:
                     raise BadMidiError(f"{label}: too many notes (limit {MAX_NOTES:,})")
+                if sounding[msg.channel, msg.note]:
+                    warnings.overlapping_notes += 1
                 sounding[msg.channel, msg.note].append((tick, msg.velocity))
                 parts.setdefault((ti, msg.channel), _PartBuilder([], tick))
             elif kind in ("note_off", "note_on"):
@@ -248,6 +292,8 @@ def _from_mido(mid: mido.MidiFile, label: str) -> Song:
                 if queue:
                     start, velocity = queue.popleft()
                     parts[ti, msg.channel].notes.append(Note(start, tick, msg.note, velocity))
+                else:
+                    warnings.unmatched_note_offs += 1
             elif kind == "program_change":
                 track_programs[ti, msg.channel].append((tick, msg.program))
                 file_programs[msg.channel].append((tick, msg.program))
@@ -261,6 +307,7 @@ def _from_mido(mid: mido.MidiFile, label: str) -> Song:
                 keys.append(KeySignature(tick, *_key_from_name(msg.key)))
         for (channel, pitch), queue in sounding.items():
             for start, velocity in queue:  # dangling: ends with the track
+                warnings.dangling_notes += 1
                 parts[ti, channel].notes.append(Note(start, tick, pitch, velocity))
 
     if len(parts) > MAX_TRACKS:
@@ -306,18 +353,37 @@ def _last_per_tick(events: list[_MapEvent]) -> list[_MapEvent]:
     return list(by_tick.values())
 
 
-def _from_pretty_midi(pm: pretty_midi.PrettyMIDI) -> Song:
-    """Convert a PrettyMIDI object back to ticks with its own tempo map."""
+def _from_pretty_midi(pm: pretty_midi.PrettyMIDI, warnings: ReadWarnings) -> Song:
+    """Convert a PrettyMIDI object back to ticks with its own tempo map.
+
+    A PrettyMIDI object built in code can hold what no MIDI file can (negative
+    times, ends before starts, velocity 0 or 200); those are repaired and
+    counted so that the song can always be written back out.
+    """
 
     def tick(seconds: float) -> int:
-        return int(pm.time_to_tick(seconds))
+        return int(pm.time_to_tick(seconds)) if seconds > 0 else 0
+
+    def note(n: pretty_midi.Note) -> Note:
+        if not 0 <= n.pitch <= 127:
+            raise BadMidiError(f"<PrettyMIDI>: note pitch {n.pitch} is outside 0-127")
+        if n.start < 0:
+            warnings.notes_before_time_zero += 1
+        start, end = tick(n.start), tick(n.end)
+        if end < start:
+            warnings.notes_ending_before_start += 1
+            end = start
+        velocity = min(max(int(n.velocity), 1), 127)
+        if velocity != n.velocity:
+            warnings.velocities_clamped += 1
+        return Note(start, end, int(n.pitch), velocity)
 
     times, bpms = pm.get_tempo_changes()
     tracks = []
     for inst in pm.instruments:
         if not inst.notes:
             continue
-        notes = [Note(tick(n.start), tick(n.end), n.pitch, n.velocity) for n in inst.notes]
+        notes = [note(n) for n in inst.notes]
         tracks.append(Track(
             name=inst.name,
             program=inst.program,
