@@ -1,0 +1,559 @@
+"""The style network: a DeepBach-style context encoder plus a WaveNet over the pitch axis.
+
+Lu & Su (ISMIR 2018) model one frame ``t`` of the accompaniment given everything else
+in the piece: an encoder summarises the past and the future frames, and an
+autoregressive generator produces frame ``t`` pitch by pitch, low to high. This module
+keeps that split but changes what it costs:
+
+* The encoder is two separate unidirectional LSTMs run once over a whole chunk (past,
+  and the time-reversed future, as in DeepBach), so one pass conditions every frame of
+  the chunk instead of one sliding window per frame.
+* Cells have three states (off / onset / hold), so repeated notes and ties survive.
+* The generator sees per-pitch facts it can not infer cheaply (melody at this pitch, the
+  neighbouring frames' state at this pitch), which is what makes holds learnable.
+* Sampling is incremental (fast-WaveNet style): each layer's activations are cached and
+  step ``k`` computes position ``k`` only.
+
+Tensor interface (produced by the grid code)::
+
+    accomp  LongTensor [B, T, P]   0 = off, 1 = onset, 2 = hold; p <-> MIDI pitch_lo + p
+    melody  LongTensor [B, T]      0 = rest, 1 + pitch = onset, 129 + pitch = hold
+    meta    LongTensor [B, T, 4]   step in beat, step in bar, key (tonic + 12*minor), bar length
+    mask    BoolTensor [B, T]      True on real frames (padding is left out of the loss)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from styletx.errors import StyleTxError
+
+MELODY_VOCAB = 257
+"""Melody tokens: 0 = rest, ``1 + pitch`` = onset, ``MELODY_HOLD + pitch`` = hold."""
+MELODY_HOLD = 129
+N_STATES = 3
+OFF, ONSET, HOLD = 0, 1, 2
+N_KEYS = 24
+N_BAR_LENGTHS = 16
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters of :class:`StyleNet`; saved as JSON beside the weights.
+
+    The defaults are sized so that a batch of 32 chunks x 64 frames (P = 48) trains in
+    about 0.3 s on two CPU cores (see the module tests / report for the measurement).
+    """
+
+    style: str = "bach"
+    steps_per_beat: int = 4
+    pitch_lo: int = 36
+    pitch_hi: int = 84  # exclusive
+    max_bar_steps: int = 96
+    # frame features
+    melody_dim: int = 32
+    accomp_dim: int = 64
+    beat_step_dim: int = 8
+    bar_step_dim: int = 16
+    key_dim: int = 16
+    bar_len_dim: int = 4
+    frame_dim: int = 128
+    # encoder
+    lstm_hidden: int = 128
+    lstm_layers: int = 2
+    center_dim: int = 64
+    cond_dim: int = 128
+    # generator
+    gen_channels: int = 32
+    gen_dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+    pitch_cond_channels: int = 8
+    pitch_emb_dim: int = 8
+    dropout: float = 0.1
+    # loss weights for (off, onset, hold): most cells are off, onsets matter most
+    class_weights: tuple[float, float, float] = (1.0, 4.0, 1.5)
+
+    def __post_init__(self) -> None:
+        self.gen_dilations = tuple(int(d) for d in self.gen_dilations)
+        self.class_weights = tuple(float(w) for w in self.class_weights)  # type: ignore[assignment]
+        if self.pitch_hi <= self.pitch_lo or self.pitch_lo < 0 or self.pitch_hi > 128:
+            raise StyleTxError(f"bad pitch range {self.pitch_lo}..{self.pitch_hi}")
+        if len(self.class_weights) != N_STATES or min(self.class_weights) <= 0:
+            raise StyleTxError(f"class_weights must be 3 positive numbers: {self.class_weights}")
+        if not self.gen_dilations or min(self.gen_dilations) < 1:
+            raise StyleTxError(f"gen_dilations must be positive: {self.gen_dilations}")
+
+    @property
+    def n_pitches(self) -> int:
+        """Number of accompaniment pitch rows ``P``."""
+        return self.pitch_hi - self.pitch_lo
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (tuples become lists)."""
+        d = asdict(self)
+        d["gen_dilations"] = list(self.gen_dilations)
+        d["class_weights"] = list(self.class_weights)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are rejected so typos do not pass silently."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise StyleTxError(f"unknown model config keys: {', '.join(unknown)}")
+        return cls(**d)
+
+    def save_json(self, path: str | Path) -> None:
+        """Write the config as indented JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load_json(cls, path: str | Path) -> ModelConfig:
+        """Read a config written by :meth:`save_json`."""
+        try:
+            d = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise StyleTxError(f"cannot read model config {path}: {e}") from e
+        if not isinstance(d, dict):
+            raise StyleTxError(f"model config {path} is not a JSON object")
+        return cls.from_dict(d)
+
+
+def _melody_parts(melody: Tensor) -> tuple[Tensor, Tensor]:
+    """Split melody tokens into (kind 0 rest / 1 onset / 2 hold, MIDI pitch; 0 for rests)."""
+    is_hold = melody >= MELODY_HOLD
+    kind = torch.where(is_hold, HOLD, (melody > 0).long() * ONSET)
+    pitch = torch.where(is_hold, melody - MELODY_HOLD, (melody - 1).clamp(min=0))
+    return kind, pitch
+
+
+class _GatedLayer(nn.Module):
+    """One gated, dilated, causal kernel-2 layer working on ``[N, P, C]`` (channels last).
+
+    ``pre[p] = W0 h[p - d] + W1 h[p] + V f[p] + g`` with ``f`` the per-pitch features
+    and ``g`` the frame's global conditioning. Channels-last linears let training
+    (whole pitch axis) and incremental sampling (one position) share the same weights, and
+    conditioning per layer (rather than all layers at once) keeps big temporaries small.
+    """
+
+    def __init__(self, channels: int, n_feat: int, dilation: int, last: bool) -> None:
+        super().__init__()
+        self.dilation = dilation
+        self.channels = channels
+        self.last = last
+        self.tap_prev = nn.Linear(channels, 2 * channels, bias=False)
+        self.tap_here = nn.Linear(channels, 2 * channels)
+        self.feat_in = nn.Linear(n_feat, 2 * channels, bias=False)
+        # the last layer's residual output would be unused, so it only feeds the skip sum
+        self.out = nn.Linear(channels, channels if last else 2 * channels)
+
+    def gate(self, pre: Tensor) -> Tensor:
+        """WaveNet gate tanh(a) * sigmoid(b)."""
+        a, b = pre.split(self.channels, dim=-1)
+        return torch.tanh(a) * torch.sigmoid(b)
+
+    def forward(self, h: Tensor, feat: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
+        """Full pitch axis: ``h [N, P, C]``, ``feat [N, P, F]``, ``bias [N, 1, 2C]`` -> (h, skip)."""
+        d = self.dilation
+        pre = self.tap_here(h) + self.feat_in(feat) + bias
+        if d < h.shape[1]:
+            pre[:, d:] += self.tap_prev(h[:, :-d])
+        o = self.out(self.gate(pre))
+        if self.last:
+            return h, o
+        res, skip = o.split(self.channels, dim=-1)
+        return h + res, skip
+
+
+class StyleNet(nn.Module):
+    """Conditional model of one accompaniment frame given the rest of the piece.
+
+    ``p(frame_t | melody, meta, accomp_{!=t}) = prod_p p(x_{t,p} | x_{t,<p}, context)``, with
+    the context computed for every frame of a chunk in one encoder pass.
+    """
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        P, C, L = cfg.n_pitches, cfg.gen_channels, len(cfg.gen_dilations)
+        self.n_layers = L
+
+        # --- frame features -------------------------------------------------------------
+        # melody embedding is factored (kind + pitch) so onset and hold of a pitch share
+        self.mel_kind = nn.Embedding(N_STATES, cfg.melody_dim)
+        self.mel_pitch = nn.Embedding(128, cfg.melody_dim)
+        self.beat_step = nn.Embedding(cfg.steps_per_beat, cfg.beat_step_dim)
+        self.bar_step = nn.Embedding(cfg.max_bar_steps, cfg.bar_step_dim)
+        self.key = nn.Embedding(N_KEYS, cfg.key_dim)
+        self.bar_len = nn.Embedding(N_BAR_LENGTHS, cfg.bar_len_dim)
+        meta_dim = cfg.beat_step_dim + cfg.bar_step_dim + cfg.key_dim + cfg.bar_len_dim
+        self.accomp_in = nn.Linear(P * N_STATES, cfg.accomp_dim)
+        self.frame_in = nn.Linear(cfg.melody_dim + cfg.accomp_dim + meta_dim, cfg.frame_dim)
+        self.drop = nn.Dropout(cfg.dropout)
+
+        # --- encoder: two separate unidirectional LSTMs (past, reversed future) + center --
+        lstm_drop = cfg.dropout if cfg.lstm_layers > 1 else 0.0
+        self.lstm_past = nn.LSTM(
+            cfg.frame_dim, cfg.lstm_hidden, cfg.lstm_layers, batch_first=True, dropout=lstm_drop
+        )
+        self.lstm_future = nn.LSTM(
+            cfg.frame_dim, cfg.lstm_hidden, cfg.lstm_layers, batch_first=True, dropout=lstm_drop
+        )
+        self.past_start = nn.Parameter(torch.zeros(cfg.lstm_hidden))
+        self.future_end = nn.Parameter(torch.zeros(cfg.lstm_hidden))
+        self.center = nn.Sequential(
+            nn.Linear(cfg.melody_dim + meta_dim, cfg.center_dim), nn.ReLU()
+        )
+        self.cond_mlp = nn.Sequential(
+            nn.Linear(2 * cfg.lstm_hidden + cfg.center_dim, cfg.cond_dim),
+            nn.ReLU(),
+            nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.cond_dim, cfg.cond_dim),
+        )
+
+        # --- generator over the pitch axis ------------------------------------------------
+        # input token at position p = state of pitch p-1; token 3 = "nothing below" (p = 0)
+        self.gen_in = nn.Embedding(N_STATES + 1, C)
+        self.cond_global = nn.Linear(cfg.cond_dim, L * 2 * C)
+        self.cond_to_pitch = nn.Linear(cfg.cond_dim, cfg.pitch_cond_channels * P)
+        pitches = torch.arange(cfg.pitch_lo, cfg.pitch_hi)
+        self.register_buffer("pitches", pitches, persistent=False)
+        self.register_buffer(
+            "pitch_class", F.one_hot(pitches % 12, 12).float(), persistent=False
+        )
+        self.pitch_emb = nn.Parameter(torch.randn(P, cfg.pitch_emb_dim) * 0.1)
+        # per-pitch features: pitch-aligned cond, 4 melody flags, prev/next one-hots,
+        # pitch class one-hot, pitch embedding
+        n_feat = cfg.pitch_cond_channels + 4 + 2 * N_STATES + 12 + cfg.pitch_emb_dim
+        self.layers = nn.ModuleList(
+            _GatedLayer(C, n_feat, d, last=i == L - 1) for i, d in enumerate(cfg.gen_dilations)
+        )
+        self.head_hidden = nn.Linear(C, C)
+        self.head_out = nn.Linear(C, N_STATES)
+        self.register_buffer(
+            "class_weights", torch.tensor(cfg.class_weights, dtype=torch.float32),
+            persistent=False,
+        )
+
+    # ------------------------------------------------------------------ encoder
+    def _melody_meta(self, melody: Tensor, meta: Tensor) -> tuple[Tensor, Tensor]:
+        """Embeddings of the melody token and of the 4 meta fields (clamped to their tables)."""
+        cfg = self.cfg
+        kind, pitch = _melody_parts(melody)
+        mel = self.mel_kind(kind) + self.mel_pitch(pitch)
+        # the grid clips these already; clamping keeps odd input from crashing a lookup
+        m = torch.cat(
+            [
+                self.beat_step(meta[..., 0].clamp(0, cfg.steps_per_beat - 1)),
+                self.bar_step(meta[..., 1].clamp(0, cfg.max_bar_steps - 1)),
+                self.key(meta[..., 2].clamp(0, N_KEYS - 1)),
+                self.bar_len(meta[..., 3].clamp(0, N_BAR_LENGTHS - 1)),
+            ],
+            dim=-1,
+        )
+        return mel, m
+
+    def encode(self, melody: Tensor, accomp: Tensor, meta: Tensor) -> Tensor:
+        """Context ``cond [B, T, cond_dim]`` for every frame; ``accomp[:, t]`` never reaches ``cond[:, t]``.
+
+        Past = forward LSTM output at ``t-1``; future = reversed LSTM output at ``t+1``
+        (learned vectors at the chunk edges); center = melody and meta at ``t`` only.
+        Padding at the end of a chunk is read by the future LSTM as silence.
+        """
+        B, T = melody.shape
+        mel, m = self._melody_meta(melody, meta)
+        acc = self.accomp_in(F.one_hot(accomp, N_STATES).flatten(-2).float())
+        frame = self.drop(F.relu(self.frame_in(torch.cat([mel, acc, m], dim=-1))))
+        past, _ = self.lstm_past(frame)
+        future, _ = self.lstm_future(frame.flip(1))
+        future = future.flip(1)
+        H = self.cfg.lstm_hidden
+        past = torch.cat([self.past_start.expand(B, 1, H), past[:, :-1]], dim=1)
+        future = torch.cat([future[:, 1:], self.future_end.expand(B, 1, H)], dim=1)
+        center = self.center(torch.cat([mel, m], dim=-1))
+        return self.cond_mlp(torch.cat([self.drop(past), self.drop(future), center], dim=-1))
+
+    # ------------------------------------------------------------------ generator
+    def _conditioning(
+        self, cond: Tensor, melody_tok: Tensor, prev: Tensor, nxt: Tensor
+    ) -> tuple[Tensor, list[Tensor]]:
+        """Non-autoregressive inputs of the generator: per-pitch features and per-layer globals.
+
+        Returns ``feat [N, P, F]`` (cond projected onto the pitch axis as Lu & Su's Dense(88),
+        melody at / same class as / above this pitch, neighbouring frames' state at this
+        pitch, pitch class, pitch embedding) and one ``[N, 1, 2C]`` global term per layer.
+        """
+        N, P = prev.shape
+        kind, mpitch = _melody_parts(melody_tok)
+        sounding = (kind > 0)[:, None]
+        here = mpitch[:, None] == self.pitches[None, :]
+        flags = torch.stack(
+            [
+                here & (kind == ONSET)[:, None],
+                here & (kind == HOLD)[:, None],
+                (mpitch[:, None] % 12 == self.pitches[None, :] % 12) & sounding,
+                (mpitch[:, None] > self.pitches[None, :]) & sounding,
+            ],
+            dim=-1,
+        ).float()
+        static = torch.cat([self.pitch_class, self.pitch_emb], dim=-1)
+        feat = torch.cat(
+            [
+                self.cond_to_pitch(cond).view(N, -1, P).transpose(1, 2),
+                flags,
+                F.one_hot(prev, N_STATES).float(),
+                F.one_hot(nxt, N_STATES).float(),
+                static.expand(N, -1, -1),
+            ],
+            dim=-1,
+        )
+        glob = self.cond_global(cond)[:, None].chunk(self.n_layers, dim=-1)
+        return feat, list(glob)
+
+    def _head(self, skip: Tensor) -> Tensor:
+        """Skip sum -> 3 logits."""
+        return self.head_out(F.relu(self.head_hidden(F.relu(skip))))
+
+    def generator_logits(
+        self, cond: Tensor, melody_tok: Tensor, prev: Tensor, nxt: Tensor, frame: Tensor
+    ) -> Tensor:
+        """Teacher-forced logits ``[N, P, 3]`` for frames ``frame [N, P]``, all pitches in one pass.
+
+        Position ``p`` sees ``frame[:, :p]`` only (input shifted up by one pitch).
+        """
+        N = frame.shape[0]
+        start = frame.new_full((N, 1), N_STATES)
+        h = self.gen_in(torch.cat([start, frame[:, :-1]], dim=1))
+        feat, glob = self._conditioning(cond, melody_tok, prev, nxt)
+        skip = h.new_zeros(())
+        for layer, g in zip(self.layers, glob, strict=True):
+            h, s = layer(h, feat, g)
+            skip = skip + s
+        return self._head(skip)
+
+    def forward(
+        self, melody: Tensor, accomp: Tensor, meta: Tensor, frames: Tensor | None = None
+    ) -> Tensor:
+        """Logits ``[B, T, P, 3]`` for every frame of the chunk (encoder once, generator once).
+
+        ``frames`` (BoolTensor ``[B, T]``) restricts the generator to the selected frames and
+        returns ``[K, P, 3]`` for them (score against ``accomp[frames]``). The encoder still
+        reads every frame, so training on a random subset of frames keeps all the context
+        while cutting the generator's cost, which dominates on CPU.
+        """
+        B, T, P = accomp.shape
+        cond = self.encode(melody, accomp, meta)
+        prev = F.pad(accomp[:, :-1], (0, 0, 1, 0))
+        nxt = F.pad(accomp[:, 1:], (0, 0, 0, 1))
+        if frames is None:
+            frames = torch.ones((B, T), dtype=torch.bool, device=accomp.device)
+            shape: tuple[int, ...] = (B, T, P, N_STATES)
+        else:
+            shape = (-1, P, N_STATES)
+        logits = self.generator_logits(
+            cond[frames], melody[frames], prev[frames], nxt[frames], accomp[frames]
+        )
+        return logits.view(shape)
+
+    # ------------------------------------------------------------------ loss / scoring
+    def loss(
+        self, logits: Tensor, accomp: Tensor, mask: Tensor | None = None
+    ) -> tuple[Tensor, dict[str, float]]:
+        """Class-weighted cross-entropy, averaged as ``sum(w_y * nll) / sum(w_y)`` over real cells.
+
+        Most cells are off, so an unweighted loss rewards silence; ``cfg.class_weights``
+        up-weights onsets (and holds). Normalising by the weight sum keeps the scale
+        independent of how busy a batch is. ``stats`` reports the *unweighted* mean NLL
+        per cell (nats) and onset accuracy (argmax == onset among onset targets), which
+        are what to compare across runs.
+        """
+        nll = F.cross_entropy(logits.flatten(0, -2), accomp.flatten(), reduction="none")
+        nll = nll.view_as(accomp)
+        w = self.class_weights[accomp]
+        if mask is not None:
+            w = w * mask[..., None]
+            real = mask[..., None].expand_as(accomp)
+        else:
+            real = torch.ones_like(accomp, dtype=torch.bool)
+        loss = (w * nll).sum() / w.sum().clamp(min=1e-8)
+        with torch.no_grad():
+            n_cells = int(real.sum())
+            onset = (accomp == ONSET) & real
+            n_onsets = int(onset.sum())
+            hit = int(((logits.argmax(-1) == ONSET) & onset).sum())
+            stats = {
+                "loss": float(loss),
+                "nll": float(nll[real].sum()) / max(n_cells, 1),
+                "onset_acc": hit / n_onsets if n_onsets else math.nan,
+                "n_cells": float(n_cells),
+                "n_onsets": float(n_onsets),
+            }
+        return loss, stats
+
+    @staticmethod
+    def frame_nll(logits: Tensor, accomp: Tensor) -> Tensor:
+        """Unweighted NLL of each frame in nats, summed over pitches: ``[..., P, 3] -> [...]``."""
+        logp = F.log_softmax(logits, dim=-1)
+        return -logp.gather(-1, accomp[..., None]).squeeze(-1).sum(-1)
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def sample_frames_with_logits(
+        self,
+        cond: Tensor,
+        melody_tok: Tensor,
+        prev: Tensor,
+        nxt: Tensor,
+        *,
+        temperature: float,
+        generator: torch.Generator | None,
+        greedy: bool = False,
+        fixed: Tensor | None = None,
+        fixed_values: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """:meth:`sample_frames` that also returns the raw model logits ``[N, P, 3]``.
+
+        The logits are before the hold mask and temperature, i.e. exactly what
+        :meth:`generator_logits` gives for the returned frames (used for scoring/tests).
+        """
+        if not greedy and not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        if (fixed is None) != (fixed_values is None):
+            raise ValueError("fixed and fixed_values go together")
+        N, P = prev.shape
+        C = self.cfg.gen_channels
+        # position-major copies so that step k reads contiguous [N, ...] rows
+        # every layer's non-autoregressive term for every position, computed once and
+        # stored position-major so that step k reads a contiguous [N, 2C] block
+        feat, glob = self._conditioning(cond, melody_tok, prev, nxt)
+        conds = [
+            (layer.feat_in(feat) + g + layer.tap_here.bias).transpose(0, 1).contiguous()
+            for layer, g in zip(self.layers, glob, strict=True)
+        ]
+        no_hold = (prev == OFF).t()
+        gumbel = None
+        if not greedy:
+            u = torch.rand((P, N, N_STATES), generator=generator, device=prev.device)
+            gumbel = -torch.log(-torch.log(u))
+        fixed_t = fixed.t() if fixed is not None else None
+        fixed_v = fixed_values.t() if fixed_values is not None else None
+        # cached inputs of every layer at every position: hist[l][k] = [N, C]
+        hist = [prev.new_zeros((P, N, C), dtype=conds[0].dtype) for _ in self.layers]
+        w_prev = [layer.tap_prev.weight.t() for layer in self.layers]
+        w_here = [layer.tap_here.weight.t() for layer in self.layers]
+        w_out = [layer.out.weight.t() for layer in self.layers]
+        b_out = [layer.out.bias for layer in self.layers]
+        out = prev.new_empty((P, N))
+        raw = conds[0].new_empty((P, N, N_STATES))
+        token = prev.new_full((N,), N_STATES)
+        neg_inf = torch.tensor(-math.inf, device=prev.device)
+        is_hold = torch.arange(N_STATES, device=prev.device) == HOLD
+        for k in range(P):
+            h = self.gen_in(token)
+            skip = None
+            for i, layer in enumerate(self.layers):
+                hist[i][k] = h
+                pre = torch.addmm(conds[i][k], h, w_here[i])
+                if k >= layer.dilation:
+                    pre.addmm_(hist[i][k - layer.dilation], w_prev[i])
+                o = torch.addmm(b_out[i], layer.gate(pre), w_out[i])
+                if layer.last:
+                    s = o
+                else:
+                    res, s = o.split(C, dim=-1)
+                    h = h + res
+                skip = s if skip is None else skip + s
+            logits = self._head(skip)
+            raw[k] = logits
+            logits = torch.where(no_hold[k, :, None] & is_hold, neg_inf, logits)
+            if gumbel is None:
+                state = logits.argmax(-1)
+            else:
+                state = (logits / temperature + gumbel[k]).argmax(-1)
+            if fixed_t is not None and fixed_v is not None:
+                state = torch.where(fixed_t[k], fixed_v[k], state)
+            out[k] = state
+            token = state
+        return out.t().contiguous(), raw.transpose(0, 1).contiguous()
+
+    @torch.no_grad()
+    def sample_frames(
+        self,
+        cond: Tensor,
+        melody_tok: Tensor,
+        prev: Tensor,
+        nxt: Tensor,
+        *,
+        temperature: float,
+        generator: torch.Generator | None,
+        greedy: bool = False,
+        fixed: Tensor | None = None,
+        fixed_values: Tensor | None = None,
+    ) -> Tensor:
+        """Sample ``N`` frames ``[N, P]`` pitch by pitch (low -> high), all frames at once.
+
+        ``cond [N, cond_dim]`` comes from :meth:`encode`; ``prev`` / ``nxt`` are the
+        neighbouring frames' current states. A hold is never drawn where ``prev`` is off.
+        ``temperature`` divides the logits (Gumbel-max draw, reproducible with
+        ``generator``); ``greedy`` takes the argmax (Lu & Su's rule). Cells with
+        ``fixed`` True are set to ``fixed_values`` and the later pitches condition on them.
+        """
+        states, _ = self.sample_frames_with_logits(
+            cond, melody_tok, prev, nxt, temperature=temperature, generator=generator,
+            greedy=greedy, fixed=fixed, fixed_values=fixed_values,
+        )
+        return states
+
+
+# ---------------------------------------------------------------------- utilities
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``"auto"`` -> CUDA if available else CPU; ``"cpu"`` / ``"cuda"`` as asked (checked)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise StyleTxError("device 'cuda' requested but CUDA is not available")
+        return torch.device("cuda")
+    raise StyleTxError(f"unknown device {name!r} (use auto, cpu or cuda)")
+
+
+def save_checkpoint(model: StyleNet, directory: str | Path) -> None:
+    """Write ``model.safetensors`` (state dict) and ``config.json`` into ``directory``."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(d / WEIGHTS_NAME))
+    model.cfg.save_json(d / CONFIG_NAME)
+
+
+def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> StyleNet:
+    """Load a checkpoint written by :func:`save_checkpoint` (weights only, no pickle), in eval mode."""
+    d = Path(directory)
+    if not (d / WEIGHTS_NAME).is_file() or not (d / CONFIG_NAME).is_file():
+        raise StyleTxError(f"{d} is not a styletx checkpoint (needs {WEIGHTS_NAME} and {CONFIG_NAME})")
+    cfg = ModelConfig.load_json(d / CONFIG_NAME)
+    model = StyleNet(cfg)
+    try:
+        model.load_state_dict(load_file(str(d / WEIGHTS_NAME), device="cpu"))
+    except (RuntimeError, OSError) as e:
+        raise StyleTxError(f"cannot load weights from {d}: {e}") from e
+    return model.to(torch.device(device)).eval()

@@ -1,0 +1,245 @@
+"""Tests for styletx.model: shapes, causality of encoder and generator, sampling, checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from styletx.errors import StyleTxError
+from styletx.model import (
+    HOLD,
+    OFF,
+    ONSET,
+    ModelConfig,
+    StyleNet,
+    count_parameters,
+    load_checkpoint,
+    resolve_device,
+    save_checkpoint,
+)
+
+B, T = 2, 10
+
+
+def small_config(**kw: object) -> ModelConfig:
+    """A tiny network so that every test runs in well under a second."""
+    base: dict[str, object] = dict(
+        pitch_lo=48, pitch_hi=64, melody_dim=8, accomp_dim=8, beat_step_dim=4,
+        bar_step_dim=4, key_dim=4, bar_len_dim=2, frame_dim=16, lstm_hidden=16,
+        center_dim=8, cond_dim=16, gen_channels=8, gen_dilations=(1, 2, 4, 8),
+        pitch_cond_channels=2, pitch_emb_dim=4, dropout=0.0,
+    )
+    base.update(kw)
+    return ModelConfig(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def model() -> StyleNet:
+    torch.manual_seed(0)
+    m = StyleNet(small_config())
+    # random (not zero) start/end vectors so edge frames are tested too
+    with torch.no_grad():
+        m.past_start.normal_()
+        m.future_end.normal_()
+    return m.eval()
+
+
+def make_batch(cfg: ModelConfig, b: int = B, t: int = T, seed: int = 1) -> tuple[torch.Tensor, ...]:
+    """Random but well-formed grid tensors (holds only follow sounding cells)."""
+    g = torch.Generator().manual_seed(seed)
+    P = cfg.n_pitches
+    on = torch.rand((b, t, P), generator=g) < 0.15
+    keep = torch.rand((b, t, P), generator=g) < 0.6
+    accomp = torch.zeros((b, t, P), dtype=torch.long)
+    for i in range(t):
+        accomp[:, i][on[:, i]] = ONSET
+        if i > 0:
+            held = keep[:, i] & (accomp[:, i - 1] != OFF) & ~on[:, i]
+            accomp[:, i][held] = HOLD
+    pitch = torch.randint(60, 80, (b, t), generator=g)
+    melody = torch.where(torch.rand((b, t), generator=g) < 0.5, 1 + pitch, 129 + pitch)
+    meta = torch.stack(
+        [
+            torch.arange(t).expand(b, t) % cfg.steps_per_beat,
+            torch.arange(t).expand(b, t) % 16,
+            torch.randint(0, 24, (b, 1), generator=g).expand(b, t),
+            torch.full((b, t), 4),
+        ],
+        dim=-1,
+    )
+    return melody, accomp, meta
+
+
+def test_shapes_and_loss_stats(model: StyleNet) -> None:
+    melody, accomp, meta = make_batch(model.cfg)
+    P = model.cfg.n_pitches
+    logits = model(melody, accomp, meta)
+    assert logits.shape == (B, T, P, 3)
+    assert model.encode(melody, accomp, meta).shape == (B, T, model.cfg.cond_dim)
+    mask = torch.ones((B, T), dtype=torch.bool)
+    mask[1, 6:] = False
+    loss, stats = model.loss(logits, accomp, mask)
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    assert stats["n_cells"] == (B * T - 4) * P
+    assert 0.0 <= stats["onset_acc"] <= 1.0
+    nll = model.frame_nll(logits, accomp).detach()
+    assert nll.shape == (B, T)
+    assert stats["nll"] == pytest.approx(float(nll[mask].sum()) / stats["n_cells"], rel=1e-5)
+    # a subset of frames gives the same logits as the full pass
+    sel = torch.zeros((B, T), dtype=torch.bool)
+    sel[0, 3] = sel[1, 7] = True
+    sub = model(melody, accomp, meta, frames=sel)
+    assert sub.shape == (2, P, 3)
+    torch.testing.assert_close(sub, logits[sel])
+    model.loss(sub, accomp[sel])
+
+
+def test_generator_is_autoregressive_over_pitch(model: StyleNet) -> None:
+    melody, accomp, meta = make_batch(model.cfg)
+    P = model.cfg.n_pitches
+    base = model(melody, accomp, meta)
+    t = 4
+    for p in (0, 5, P - 2):
+        changed = accomp.clone()
+        changed[:, t, p + 1 :] = (changed[:, t, p + 1 :] + 1) % 2  # flip off <-> onset above p
+        out = model(melody, changed, meta)
+        torch.testing.assert_close(out[:, t, : p + 1], base[:, t, : p + 1], rtol=0, atol=0)
+    # a lower pitch does influence higher ones
+    changed = accomp.clone()
+    changed[:, t, 2] = ONSET if int(accomp[0, t, 2]) != ONSET else OFF
+    out = model(melody, changed, meta)
+    assert not torch.allclose(out[0, t, 3:], base[0, t, 3:])
+
+
+def test_encoder_never_sees_own_frame(model: StyleNet) -> None:
+    melody, accomp, meta = make_batch(model.cfg)
+    cond = model.encode(melody, accomp, meta)
+    for t in (0, 4, T - 1):
+        changed = accomp.clone()
+        changed[:, t] = torch.randint(0, 2, changed[:, t].shape)
+        new = model.encode(melody, changed, meta)
+        torch.testing.assert_close(new[:, t], cond[:, t], rtol=0, atol=0)
+        others = [i for i in range(T) if i != t]
+        assert not torch.allclose(new[:, others], cond[:, others])
+    # accomp at t-1 reaches cond[t]
+    changed = accomp.clone()
+    changed[:, 3] = ONSET
+    assert not torch.allclose(model.encode(melody, changed, meta)[:, 4], cond[:, 4])
+    # the melody at t reaches the logits at t
+    logits = model(melody, accomp, meta)
+    mel2 = melody.clone()
+    mel2[:, 4] = 1 + 50
+    assert not torch.allclose(model(mel2, accomp, meta)[:, 4], logits[:, 4])
+
+
+def _sample_inputs(model: StyleNet, n: int = 12) -> tuple[torch.Tensor, ...]:
+    melody, accomp, meta = make_batch(model.cfg, b=2, t=n // 2 + 2, seed=3)
+    cond = model.encode(melody, accomp, meta)[:, 1:-1].reshape(n, -1)
+    prev = accomp[:, :-2].reshape(n, -1)
+    nxt = accomp[:, 2:].reshape(n, -1)
+    return cond, melody[:, 1:-1].reshape(n), prev, nxt
+
+
+@pytest.mark.parametrize("greedy", [False, True])
+def test_incremental_sampling_matches_full_generator(model: StyleNet, greedy: bool) -> None:
+    cond, mel, prev, nxt = _sample_inputs(model)
+    g = torch.Generator().manual_seed(0)
+    states, raw = model.sample_frames_with_logits(
+        cond, mel, prev, nxt, temperature=1.3, generator=g, greedy=greedy
+    )
+    full = model.generator_logits(cond, mel, prev, nxt, states)
+    torch.testing.assert_close(
+        raw.log_softmax(-1), full.log_softmax(-1), rtol=0, atol=1e-5
+    )
+    assert not ((states == HOLD) & (prev == OFF)).any()
+
+
+def test_sampling_seed_greedy_fixed(model: StyleNet) -> None:
+    cond, mel, prev, nxt = _sample_inputs(model)
+    kw = dict(temperature=1.0)
+
+    def draw(seed: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(seed)
+        return model.sample_frames(cond, mel, prev, nxt, generator=g, **kw)
+
+    assert torch.equal(draw(7), draw(7))
+    assert not torch.equal(draw(7), draw(8))
+    a = model.sample_frames(cond, mel, prev, nxt, temperature=1.0, generator=None, greedy=True)
+    b = model.sample_frames(cond, mel, prev, nxt, temperature=1.0, generator=None, greedy=True)
+    assert torch.equal(a, b)
+    # fixed cells are kept (even a hold where prev is off: the caller knows best)
+    fixed = torch.rand(prev.shape, generator=torch.Generator().manual_seed(1)) < 0.3
+    values = torch.randint(0, 3, prev.shape)
+    out = model.sample_frames(
+        cond, mel, prev, nxt, temperature=1.0, generator=torch.Generator().manual_seed(2),
+        fixed=fixed, fixed_values=values,
+    )
+    assert torch.equal(out[fixed], values[fixed])
+    free = ~fixed
+    assert not ((out == HOLD) & (prev == OFF) & free).any()
+    with pytest.raises(ValueError):
+        model.sample_frames(cond, mel, prev, nxt, temperature=0.0, generator=None)
+
+
+def test_checkpoint_round_trip(model: StyleNet, tmp_path: Path) -> None:
+    melody, accomp, meta = make_batch(model.cfg)
+    save_checkpoint(model, tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {"model.safetensors", "config.json"}
+    loaded = load_checkpoint(tmp_path)
+    assert not loaded.training
+    assert loaded.cfg == model.cfg
+    assert count_parameters(loaded) == count_parameters(model)
+    torch.testing.assert_close(loaded(melody, accomp, meta), model(melody, accomp, meta))
+    with pytest.raises(StyleTxError):
+        load_checkpoint(tmp_path / "missing")
+
+
+def test_config_json_round_trip(tmp_path: Path) -> None:
+    cfg = small_config(style="jazz", class_weights=(1.0, 5.0, 2.0))
+    path = tmp_path / "c.json"
+    cfg.save_json(path)
+    again = ModelConfig.load_json(path)
+    assert again == cfg
+    assert again.gen_dilations == (1, 2, 4, 8)
+    assert again.n_pitches == 16
+    d = json.loads(path.read_text())
+    d["typo_field"] = 1
+    with pytest.raises(StyleTxError, match="typo_field"):
+        ModelConfig.from_dict(d)
+    assert ModelConfig().n_pitches == 48
+
+
+def test_resolve_device() -> None:
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in {"cpu", "cuda"}
+    with pytest.raises(StyleTxError):
+        resolve_device("tpu")
+
+
+def test_loss_decreases() -> None:
+    torch.manual_seed(0)
+    cfg = small_config()
+    model = StyleNet(cfg)
+    melody, accomp, meta = make_batch(cfg, b=4, t=16, seed=5)
+    # structure to learn: an onset one octave below every melody onset, held while it holds
+    accomp.zero_()
+    lo = cfg.pitch_lo
+    for b in range(4):
+        for t in range(16):
+            tok = int(melody[b, t])
+            pitch = tok - 1 if tok < 129 else tok - 129
+            p = pitch - 12 - lo
+            if 0 <= p < cfg.n_pitches:
+                accomp[b, t, p] = ONSET if tok < 129 or t == 0 else HOLD
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(30):
+        loss, _ = model.loss(model(melody, accomp, meta), accomp)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < 0.7 * losses[0]
