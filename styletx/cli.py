@@ -20,6 +20,7 @@ from typing import Any
 
 import pretty_midi
 
+from styletx.diagnostics import WarningCollector, collect_warnings
 from styletx.errors import StyleTxError
 from styletx.midi_io import part_stats, read_midi, select_parts
 from styletx.progress import progress_bar
@@ -171,6 +172,8 @@ def _add_render(subparsers: Subparsers) -> None:
     drums.add_argument("--drop-drums", dest="keep_drums", action="store_false",
                        help="leave the input's drums out")
     p.add_argument("--force", action="store_true", help="replace existing outputs")
+    p.add_argument("--wav", action="store_true",
+                   help="also write a WAV preview beside each output (needs tinysoundfont)")
     p.set_defaults(func=_run_render)
 
 
@@ -184,21 +187,35 @@ def render_targets(inputs: Sequence[str], output: str) -> list[tuple[Path, Path]
 
 
 def _run_render(args: argparse.Namespace) -> int:
+    import tempfile
+
     from styletx.api import render
+    from styletx.diagnostics import LOGGER, quantization_note
+    from styletx.fileio import check_target
+    from styletx.preview import MUSICXML_SUFFIXES, write_musicxml, write_wav
     from styletx.styles import load_style
 
     style = load_style(args.style, device=args.device)
     failures = 0
     for src, dst in render_targets(args.inputs, args.output):
         dst.parent.mkdir(parents=True, exist_ok=True)
-        with progress_bar(f"{src.name} → {style.name}") as bar:
+        as_xml = dst.suffix.lower() in MUSICXML_SUFFIXES
+        with progress_bar(f"{src.name} → {style.name}") as bar, \
+                tempfile.TemporaryDirectory() as tmp:
             try:
+                # MusicXML: render the MIDI to a scratch file, then convert it.
+                check_target(dst, force=args.force, protect=[src])
+                midi_dst = Path(tmp) / "out.mid" if as_xml else dst
                 result = render(
-                    src, dst, style, seed=args.seed, temperature=args.temperature,
+                    src, midi_dst, style, seed=args.seed, temperature=args.temperature,
                     strength=args.strength, bars=args.bars, melody_track=args.melody_track,
                     schedule=args.schedule, sweeps=args.sweeps, keep_drums=args.keep_drums,
                     force=args.force, progress=bar,
                 )
+                if as_xml:
+                    write_musicxml(midi_dst, dst, force=args.force, protect=[src])
+                if args.wav:
+                    write_wav(midi_dst, dst.with_suffix(".wav"), force=args.force, protect=[src])
             except StyleTxError as e:
                 if len(args.inputs) == 1:
                     raise
@@ -207,8 +224,85 @@ def _run_render(args: argparse.Namespace) -> int:
                 continue
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
-        print(f"wrote {dst} ({result.seconds:.2f} s)")
+        quantized = quantization_note(result.grid.report)
+        if quantized:
+            LOGGER.warning("%s: %s", src, quantized)
+        print(f"wrote {dst}{' and its .wav' if args.wav else ''} ({result.seconds:.2f} s)")
     return 2 if failures else 0
+
+
+# -------------------------------------------------------------------------- batch
+
+
+def _add_batch(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "batch",
+        help="convert many MIDI files in parallel, resumably, with a JSON report",
+        description="Convert every matched MIDI file, mirroring the input tree under the "
+        "output folder. Existing outputs are skipped (use --force to redo them), so an "
+        "interrupted batch is completed by running it again. If the output folder is the "
+        "input folder, outputs are named STEM_STYLE.mid; inputs are never overwritten. "
+        "Exit status: 0 when every file is ok or skipped, 2 when any failed or nothing matched.",
+    )
+    p.add_argument("inputs", nargs="+",
+                   help="files, folders or quoted glob patterns ('in/**/*.mid' recurses)")
+    p.add_argument("-o", "--output", required=True, type=Path, help="output folder")
+    p.add_argument("--style", default="bach", help="style name (see `styletx styles`)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="worker processes (default %(default)s: in this process)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="batch seed; each file's seed derives from it and its relative path")
+    p.add_argument("--force", action="store_true", help="redo files whose output exists")
+    p.add_argument("--wav", action="store_true", help="also write a WAV preview per file")
+    p.add_argument("--report", type=Path, default=None,
+                   help="JSON report path (default OUTPUT/styletx-report.json)")
+    p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
+                   help="part index or name of the melody in every file (default: guessed)")
+    p.add_argument("--temperature", type=float, default=SamplerSettings.temperature)
+    p.add_argument("--strength", type=float, default=SamplerSettings.strength)
+    p.add_argument("--sweeps", type=int, default=SamplerSettings.sweeps)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    p.set_defaults(func=_run_batch)
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from styletx.batch import REPORT_NAME, BatchOptions, format_summary, run_batch
+
+    options = BatchOptions(
+        style=args.style, seed=args.seed, force=args.force, wav=args.wav,
+        temperature=args.temperature, strength=args.strength, sweeps=args.sweeps,
+        melody_track=args.melody_track, device=args.device,
+    )
+    report = run_batch(args.inputs, args.output, options, jobs=args.jobs,
+                       report_path=args.report, progress=True)
+    print(format_summary(report, args.report or args.output / REPORT_NAME))
+    return 2 if report.count("failed") else 0
+
+
+# --------------------------------------------------------------------------- plot
+
+
+def _add_plot(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "plot", help="draw a piano roll of a MIDI file (and of its styled version)",
+        description="Draw the melody (red) and the accompaniment (blue) as a piano roll, "
+        "with bar lines; given two files, the input above the output. Drums are left out.")
+    p.add_argument("files", nargs="+", metavar="MIDI", help="one or two MIDI files")
+    p.add_argument("-o", "--output", required=True, type=Path, help="PNG file to write")
+    p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
+                   help="melody part of the first file (default: guessed)")
+    p.add_argument("--force", action="store_true", help="replace an existing PNG")
+    p.set_defaults(func=_run_plot)
+
+
+def _run_plot(args: argparse.Namespace) -> int:
+    from styletx.preview import plot_piano_roll
+
+    if len(args.files) > 2:
+        raise StyleTxError("plot takes one or two MIDI files (input, then output)")
+    plot_piano_roll(args.files, args.output, melody_track=args.melody_track, force=args.force)
+    print(f"wrote {args.output}")
+    return 0
 
 
 # ------------------------------------------------------------------------- styles
@@ -350,7 +444,7 @@ def _run_train(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- main
 
 COMMANDS: list[Callable[[Subparsers], None]] = [
-    _add_render, _add_styles, _add_info, _add_data, _add_train,
+    _add_render, _add_batch, _add_plot, _add_styles, _add_info, _add_data, _add_train,
 ]
 """Registration functions, one per subcommand, in the order ``--help`` lists them."""
 
@@ -373,7 +467,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from argparse's own usage errors and ``--help``)."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with collect_warnings() as warnings:
+            try:
+                return args.func(args)
+            finally:
+                _print_warnings(warnings)
     except StyleTxError as e:
         print(f"styletx: error: {_one_line(e)}", file=sys.stderr)
         return 2
@@ -390,6 +488,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"styletx: internal error: {type(e).__name__}: {_one_line(e)} "
               "(set STYLETX_DEBUG=1 for a traceback)", file=sys.stderr)
         return 1
+
+
+def _print_warnings(warnings: WarningCollector) -> None:
+    """Recoverable oddities: one summary line, or all of them with ``STYLETX_DEBUG=1``."""
+    if os.environ.get("STYLETX_DEBUG") == "1":
+        for message in warnings.messages:
+            print(f"styletx: warning: {message}", file=sys.stderr)
+    elif warnings.summary():
+        print(f"styletx: {warnings.summary()}", file=sys.stderr)
 
 
 def _one_line(e: BaseException) -> str:

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from styletx.grid import QuantizationReport
+
 LOGGER = logging.getLogger("styletx")
 LOGGER.addHandler(logging.NullHandler())
 
@@ -47,3 +49,14 @@ def collect_warnings() -> Iterator[WarningCollector]:
     finally:
         LOGGER.removeHandler(collector)
         LOGGER.propagate = propagate
+
+
+def quantization_note(report: QuantizationReport) -> str | None:
+    """A warning text when putting the music on the grid moved or dropped notes, else None.
+
+    Ends that move are not reported: the melody is written back from the input's
+    own ticks, and rounding accompaniment ends is what the grid is for.
+    """
+    if report.onsets_moved or report.cut_by_later_onset or report.dropped_same_frame:
+        return f"quantisation: {report.summary()}"
+    return None
