@@ -81,6 +81,9 @@ class ModelConfig:
     pitch_cond_channels: int = 8
     pitch_emb_dim: int = 8
     dropout: float = 0.1
+    # share of frames the generator scores per training step (``forward(frames=...)``):
+    # the encoder still reads every frame; the generator is the CPU bottleneck
+    train_frame_fraction: float = 0.25
     # loss weights for (off, onset, hold): most cells are off, onsets matter most
     class_weights: tuple[float, float, float] = (1.0, 4.0, 1.5)
 
@@ -91,6 +94,8 @@ class ModelConfig:
             raise StyleTxError(f"bad pitch range {self.pitch_lo}..{self.pitch_hi}")
         if len(self.class_weights) != N_STATES or min(self.class_weights) <= 0:
             raise StyleTxError(f"class_weights must be 3 positive numbers: {self.class_weights}")
+        if not 0 < self.train_frame_fraction <= 1:
+            raise StyleTxError(f"train_frame_fraction must be in (0, 1]: {self.train_frame_fraction}")
         if not self.gen_dilations or min(self.gen_dilations) < 1:
             raise StyleTxError(f"gen_dilations must be positive: {self.gen_dilations}")
 
@@ -160,16 +165,22 @@ class _GatedLayer(nn.Module):
         self.out = nn.Linear(channels, channels if last else 2 * channels)
 
     def gate(self, pre: Tensor) -> Tensor:
-        """WaveNet gate tanh(a) * sigmoid(b)."""
-        a, b = pre.split(self.channels, dim=-1)
-        return torch.tanh(a) * torch.sigmoid(b)
+        """WaveNet gate ``tanh(a/2) * sigmoid(b)``, written ``(2 sigmoid(a) - 1) * sigmoid(b)``.
+
+        One sigmoid over the whole contiguous pre-activation is ~4x cheaper on CPU than a
+        tanh over a strided half; the factor 1/2 is absorbed by the learned weights.
+        """
+        s = torch.sigmoid(pre)
+        a, b = s.split(self.channels, dim=-1)
+        return (2 * a - 1) * b
 
     def forward(self, h: Tensor, feat: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
         """Full pitch axis: ``h [N, P, C]``, ``feat [N, P, F]``, ``bias [N, 1, 2C]`` -> (h, skip)."""
         d = self.dilation
         pre = self.tap_here(h) + self.feat_in(feat) + bias
         if d < h.shape[1]:
-            pre[:, d:] += self.tap_prev(h[:, :-d])
+            # full-length matmul then a shifted add: avoids copying a strided slice
+            pre[:, d:] += self.tap_prev(h)[:, :-d]
         o = self.out(self.gate(pre))
         if self.last:
             return h, o
@@ -272,7 +283,7 @@ class StyleNet(nn.Module):
         (learned vectors at the chunk edges); center = melody and meta at ``t`` only.
         Padding at the end of a chunk is read by the future LSTM as silence.
         """
-        B, T = melody.shape
+        B = melody.shape[0]
         mel, m = self._melody_meta(melody, meta)
         acc = self.accomp_in(F.one_hot(accomp, N_STATES).flatten(-2).float())
         frame = self.drop(F.relu(self.frame_in(torch.cat([mel, acc, m], dim=-1))))
@@ -394,7 +405,7 @@ class StyleNet(nn.Module):
             n_onsets = int(onset.sum())
             hit = int(((logits.argmax(-1) == ONSET) & onset).sum())
             stats = {
-                "loss": float(loss),
+                "loss": loss.item(),
                 "nll": float(nll[real].sum()) / max(n_cells, 1),
                 "onset_acc": hit / n_onsets if n_onsets else math.nan,
                 "n_cells": float(n_cells),
