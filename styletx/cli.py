@@ -415,6 +415,7 @@ def _run_train(args: argparse.Namespace) -> int:
     import torch
 
     from styletx.paths import cache_dir
+    from styletx.card import write_model_card
     from styletx.train import style_defaults, train, write_style_info
 
     if args.threads:
@@ -437,6 +438,7 @@ def _run_train(args: argparse.Namespace) -> int:
     train(cfg, out, device=args.device, resume=args.resume, progress=not args.quiet,
           command=command)
     write_style_info(args.style, out)
+    write_model_card(out)
     print(f"wrote {out}")
     return 0
 

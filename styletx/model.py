@@ -334,8 +334,16 @@ class StyleNet(nn.Module):
         return feat, list(glob)
 
     def _head(self, skip: Tensor) -> Tensor:
-        """Skip sum -> 3 logits."""
-        return self.head_out(F.relu(self.head_hidden(F.relu(skip))))
+        """Skip sum -> 3 logits; in eval mode, with the class weights divided back out.
+
+        Cross-entropy weighted by ``w_y`` is minimised by ``q(y) ∝ w_y p(y)``, so the
+        trained logits over-state onsets and holds by ``log w_y``. Subtracting it at
+        inference gives calibrated probabilities for sampling and for held-out NLL.
+        """
+        logits = self.head_out(F.relu(self.head_hidden(F.relu(skip))))
+        if self.training:
+            return logits
+        return logits - self.class_weights.log()
 
     def generator_logits(
         self, cond: Tensor, melody_tok: Tensor, prev: Tensor, nxt: Tensor, frame: Tensor

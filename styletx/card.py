@@ -1,0 +1,145 @@
+"""Model cards: ``MODEL_CARD.md`` written from what the training run recorded.
+
+The card is generated, never hand-edited, so its numbers are the ones in
+``train.json`` (data, split, command, seed, time, held-out metrics),
+``config.json`` and ``style.json`` beside it, plus ``eval.json`` when the
+transfer evaluation (``benchmarks/eval_styles.py``) has been run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from styletx.model import ModelConfig
+from styletx.styles import read_info
+
+MMA_NOTE = (
+    "**The training accompaniments are not human performances.** They are rule-based "
+    "renderings by MMA (Musical MIDI Accompaniment, Debian package `mma`) of real melodies "
+    "and real harmonies, the same approach as Groove2Groove's Band-in-a-Box data. The model "
+    "learns MMA's grooves, not a jazz pianist. MMA and its groove library are GPL-licensed; "
+    "the weights are trained on MMA's *output* (MIDI renderings), and we do not believe they "
+    "are a derivative work of MMA's source, but treat them with that caution and keep the "
+    "provenance with them. The melodies are public-domain tunes from the music21 corpus."
+)
+
+
+def _fmt(x: object) -> str:
+    return f"{x:.4f}" if isinstance(x, float) else str(x)
+
+
+def model_card(directory: Path) -> str:
+    """The Markdown text of a style's model card."""
+    record = json.loads((directory / "train.json").read_text())
+    cfg = ModelConfig.load_json(directory / "config.json")
+    info = read_info(directory)
+    tc = record["train_config"]
+    test = record.get("test_metrics") or {}
+    weights = directory / "model.safetensors"
+    n_params = weights.stat().st_size // 4 if weights.exists() else 0
+    lines = [
+        f"# styletx model card: `{info.name}`",
+        "",
+        f"{info.description}.",
+        "",
+        "## Data",
+        "",
+        f"- Source: {info.provenance}.",
+    ]
+    if info.name != "bach":
+        lines += ["", MMA_NOTE]
+    else:
+        lines += [
+            "- Licence: the chorales are public domain; music21's corpus files are distributed "
+            "with music21 (BSD licence). The weights are released with styletx (MIT).",
+        ]
+    lines += [
+        "",
+        "## Split",
+        "",
+        "Piece-level and fixed: the split of a piece is a function of its source melody id "
+        "(`styletx/splits.py`: SHA-1 of the id modulo 10; 8 = valid, 9 = test), so every "
+        "transposition and rendering of one melody stays in one split.",
+        "",
+        "| split | pieces | distinct melodies | frames |",
+        "|---|---|---|---|",
+    ]
+    for name in ("train", "valid", "test"):
+        d = record["data"][name]
+        lines.append(f"| {name} | {d['pieces']} | {d['sources']} | {d['frames']} |")
+    test_ids = record.get("test_pieces", [])
+    lines += ["", f"Test melodies ({len(test_ids)}): " + ", ".join(test_ids[:60])
+              + (" …" if len(test_ids) > 60 else ""), ""]
+    lines += [
+        "## Model",
+        "",
+        f"- Grid: {cfg.steps_per_beat} steps per quarter note; accompaniment pitches "
+        f"{cfg.pitch_lo}–{cfg.pitch_hi - 1} (MIDI), cell states off / onset / hold.",
+        f"- Encoder: two {cfg.lstm_layers}-layer LSTMs of {cfg.lstm_hidden} (past, reversed future); "
+        f"generator: gated dilated causal convolutions over pitch, {cfg.gen_channels} channels, "
+        f"dilations {list(cfg.gen_dilations)}.",
+        f"- Parameters: about {n_params:,}; loss: cross-entropy with class weights "
+        f"{list(cfg.class_weights)} (off, onset, hold), divided back out at inference.",
+        "",
+        "## Training",
+        "",
+        f"- Command: `{record.get('command')}`",
+        f"- Seed: {tc['seed']}; chunks of {tc['chunk_frames']} frames, batch {tc['batch_size']}, "
+        f"AdamW lr {tc['lr']}, random transposition within ±{tc['max_transpose']} semitones "
+        "keeping the accompaniment in range; early stopping on validation NLL "
+        f"(patience {tc['patience']}).",
+        f"- Epochs run: {len(record['history'])}; wall time {record['train_seconds'] / 60:.1f} min "
+        f"on a 2-core CPU machine (torch {record['torch']}, {record['threads']} threads), "
+        "shared with other work while it ran.",
+        "",
+        "## Held-out metrics (test split, teacher-forced)",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| NLL per cell (nats) | {_fmt(test.get('nll_per_cell'))} |",
+        f"| onset-cell accuracy | {_fmt(test.get('onset_accuracy'))} |",
+        f"| predicted onsets in key | {_fmt(test.get('pred_onsets_in_key'))} |",
+        f"| true onsets in key (data) | {_fmt(test.get('true_onsets_in_key'))} |",
+        "",
+    ]
+    eval_path = directory / "eval.json"
+    if eval_path.exists():
+        ev = json.loads(eval_path.read_text())
+        lines += [
+            "## Transfer evaluation",
+            "",
+            f"{ev['description']}",
+            "",
+            "| measure | training data | transfer output |",
+            "|---|---|---|",
+        ]
+        for key, label in (("notes_per_beat", "notes per beat"), ("in_key", "onsets in key"),
+                           ("polyphony", "mean polyphony")):
+            lines.append(f"| {label} | {_fmt(ev['data'][key])} | {_fmt(ev['output'][key])} |")
+        lines.append("| onset position in beat | "
+                     + " ".join(f"{x:.2f}" for x in ev["data"]["onset_hist"]) + " | "
+                     + " ".join(f"{x:.2f}" for x in ev["output"]["onset_hist"]) + " |")
+        lines.append("")
+    lines += [
+        "## Output instrumentation",
+        "",
+        *[f"- {p.name}: General MIDI program {p.program}"
+          + (f", the lowest line (notes up to MIDI {info.bass_max_pitch} that are lowest at their onset)"
+             if p.role == "bass" else ", everything else")
+          for p in info.instrumentation],
+        "",
+        "## Limits",
+        "",
+        f"- Trained on meters {', '.join(info.meters)}; other meters run but are out of distribution.",
+        "- One model per style; no style mixing.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_model_card(directory: Path) -> Path:
+    """Write ``MODEL_CARD.md`` into a checkpoint folder."""
+    path = directory / "MODEL_CARD.md"
+    path.write_text(model_card(directory))
+    return path
