@@ -21,12 +21,14 @@ is counted in a :class:`QuantizationReport`.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from styletx.song import KeySignature, Note, Parts, Song, TimeSignature
+from styletx.timing import bar_length, bar_starts, meter_map
 
 OFF, ONSET, HOLD = 0, 1, 2
 MELODY_REST = 0
@@ -177,7 +179,7 @@ class Grid:
 
 def frame_to_tick(frame: int, resolution: int, steps_per_beat: int) -> int:
     """Tick of a frame boundary: ``round(frame * resolution / steps_per_beat)``."""
-    return int(round(frame * resolution / steps_per_beat))
+    return round(frame * resolution / steps_per_beat)
 
 
 def tick_to_frame(tick: int, resolution: int, steps_per_beat: int) -> int:
@@ -301,29 +303,6 @@ def melody_tokens(
     return tokens
 
 
-def bar_starts(time_signatures: Sequence[TimeSignature], resolution: int, end_tick: int) -> list[int]:
-    """Ticks where bars start, up to ``end_tick``: every time signature starts a new bar.
-
-    A piece without time signatures is in 4/4 (the MIDI default).
-    """
-    sigs = sorted(time_signatures, key=lambda s: s.tick) or [TimeSignature(0, 4, 4)]
-    if sigs[0].tick > 0:
-        sigs = [TimeSignature(0, 4, 4), *sigs]
-    starts: list[int] = []
-    for i, sig in enumerate(sigs):
-        bar_len = max(1, round(resolution * 4 * sig.numerator / sig.denominator))
-        stop = sigs[i + 1].tick if i + 1 < len(sigs) else max(end_tick, sig.tick + 1)
-        tick = sig.tick
-        while tick < stop:
-            starts.append(tick)
-            tick += bar_len
-    return starts or [0]
-
-
-def _bar_length(sig: TimeSignature, resolution: int) -> int:
-    return max(1, round(resolution * 4 * sig.numerator / sig.denominator))
-
-
 def estimate_key(notes: Iterable[Note]) -> tuple[int, bool]:
     """Krumhansl-Schmuckler key estimate ``(tonic, minor)`` from duration-weighted pitch classes."""
     hist = np.zeros(12)
@@ -359,11 +338,10 @@ def build_grid(song: Song, parts: Parts, steps_per_beat: int = 4) -> Grid:
     end_tick = max(
         (max(n.end, n.start + 1) for n in [*parts.melody.notes, *acc_notes]), default=1
     )
-    starts = bar_starts(song.time_signatures, res, end_tick)
+    starts = bar_starts(song, end_tick)
+    meters = meter_map(song)
     # The grid ends at the end of the last bar that holds music.
-    last_start = starts[-1]
-    sig_at_end = _sig_at(song.time_signatures, last_start)
-    grid_end = last_start + _bar_length(sig_at_end, res)
+    grid_end = starts[-1] + bar_length(_sig_at(meters, starts[-1]), res)
     n_frames = max(1, int(np.ceil(grid_end * steps_per_beat / res)))
 
     report = QuantizationReport()
@@ -376,7 +354,7 @@ def build_grid(song: Song, parts: Parts, steps_per_beat: int = 4) -> Grid:
     bar_index = np.clip(bar_index, 0, len(starts) - 1)
     offset_ticks = frame_ticks - starts_arr[bar_index]
     bar_len_ticks = np.array(
-        [_bar_length(_sig_at(song.time_signatures, s), res) for s in starts], dtype=np.int64
+        [bar_length(_sig_at(meters, s), res) for s in starts], dtype=np.int64
     )
     # A pickup (a first bar shorter than the next bar's meter) is right-aligned:
     # its notes sit at the end of a full bar, where a musician counts them.
@@ -404,12 +382,9 @@ def build_grid(song: Song, parts: Parts, steps_per_beat: int = 4) -> Grid:
     )
 
 
-def _sig_at(sigs: Sequence[TimeSignature], tick: int) -> TimeSignature:
-    current = TimeSignature(0, 4, 4)
-    for s in sorted(sigs, key=lambda s: s.tick):
-        if s.tick <= tick:
-            current = s
-    return current
+def _sig_at(meters: Sequence[TimeSignature], tick: int) -> TimeSignature:
+    """The time signature in force at ``tick`` (``meters`` from :func:`meter_map`)."""
+    return meters[max(bisect_right([m.tick for m in meters], tick) - 1, 0)]
 
 
 def _key_per_frame(
