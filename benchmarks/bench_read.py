@@ -1,4 +1,4 @@
-"""Time ``read_midi`` + ``select_parts`` on a 5-minute, 8-track, ~20k-note MIDI file.
+"""Time ``read_midi`` + ``select_parts`` + ``build_grid`` on a 5-minute, 8-track, ~20k-note MIDI file.
 
 Run ``python benchmarks/bench_read.py``; it prints the median of several runs.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from styletx.grid import build_grid
 from styletx.midi_io import midi_bytes, read_midi, select_parts
 from styletx.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
 
@@ -45,18 +46,22 @@ def main(runs: int = 7) -> int:
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "bench.mid"
         path.write_bytes(midi_bytes(song, tracks))
-        times = []
+        times, grid_times = [], []
         for _ in range(runs):
             t0 = time.perf_counter()
             parsed = read_midi(path)
-            select_parts(parsed)
+            parts = select_parts(parsed)
+            t1 = time.perf_counter()
+            grid = build_grid(parsed, parts, steps_per_beat=4)
             times.append(time.perf_counter() - t0)
+            grid_times.append(time.perf_counter() - t1)
         size = path.stat().st_size
     n_notes = sum(len(t.notes) for t in parsed.tracks)
     seconds = parsed.end_tick / RES * 0.5
-    print(f"read_midi + select_parts: {len(parsed.tracks)} parts, {n_notes} notes, "
-          f"~{seconds / 60:.1f} min, {size / 1024:.0f} KiB: "
-          f"median {statistics.median(times) * 1000:.0f} ms over {runs} runs")
+    print(f"read_midi + select_parts + build_grid: {len(parsed.tracks)} parts, {n_notes} notes, "
+          f"~{seconds / 60:.1f} min, {grid.n_frames} frames, {size / 1024:.0f} KiB: "
+          f"median {statistics.median(times) * 1000:.0f} ms over {runs} runs "
+          f"(grid alone {statistics.median(grid_times) * 1000:.0f} ms)")
     return 0
 
 

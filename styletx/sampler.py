@@ -53,7 +53,7 @@ class SamplerSettings:
     temperature: float = 0.9
     strength: float = 1.0
     sweeps: int = 6
-    sequential_share: float = 0.1
+    sequential_share: float = 0.02
     paper_iterations: int = 25
     seed: int | None = None
 
