@@ -42,6 +42,8 @@ MELODY_VOCAB = 257
 MELODY_HOLD = 129
 N_STATES = 3
 OFF, ONSET, HOLD = 0, 1, 2
+UNKNOWN = 3
+"""The ``nxt`` state of a cell whose next frame is being resampled too (block updates)."""
 N_KEYS = 24
 N_BAR_LENGTHS = 16
 
@@ -211,6 +213,8 @@ class StyleNet(nn.Module):
         self.bar_len = nn.Embedding(N_BAR_LENGTHS, cfg.bar_len_dim)
         meta_dim = cfg.beat_step_dim + cfg.bar_step_dim + cfg.key_dim + cfg.bar_len_dim
         self.accomp_in = nn.Linear(P * N_STATES, cfg.accomp_dim)
+        # stands in for the accompaniment of frames that are being resampled together
+        self.accomp_mask = nn.Parameter(torch.zeros(cfg.accomp_dim))
         self.frame_in = nn.Linear(cfg.melody_dim + cfg.accomp_dim + meta_dim, cfg.frame_dim)
         self.drop = nn.Dropout(cfg.dropout)
 
@@ -247,7 +251,7 @@ class StyleNet(nn.Module):
         self.pitch_emb = nn.Parameter(torch.randn(P, cfg.pitch_emb_dim) * 0.1)
         # per-pitch features: pitch-aligned cond, 4 melody flags, prev/next one-hots,
         # pitch class one-hot, pitch embedding
-        n_feat = cfg.pitch_cond_channels + 4 + 2 * N_STATES + 12 + cfg.pitch_emb_dim
+        n_feat = cfg.pitch_cond_channels + 4 + 2 * N_STATES + 1 + 12 + cfg.pitch_emb_dim
         self.layers = nn.ModuleList(
             _GatedLayer(C, n_feat, d, last=i == L - 1) for i, d in enumerate(cfg.gen_dilations)
         )
@@ -276,16 +280,23 @@ class StyleNet(nn.Module):
         )
         return mel, m
 
-    def encode(self, melody: Tensor, accomp: Tensor, meta: Tensor) -> Tensor:
+    def encode(
+        self, melody: Tensor, accomp: Tensor, meta: Tensor, masked: Tensor | None = None
+    ) -> Tensor:
         """Context ``cond [B, T, cond_dim]`` for every frame; ``accomp[:, t]`` never reaches ``cond[:, t]``.
 
         Past = forward LSTM output at ``t-1``; future = reversed LSTM output at ``t+1``
         (learned vectors at the chunk edges); center = melody and meta at ``t`` only.
-        Padding at the end of a chunk is read by the future LSTM as silence.
+        Padding at the end of a chunk is read by the future LSTM as silence. Frames where
+        ``masked [B, T]`` is True are read as "being resampled": their accompaniment is
+        replaced by a learned vector, so a block of frames can be redrawn without its
+        old notes leaking into the context (Coconet-style blocked Gibbs).
         """
         B = melody.shape[0]
         mel, m = self._melody_meta(melody, meta)
         acc = self.accomp_in(F.one_hot(accomp, N_STATES).flatten(-2).float())
+        if masked is not None:
+            acc = torch.where(masked[..., None], self.accomp_mask, acc)
         frame = self.drop(F.relu(self.frame_in(torch.cat([mel, acc, m], dim=-1))))
         past, _ = self.lstm_past(frame)
         future, _ = self.lstm_future(frame.flip(1))
@@ -325,7 +336,7 @@ class StyleNet(nn.Module):
                 self.cond_to_pitch(cond).view(N, -1, P).transpose(1, 2),
                 flags,
                 F.one_hot(prev, N_STATES).float(),
-                F.one_hot(nxt, N_STATES).float(),
+                F.one_hot(nxt, N_STATES + 1).float(),
                 static.expand(N, -1, -1),
             ],
             dim=-1,
@@ -363,7 +374,12 @@ class StyleNet(nn.Module):
         return self._head(skip)
 
     def forward(
-        self, melody: Tensor, accomp: Tensor, meta: Tensor, frames: Tensor | None = None
+        self,
+        melody: Tensor,
+        accomp: Tensor,
+        meta: Tensor,
+        frames: Tensor | None = None,
+        masked: Tensor | None = None,
     ) -> Tensor:
         """Logits ``[B, T, P, 3]`` for every frame of the chunk (encoder once, generator once).
 
@@ -371,11 +387,19 @@ class StyleNet(nn.Module):
         returns ``[K, P, 3]`` for them (score against ``accomp[frames]``). The encoder still
         reads every frame, so training on a random subset of frames keeps all the context
         while cutting the generator's cost, which dominates on CPU.
+
+        ``masked`` (BoolTensor ``[B, T]``) marks frames as being resampled together, as the
+        block sampler does: the encoder does not see them, and a frame whose successor is
+        masked sees its ``nxt`` as :data:`UNKNOWN`. ``prev`` stays the true previous frame,
+        which is what the sampler has drawn when it goes through a block left to right.
         """
         B, T, P = accomp.shape
-        cond = self.encode(melody, accomp, meta)
+        cond = self.encode(melody, accomp, meta, masked)
         prev = F.pad(accomp[:, :-1], (0, 0, 1, 0))
         nxt = F.pad(accomp[:, 1:], (0, 0, 0, 1))
+        if masked is not None:
+            after = F.pad(masked[:, 1:], (0, 1))
+            nxt = torch.where(after[..., None], torch.full_like(nxt, UNKNOWN), nxt)
         if frames is None:
             frames = torch.ones((B, T), dtype=torch.bool, device=accomp.device)
             shape: tuple[int, ...] = (B, T, P, N_STATES)

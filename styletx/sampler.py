@@ -6,15 +6,18 @@ metadata are inputs only: no code path here writes them.
 Two schedules:
 
 ``"default"``
-    *Parallel phase*: ``sweeps`` sweeps over the frames. A sweep with share
-    ``α = 1/m`` splits the frames into ``m`` interleaved groups (frames
-    ``t ≡ j mod m``, groups in random order) and resamples each group in one
-    pass: one encoder pass over the whole piece, then the generator samples
-    every frame of the group at once, pitch by pitch from low to high. Frames
-    of a group are never adjacent, so each one sees its real neighbours; only
-    the far context is one group stale, as in Coconet's blocked Gibbs. ``α``
-    anneals from 1/2 to 1/8 and the temperature from 1.3× the given value
-    down to it, so early sweeps move far and late ones settle.
+    *Parallel phase* (blocked Gibbs): ``sweeps`` sweeps. A sweep cuts the piece
+    into blocks of ``ℓ`` frames at a random offset and redraws every other
+    block in one pass, then the rest in a second pass, so half the frames
+    (``α = 1/2``) change per pass and no two blocks of a pass touch. In a pass,
+    one encoder pass reads the piece with the blocks hidden (the model was
+    trained on such gaps), then the blocks are filled left to right, one frame
+    position at a time for all blocks together, each frame pitch by pitch from
+    low to high. Redrawing whole blocks matters: a single frame between fixed
+    neighbours is nearly determined by them (a held note must continue), so
+    frame-by-frame Gibbs barely moves an onset/hold roll. ``ℓ`` anneals from
+    four beats to one and the temperature from 1.3× the given value down to
+    it, so early sweeps rewrite rhythm and harmony and late ones settle.
     *Sequential phase*: a share of the frames (``sequential_share``), chosen
     at random, is resampled one frame at a time, each with a fresh encoder pass.
 ``"paper"``
@@ -40,7 +43,7 @@ import numpy as np
 import torch
 
 from styletx.grid import HOLD, OFF, ONSET, repair_holds
-from styletx.model import StyleNet
+from styletx.model import UNKNOWN, StyleNet
 
 Schedule = Literal["default", "paper"]
 
@@ -83,8 +86,30 @@ class _State:
         self.n_frames = int(melody.shape[0])
         self.zeros = torch.zeros(1, accomp.shape[1], dtype=torch.long, device=device)
 
-    def encode(self) -> torch.Tensor:
-        return self.model.encode(self.melody, self.accomp, self.meta)[0]
+    def encode(self, masked: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model.encode(self.melody, self.accomp, self.meta,
+                                 None if masked is None else masked[None])[0]
+
+    def fill_blocks(
+        self, blocks: list[np.ndarray], temperature: float, generator: torch.Generator
+    ) -> None:
+        """Redraw blocks of consecutive frames: hide them all, then fill left to right."""
+        device = self.accomp.device
+        masked = torch.zeros(self.n_frames + 1, dtype=torch.bool, device=device)
+        for block in blocks:
+            masked[torch.as_tensor(block, device=device)] = True
+        cond = self.encode(masked[:-1])
+        for j in range(max(len(b) for b in blocks)):
+            frames = torch.as_tensor([int(b[j]) for b in blocks if len(b) > j], device=device)
+            prev, nxt = self.neighbours(frames, self.accomp)
+            later = masked[frames + 1][:, None]  # the next frame is drawn after this one
+            nxt = torch.where(later, torch.full_like(nxt, UNKNOWN), nxt)
+            self.accomp[0, frames] = self.model.sample_frames(
+                cond[frames], self.melody[0, frames], prev, nxt,
+                temperature=temperature, generator=generator,
+            )
+            masked[frames] = False
+        self._repair_after(torch.as_tensor([int(b[-1]) for b in blocks], device=device))
 
     def neighbours(self, frames: torch.Tensor, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Previous and next frames' cells (silence beyond the ends)."""
@@ -107,7 +132,10 @@ class _State:
             temperature=temperature, generator=generator, greedy=greedy,
         )
         self.accomp[0, frames] = new
-        # A frame that fell silent can leave a hold in the frame after it.
+        self._repair_after(frames)
+
+    def _repair_after(self, frames: torch.Tensor) -> None:
+        """A frame that fell silent can leave a hold in the frame after it: make it an onset."""
         after = frames + 1
         after = after[after < self.n_frames]
         nxt_cells = self.accomp[0, after]
@@ -115,19 +143,40 @@ class _State:
         self.accomp[0, after] = torch.where(broken, torch.full_like(nxt_cells, ONSET), nxt_cells)
 
 
-def parallel_strides(sweeps: int) -> list[int]:
-    """Group counts ``m`` per sweep: ``α = 1/m`` anneals from 1/2 to 1/8."""
+def block_beats(sweeps: int) -> list[int]:
+    """Block length per sweep, in beats: anneals from 4 beats to 1."""
     if sweeps == 1:
         return [2]
-    return [int(round(2 * 4 ** (k / (sweeps - 1)))) for k in range(sweeps)]
+    return [max(1, int(round(4 ** (1 - k / (sweeps - 1))))) for k in range(sweeps)]
 
 
-def count_updates(n_update: int, settings: SamplerSettings) -> int:
-    """Frame-group passes the schedule will make (for progress bars)."""
+def blocks_for_sweep(
+    candidates: np.ndarray, length: int, rng: np.random.Generator, keep: float
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Tile the frames into blocks at a random offset; split them into two passes.
+
+    Blocks are cut to the frames that may change; with ``keep < 1`` each block is
+    redrawn with that probability only.
+    """
+    offset = int(rng.integers(length))
+    tile = (candidates + offset) // length
+    passes: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    for index in np.unique(tile):
+        block = candidates[tile == index]
+        # keep consecutive runs only: a bar range can cut a block
+        for run in np.split(block, np.nonzero(np.diff(block) > 1)[0] + 1):
+            if run.size and (keep >= 1.0 or rng.random() < keep):
+                passes[int(index) % 2].append(run)
+    return passes
+
+
+def count_updates(n_update: int, steps_per_beat: int, settings: SamplerSettings) -> int:
+    """Generator calls the schedule will make (for progress bars)."""
     if settings.schedule == "paper":
         return settings.paper_iterations * n_update
     n_sweeps = max(1, math.ceil(settings.sweeps * settings.strength))
-    return sum(parallel_strides(n_sweeps)) + math.ceil(settings.sequential_share * n_update)
+    block_calls = sum(2 * b * steps_per_beat for b in block_beats(n_sweeps))
+    return block_calls + math.ceil(settings.sequential_share * n_update)
 
 
 @torch.inference_mode()
@@ -169,7 +218,7 @@ def resample_accompaniment(
     model.eval()
     state = _State(model, melody, repair_holds(accomp.copy()), meta)
     candidates = np.nonzero(update)[0]
-    total = count_updates(len(candidates), settings)
+    total = count_updates(len(candidates), model.cfg.steps_per_beat, settings)
     done = 0
 
     def tick(n: int = 1) -> None:
@@ -192,21 +241,15 @@ def _default_schedule(
     rng: np.random.Generator, generator: torch.Generator, tick: Callable[[int], None],
 ) -> None:
     n_sweeps = max(1, math.ceil(settings.sweeps * settings.strength))
-    strides = parallel_strides(n_sweeps)
-    for k, m in enumerate(strides):
+    steps = state.model.cfg.steps_per_beat
+    for k, beats in enumerate(block_beats(n_sweeps)):
         frac = k / max(1, n_sweeps - 1)
         temperature = settings.temperature * (1.3 - 0.3 * frac)
-        chosen = candidates
-        if settings.strength < 1.0:
-            keep = rng.random(len(candidates)) < settings.strength
-            chosen = candidates[keep]
-        offset = int(rng.integers(m))
-        for j in rng.permutation(m):
-            group = chosen[(chosen + offset) % m == j]
-            if group.size:
-                state.resample(torch.as_tensor(group, device=state.accomp.device), temperature,
-                               generator, greedy=False)
-            tick(1)
+        passes = blocks_for_sweep(candidates, beats * steps, rng, settings.strength)
+        for j in rng.permutation(2):
+            if passes[j]:
+                state.fill_blocks(passes[j], temperature, generator)
+            tick(beats * steps)
     n_seq = math.ceil(settings.sequential_share * settings.strength * len(candidates))
     for t in rng.choice(candidates, size=min(n_seq, len(candidates)), replace=False):
         state.resample(torch.as_tensor([int(t)], device=state.accomp.device),

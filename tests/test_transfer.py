@@ -24,7 +24,7 @@ from styletx.cli import main
 from styletx.errors import StyleTxError
 from styletx.grid import HOLD, OFF, build_grid
 from styletx.midi_io import read_midi, select_parts
-from styletx.sampler import SamplerSettings, parallel_strides, resample_accompaniment
+from styletx.sampler import SamplerSettings, block_beats, blocks_for_sweep, resample_accompaniment
 from styletx.song import Track
 from styletx.styles import load_style
 
@@ -133,10 +133,22 @@ def test_sampler_respects_update_mask_and_gives_valid_rolls(tiny_style: str) -> 
         assert np.array_equal(out, again)
 
 
-def test_parallel_share_anneals() -> None:
-    strides = parallel_strides(6)
-    assert strides[0] == 2 and strides[-1] == 8
-    assert strides == sorted(strides)
+def test_block_length_anneals_and_blocks_never_touch() -> None:
+    beats = block_beats(6)
+    assert beats[0] == 4 and beats[-1] == 1 and beats == sorted(beats, reverse=True)
+    candidates = np.concatenate([np.arange(3, 40), np.arange(50, 70)])
+    rng = np.random.default_rng(0)
+    for length in (1, 4, 16):
+        passes = blocks_for_sweep(candidates, length, rng, keep=1.0)
+        covered = np.sort(np.concatenate([b for p in passes for b in p]))
+        assert np.array_equal(covered, candidates)  # every frame once per sweep
+        for blocks in passes:
+            frames = np.sort(np.concatenate(blocks))
+            ends = {int(b[-1]) + 1 for b in blocks}
+            starts = {int(b[0]) for b in blocks}
+            assert not ends & starts  # no two blocks of one pass are adjacent
+            assert len(frames) == len(set(frames.tolist()))
+            assert all(len(b) <= length for b in blocks)
 
 
 def test_parse_bars() -> None:
