@@ -92,7 +92,8 @@ class FileResult:
     seconds: float = 0.0
     seed: int = 0
     warnings: str = ""
-    peak_rss_mib: float = 0.0
+    peak_rss_mib: float = 0.0  # of the process that converted it
+    worker: int = 0  # that process's id
 
 
 @dataclass
@@ -290,6 +291,7 @@ def convert_one(job: Job, options: BatchOptions) -> FileResult:
         result.reason = f"internal error: {type(e).__name__}: {' '.join(str(e).split())}"
     result.seconds = round(time.perf_counter() - t0, 3)
     result.peak_rss_mib = round(_peak_rss_mib(), 1)
+    result.worker = os.getpid()
     return result
 
 
