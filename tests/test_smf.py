@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import io
 import struct
-import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -136,17 +135,12 @@ def test_bad_fixtures_rejected_like_mido(name: str) -> None:
         parse_smf(data)
 
 
-def test_bench_file_matches_mido_and_is_faster() -> None:
+def test_bench_file_matches_mido() -> None:
+    """The benchmark file (speed is measured in benchmarks/bench_read.py, not here)."""
     data = bench_file()
-    t0, c0 = time.perf_counter(), time.process_time()
-    mid = mido.MidiFile(file=io.BytesIO(data))
-    t1, c1 = time.perf_counter(), time.process_time()
     ours = parse_smf(data)
-    t2, c2 = time.perf_counter(), time.process_time()
-    assert smf_view(ours) == mido_view(mid)
+    assert smf_view(ours) == mido_view(mido.MidiFile(file=io.BytesIO(data)))
     assert sum(len(t.notes) for t in ours.tracks) == 2 * 19_800  # every note on and off
-    # Typically 20-40x; a loose bound so a busy machine does not fail the test.
-    assert (c2 - c1) * 5 < (c1 - c0) or (t2 - t1) * 5 < (t1 - t0)
 
 
 def test_smpte_division_is_negative() -> None:
