@@ -72,7 +72,7 @@ def test_write_musicxml_rejects_other_suffixes(tmp_path: Path) -> None:
 
 
 def test_wav_without_tinysoundfont_says_how_to_install(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import sys
 
