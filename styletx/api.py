@@ -26,11 +26,16 @@ from styletx.errors import StyleTxError
 from styletx.grid import HOLD, ONSET, Grid, build_grid, roll_to_notes
 from styletx.metrics import scale_mask
 from styletx.midi_io import midi_bytes, read_midi, select_parts, write_midi
-from styletx.sampler import Progress, SamplerSettings, Schedule, resample_accompaniment
+from styletx.sampler import DEFAULT_SETTINGS, Progress, SamplerSettings, Schedule, resample_accompaniment
 from styletx.song import Note, Parts, Song, Track
 from styletx.styles import Style, load_style
 
 Source = str | os.PathLike | pretty_midi.PrettyMIDI | Any  # Any: a music21 stream
+
+MAX_FRAMES = 24_000
+"""Longest grid a transfer accepts: 1,500 bars of 4/4 at 4 steps per beat, about 50
+minutes at 120 bpm. Sampling time grows linearly with frames (silent ones too), so a
+file that passes the reader's limits with one note after a long silence stops here."""
 
 
 @dataclass
@@ -100,15 +105,15 @@ def _initial_window(grid: Grid, lo: int, hi: int, rng: np.random.Generator) -> t
 def _velocity(parts: Parts) -> int:
     acc = [n.velocity for t in parts.accompaniment for n in t.notes]
     if acc:
-        return int(round(np.mean(acc)))
-    return int(round(0.8 * np.mean([n.velocity for n in parts.melody.notes])))
+        return round(np.mean(acc))
+    return round(0.8 * np.mean([n.velocity for n in parts.melody.notes]))
 
 
 def transfer_song(
     song: Song,
     style: Style,
     *,
-    settings: SamplerSettings = SamplerSettings(),
+    settings: SamplerSettings = DEFAULT_SETTINGS,
     bars: tuple[int, int] | None = None,
     melody_track: int | str | None = None,
     keep_drums: bool = True,
@@ -118,6 +123,10 @@ def transfer_song(
     t0 = time.perf_counter()
     parts = select_parts(song, melody_track)
     grid = build_grid(song, parts, style.steps_per_beat)
+    if grid.n_frames > MAX_FRAMES:
+        raise StyleTxError(
+            f"piece too long for style transfer: {grid.n_bars} bars, {grid.n_frames} frames "
+            f"(limit {MAX_FRAMES}); cut it into sections")
     cfg = style.model.cfg
     rng = np.random.default_rng(settings.seed)
     start, melody_only = _initial_window(grid, cfg.pitch_lo, cfg.pitch_hi, rng)

@@ -414,8 +414,8 @@ def _run_train(args: argparse.Namespace) -> int:
 
     import torch
 
-    from styletx.paths import cache_dir
     from styletx.card import write_model_card
+    from styletx.paths import cache_dir
     from styletx.train import style_defaults, train, write_style_info
 
     if args.threads:

@@ -81,8 +81,8 @@ def chorale_song(chorale_id: str) -> tuple[Song, Parts]:
         for n in part.stripTies().flatten().notes:
             if n.isChord or n.duration.quarterLength <= 0:
                 continue
-            start = int(round(float(n.offset) * res))
-            end = start + int(round(float(n.duration.quarterLength) * res))
+            start = round(float(n.offset) * res)
+            end = start + round(float(n.duration.quarterLength) * res)
             notes.append(Note(start=start, end=end, pitch=n.pitch.midi, velocity=80))
         name = part.partName or ["Soprano", "Alto", "Tenor", "Bass"][index]
         tracks.append(Track(name=name, program=52, is_drum=False, notes=sorted(notes), index=index))
@@ -92,7 +92,7 @@ def chorale_song(chorale_id: str) -> tuple[Song, Parts]:
     measures = parts[0].getElementsByClass("Measure")
     time_sigs = [TimeSignature(0, num, den)]
     if measures and measures[0].paddingLeft > 0:
-        pickup = int(round(float(measures[0].duration.quarterLength) * res))
+        pickup = round(float(measures[0].duration.quarterLength) * res)
         # A pickup is a short first bar: a time signature of its own length, then the meter.
         sixteenths = max(1, round(pickup * 4 / res))
         time_sigs = [TimeSignature(0, sixteenths, 16), TimeSignature(pickup, num, den)]
@@ -131,7 +131,7 @@ def midi_folder_pieces(folder: Path, steps_per_beat: int) -> Iterator[PieceArray
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
         for entry in manifest.get("pieces", []):
-            sources[str(entry["piece_id"])] = str(entry["source_id"])
+            sources[str(entry["id"])] = str(entry["source_id"])
     for path in sorted(folder.glob("*.mid")):
         song = read_midi(path)
         parts = select_parts(song, melody_track="melody")

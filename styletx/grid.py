@@ -308,7 +308,7 @@ def estimate_key(notes: Iterable[Note]) -> tuple[int, bool]:
     hist = np.zeros(12)
     for n in notes:
         hist[n.pitch % 12] += max(n.end - n.start, 1)
-    if not hist.any():
+    if hist.std() == 0:  # no notes, or every pitch class equally: nothing to correlate
         return 0, False
     best = (-np.inf, 0, False)
     for minor, profile in ((False, _MAJOR_PROFILE), (True, _MINOR_PROFILE)):

@@ -71,6 +71,8 @@ class SamplerSettings:
             raise ValueError("sweeps must be at least 1")
 
 
+DEFAULT_SETTINGS = SamplerSettings()
+
 Progress = Callable[[int, int], None]
 
 
@@ -147,7 +149,7 @@ def block_beats(sweeps: int) -> list[int]:
     """Block length per sweep, in beats: anneals from 4 beats to 1."""
     if sweeps == 1:
         return [2]
-    return [max(1, int(round(4 ** (1 - k / (sweeps - 1))))) for k in range(sweeps)]
+    return [max(1, round(4 ** (1 - k / (sweeps - 1)))) for k in range(sweeps)]
 
 
 def blocks_for_sweep(
@@ -186,7 +188,7 @@ def resample_accompaniment(
     accomp: np.ndarray,
     meta: np.ndarray,
     update: np.ndarray | None = None,
-    settings: SamplerSettings = SamplerSettings(),
+    settings: SamplerSettings = DEFAULT_SETTINGS,
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Resample accompaniment frames under ``model``; the melody is read, never written.
