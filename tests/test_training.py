@@ -1,0 +1,105 @@
+"""Corpus building, training and the shipped checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from styletx.corpus import chorale_song, load_pieces, piece_from_grid, save_pieces
+from styletx.grid import build_grid
+from styletx.midi_io import read_midi, select_parts
+from styletx.model import ModelConfig, StyleNet
+from styletx.sampler import SamplerSettings
+from styletx.splits import split_of
+from styletx.styles import load_style, style_dirs
+from styletx.train import TrainConfig, evaluate, train, transpose_piece, valid_shifts
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+TINY_MODEL = {
+    "lstm_hidden": 16, "lstm_layers": 1, "gen_channels": 8, "gen_dilations": [1, 2, 4],
+    "melody_dim": 8, "accomp_dim": 8, "frame_dim": 16, "center_dim": 8, "cond_dim": 16,
+}
+
+
+def test_chorale_song_splits_voices_and_keeps_pickup() -> None:
+    song, parts = chorale_song("bach/bwv269")
+    assert parts.melody.name == "Soprano"
+    assert [t.name for t in parts.accompaniment] == ["Alto", "Tenor", "Bass"]
+    assert song.time_signatures[0].tick == 0 and song.time_signatures[1].tick == 480  # 1-beat pickup
+    assert song.key_signatures[0].tonic == 7 and not song.key_signatures[0].minor  # G major
+    grid = build_grid(song, parts, 4)
+    assert grid.bar_step[0] == 8  # the pickup sits on the last beat of a 3/4 bar
+
+
+def test_pieces_cache_round_trip(tmp_path: Path) -> None:
+    song, parts = chorale_song("bach/bwv269")
+    piece = piece_from_grid("bach/bwv269", "bach/bwv269", build_grid(song, parts, 4))
+    save_pieces(tmp_path / "c.npz", [piece, piece])
+    back = load_pieces(tmp_path / "c.npz")
+    assert len(back) == 2 and back[1].split == split_of("bach/bwv269")
+    assert np.array_equal(back[0].accomp, piece.accomp) and np.array_equal(back[1].meta, piece.meta)
+
+
+def test_transposition_keeps_range_and_moves_key() -> None:
+    song, parts = chorale_song("bach/bwv269")
+    piece = piece_from_grid("x", "x", build_grid(song, parts, 4))
+    shifts = valid_shifts(piece, 36, 84, 6)
+    assert 0 in shifts and len(shifts) > 1
+    for s in shifts:
+        melody, accomp, meta = transpose_piece(piece, s)
+        used = np.nonzero(accomp.any(0))[0]
+        assert used.min() >= 36 and used.max() < 84
+        assert accomp.sum() == piece.accomp.sum()  # nothing fell off the edge
+        assert (meta[:, 2] % 12 == (piece.meta[:, 2] % 12 + s) % 12).all()
+        assert ((melody > 0) == (piece.melody > 0)).all()
+
+
+def test_tiny_training_run_lowers_the_loss(tmp_path: Path) -> None:
+    cfg = TrainConfig(style="bach", limit=4, epochs=3, batch_size=4, chunk_frames=32,
+                      max_steps_per_epoch=6, lr=5e-3, patience=5, seed=0, model=TINY_MODEL)
+    torch.manual_seed(cfg.seed)
+    record = train(cfg, tmp_path / "run", device="cpu", progress=False, command="test")
+    first = record["history"][0]["valid"]["nll_per_cell"]
+    last = record["history"][-1]["valid"]["nll_per_cell"]
+    assert last < first
+    saved = json.loads((tmp_path / "run" / "train.json").read_text())
+    assert saved["command"] == "test" and saved["test_metrics"]["nll_per_cell"] > 0
+    assert (tmp_path / "run" / "model.safetensors").exists()
+
+
+SHIPPED = sorted(style_dirs())
+
+
+@pytest.mark.skipif("bach" not in SHIPPED, reason="the bach checkpoint is not installed")
+def test_shipped_bach_scores_a_test_chorale_better_than_untrained() -> None:
+    style = load_style("bach")
+    test_id = json.loads((style.directory / "train.json").read_text())["test_pieces"][0]
+    assert split_of(test_id) == "test"
+    song, parts = chorale_song(test_id)
+    piece = piece_from_grid(test_id, test_id, build_grid(song, parts, 4))
+    trained = evaluate(style.model, [piece], torch.device("cpu"))
+    torch.manual_seed(0)
+    untrained = evaluate(StyleNet(ModelConfig.from_dict(style.model.cfg.to_dict())),
+                         [piece], torch.device("cpu"))
+    assert trained["nll_per_cell"] < 0.5 * untrained["nll_per_cell"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("fixture", ["tempo_changes.mid", "meter_3_4.mid"])
+def test_each_shipped_style_renders_4_4_and_3_4(name: str, fixture: str, tmp_path: Path) -> None:
+    from styletx.api import transfer_song
+    from styletx.midi_io import write_midi
+
+    style = load_style(name)
+    song = read_midi(FIXTURES / fixture)
+    result = transfer_song(song, style, settings=SamplerSettings(seed=0, sweeps=2))
+    out = write_midi(tmp_path / "o.mid", result.song, result.tracks)
+    back = read_midi(out)
+    assert back.tracks[0].notes == select_parts(song).melody.notes
+    assert back.time_signatures == song.time_signatures
+    assert sum(len(t.notes) for t in back.tracks[1:]) > 0
