@@ -16,7 +16,7 @@ Two schedules:
     low to high. Redrawing whole blocks matters: a single frame between fixed
     neighbours is nearly determined by them (a held note must continue), so
     frame-by-frame Gibbs barely moves an onset/hold roll. ``ℓ`` anneals from
-    four beats to one and the temperature from 1.3× the given value down to
+    three beats to one and the temperature from 1.3× the given value down to
     it, so early sweeps rewrite rhythm and harmony and late ones settle.
     *Sequential phase*: a share of the frames (``sequential_share``), chosen
     at random, is resampled one frame at a time, each with a fresh encoder pass.
@@ -55,7 +55,7 @@ class SamplerSettings:
     schedule: Schedule = "default"
     temperature: float = 0.9
     strength: float = 1.0
-    sweeps: int = 6
+    sweeps: int = 5
     sequential_share: float = 0.02
     paper_iterations: int = 25
     seed: int | None = None
@@ -146,10 +146,14 @@ class _State:
 
 
 def block_beats(sweeps: int) -> list[int]:
-    """Block length per sweep, in beats: anneals from 4 beats to 1."""
+    """Block length per sweep, in beats: anneals from 3 beats to 1.
+
+    A pass costs one generator call per frame position in a block, so the block
+    length, not the piece length, sets the time of a sweep.
+    """
     if sweeps == 1:
         return [2]
-    return [max(1, round(4 ** (1 - k / (sweeps - 1)))) for k in range(sweeps)]
+    return [max(1, round(3 ** (1 - k / (sweeps - 1)))) for k in range(sweeps)]
 
 
 def blocks_for_sweep(

@@ -135,7 +135,7 @@ def test_sampler_respects_update_mask_and_gives_valid_rolls(tiny_style: str) -> 
 
 def test_block_length_anneals_and_blocks_never_touch() -> None:
     beats = block_beats(6)
-    assert beats[0] == 4 and beats[-1] == 1 and beats == sorted(beats, reverse=True)
+    assert beats[0] == 3 and beats[-1] == 1 and beats == sorted(beats, reverse=True)
     candidates = np.concatenate([np.arange(3, 40), np.arange(50, 70)])
     rng = np.random.default_rng(0)
     for length in (1, 4, 16):
