@@ -103,3 +103,11 @@ def test_each_shipped_style_renders_4_4_and_3_4(name: str, fixture: str, tmp_pat
     assert back.tracks[0].notes == select_parts(song).melody.notes
     assert back.time_signatures == song.time_signatures
     assert sum(len(t.notes) for t in back.tracks[1:]) > 0
+
+
+def test_recorded_bach_split_matches_the_rule() -> None:
+    """The split recorded in the repo is the one the code computes, so test chorales stay unseen."""
+    recorded = json.loads((ROOT / "docs" / "splits" / "bach.json").read_text())["splits"]
+    for name, ids in recorded.items():
+        assert ids and all(split_of(i) == name for i in ids)
+    assert not set(recorded["test"]) & set(recorded["train"])
