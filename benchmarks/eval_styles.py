@@ -40,6 +40,7 @@ from styletx.sampler import SamplerSettings
 from styletx.song import Song
 from styletx.splits import split_of
 from styletx.styles import load_style, styles
+from styletx.train import evaluate
 
 N_CHORALES = 8
 
@@ -87,8 +88,14 @@ def evaluate_style(name: str, seed: int) -> dict:
         g = result.grid
         out_stats.append(roll_stats(result.new_accomp, g.beat_step, g.key, steps))
         sims.append(chroma_similarity(result.new_accomp, g.accomp))
+    test = [p for p in load_corpus(name, steps) if p.split == "test"]
+    held_out = {
+        "frame": evaluate(style.model, test, torch.device("cpu")),
+        "block": evaluate(style.model, test, torch.device("cpu"), blocks=True),
+    }
     return {
         "style": name,
+        "held_out": held_out,
         "steps_per_beat": steps,
         "description": (
             f"Training data: {len(data)} train-split pieces of the {name} corpus. Output: "
@@ -153,6 +160,10 @@ def main() -> int:
             print(f"  {label:<8} {r['notes_per_beat']:>10.2f} {r['polyphony']:>9.2f} "
                   f"{r['in_key']:>7.3f}   {hist}")
         print(f"  chroma similarity of the output to the input: {result['chroma_similarity']:.3f}")
+        for kind, m in result["held_out"].items():
+            print(f"  held-out {kind} NLL/cell {m['nll_per_cell']:.4f}, onset accuracy "
+                  f"{m['onset_accuracy']:.3f}, predicted onsets in key {m['pred_onsets_in_key']:.3f} "
+                  f"(data {m['true_onsets_in_key']:.3f}) on {m['pieces']} test pieces")
         if args.write:
             directory = load_style(name).directory
             (directory / "eval.json").write_text(json.dumps(result, indent=1) + "\n")

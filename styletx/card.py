@@ -81,6 +81,9 @@ def model_card(directory: Path) -> str:
         f"dilations {list(cfg.gen_dilations)}.",
         f"- Parameters: about {n_params:,}; loss: cross-entropy with class weights "
         f"{list(cfg.class_weights)} (off, onset, hold), divided back out at inference.",
+        f"- Trained on random chunks with masked spans (in {tc.get('mask_prob', 0):.0%} of chunks, "
+        f"up to {tc.get('max_span_beats', 0)} beats hidden from the context) so that it can "
+        "refill the blocks the sampler redraws.",
         "",
         "## Training",
         "",
@@ -106,6 +109,18 @@ def model_card(directory: Path) -> str:
     eval_path = directory / "eval.json"
     if eval_path.exists():
         ev = json.loads(eval_path.read_text())
+        lines += [
+            "Scored again by `benchmarks/eval_styles.py` on the test split: *frame* is the "
+            "one-frame conditional above (the neighbouring frames nearly give a held note "
+            "away, so it is easy); *block* hides every other bar from the context and scores "
+            "those bars, as the block sampler redraws them.",
+            "",
+            "| condition | NLL per cell | onset accuracy | predicted onsets in key |",
+            "|---|---|---|---|",
+            *[f"| {kind} | {_fmt(m['nll_per_cell'])} | {_fmt(m['onset_accuracy'])} | "
+              f"{_fmt(m['pred_onsets_in_key'])} |" for kind, m in ev["held_out"].items()],
+            "",
+        ]
         lines += [
             "## Transfer evaluation",
             "",

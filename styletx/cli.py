@@ -190,13 +190,13 @@ def render_targets(inputs: Sequence[str], output: str) -> list[tuple[Path, Path]
 def _run_render(args: argparse.Namespace) -> int:
     import tempfile
 
+    import torch
+
     from styletx.api import render
     from styletx.diagnostics import LOGGER, quantization_note
     from styletx.fileio import check_target
     from styletx.preview import MUSICXML_SUFFIXES, write_musicxml, write_wav
     from styletx.styles import load_style
-
-    import torch
 
     # The sampler makes many small tensor calls; one thread avoids the cost of
     # waking a pool for each (measured faster on the 2-core machines).

@@ -170,13 +170,27 @@ class ChunkSampler:
         return masked
 
 
+def alternate_bars(meta: np.ndarray) -> np.ndarray:
+    """``bool [T]``: every other bar (odd bars), from the bar-step column of ``meta``."""
+    bar = np.cumsum(meta[:, 1] == 0)
+    return bar % 2 == 1
+
+
 @torch.inference_mode()
-def evaluate(model: StyleNet, pieces: list[PieceArrays], device: torch.device) -> dict[str, float]:
+def evaluate(
+    model: StyleNet, pieces: list[PieceArrays], device: torch.device, blocks: bool = False
+) -> dict[str, float]:
     """Held-out metrics on whole pieces (untransposed), teacher-forced.
 
     Returns the per-cell NLL in nats (unweighted), the accuracy on onset cells,
     and the share of predicted onsets (argmax) whose pitch class is in the key,
     beside the same share for the true accompaniment.
+
+    With ``blocks``, every other bar is hidden from the context, as the block
+    sampler hides what it redraws, and only those bars are scored: the frames
+    of a whole bar must be predicted from the melody and the bars around it,
+    a harder and more telling measure than the one-frame conditional (where
+    the neighbouring frames nearly give a held note away).
     """
     model.eval()
     cfg = model.cfg
@@ -185,8 +199,15 @@ def evaluate(model: StyleNet, pieces: list[PieceArrays], device: torch.device) -
     true_in_key: list[float] = []
     for piece in pieces:
         batch = make_batch([transpose_piece(piece, 0)], cfg.pitch_lo, cfg.pitch_hi)
-        logits = model(batch.melody.to(device), batch.accomp.to(device), batch.meta.to(device))
+        masked = torch.from_numpy(alternate_bars(piece.meta))[None].to(device) if blocks else None
+        logits = model(batch.melody.to(device), batch.accomp.to(device), batch.meta.to(device),
+                       masked=masked)
         target = batch.accomp.to(device)
+        if masked is not None:
+            logits, target = logits[masked][None], target[masked][None]
+            key = piece.meta[:, 2][masked[0].cpu().numpy()]
+        else:
+            key = piece.meta[:, 2]
         logp = torch.log_softmax(logits.float(), dim=-1)
         nll_sum += -logp.gather(-1, target.unsqueeze(-1)).sum().item()
         cells += target.numel()
@@ -194,7 +215,6 @@ def evaluate(model: StyleNet, pieces: list[PieceArrays], device: torch.device) -
         is_onset = target == ONSET
         onset_hits += (pred[is_onset] == ONSET).sum().item()
         onsets += is_onset.sum().item()
-        key = piece.meta[:, 2]
         share = in_key_share(pred[0].cpu().numpy(), key, cfg.pitch_lo)
         if not math.isnan(share):
             pred_in_key.append(share)
