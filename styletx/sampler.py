@@ -53,7 +53,7 @@ class SamplerSettings:
     """How to resample; every field is exposed in the API and the CLI."""
 
     schedule: Schedule = "default"
-    temperature: float = 0.9
+    temperature: float = 0.6
     strength: float = 1.0
     sweeps: int = 5
     sequential_share: float = 0.02
