@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from styletx.api import transfer_song
 from styletx.card import write_model_card
 from styletx.corpus import chorale_ids, chorale_song, load_corpus
+from styletx.errors import StyleTxError
 from styletx.grid import ONSET, build_grid, notes_to_roll
 from styletx.metrics import chroma_similarity, in_key_share, notes_per_beat, onset_beat_histogram, polyphony
 from styletx.paths import cache_dir
@@ -70,7 +71,18 @@ def merge(stats: list[dict]) -> dict:
 
 
 def test_chorales(n: int = N_CHORALES) -> list[Song]:
-    return [chorale_song(cid)[0] for cid in chorale_ids() if split_of(cid) == "test"][:n]
+    """The first ``n`` four-part test-split chorales (some corpus entries have more parts)."""
+    songs = []
+    for cid in dict.fromkeys(chorale_ids()):
+        if split_of(cid) != "test":
+            continue
+        try:
+            songs.append(chorale_song(cid)[0])
+        except StyleTxError:
+            continue
+        if len(songs) == n:
+            break
+    return songs
 
 
 def evaluate_style(name: str, seed: int) -> dict:
