@@ -29,6 +29,11 @@ def _fmt(x: object) -> str:
     return f"{x:.4f}" if isinstance(x, float) else str(x)
 
 
+def _best_epoch(record: dict) -> int:
+    history = record["history"]
+    return min(history, key=lambda h: h["valid"]["nll_per_cell"])["epoch"] if history else 0
+
+
 def model_card(directory: Path) -> str:
     """The Markdown text of a style's model card."""
     record = json.loads((directory / "train.json").read_text())
@@ -87,12 +92,17 @@ def model_card(directory: Path) -> str:
         "",
         "## Training",
         "",
-        f"- Command: `{record.get('command')}`",
+        *[f"- Command: `{c}`" for c in record.get("commands") or [record.get("command")]],
         f"- Seed: {tc['seed']}; chunks of {tc['chunk_frames']} frames, batch {tc['batch_size']}, "
         f"AdamW lr {tc['lr']}, random transposition within ±{tc['max_transpose']} semitones "
         "keeping the accompaniment in range; early stopping on validation NLL "
         f"(patience {tc['patience']}).",
-        f"- Epochs run: {len(record['history'])}; wall time {record['train_seconds'] / 60:.1f} min "
+        f"- Epochs run: {len(record['history'])}, stopped by "
+        + (f"the {tc['max_minutes']:g}-minute time budget"
+           if tc.get("max_minutes") and record["train_seconds"] >= tc["max_minutes"] * 60
+           else "early stopping" if len(record["history"]) < tc["epochs"] else "the epoch limit")
+        + f"; the best validation epoch was {_best_epoch(record)}.",
+        f"- Wall time {record['train_seconds'] / 60:.1f} min "
         f"on a 2-core CPU machine (torch {record['torch']}, {record['threads']} threads), "
         "shared with other work while it ran.",
         "",

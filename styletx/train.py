@@ -259,6 +259,7 @@ def train(
         raise StyleTxError(f"the {cfg.style!r} corpus needs train and valid pieces")
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    commands = [*(_previous_commands(out_dir) if resume else []), command]
     model_cfg = ModelConfig(
         style=cfg.style, steps_per_beat=cfg.steps_per_beat, pitch_lo=cfg.pitch_lo,
         pitch_hi=cfg.pitch_hi, **cfg.model,
@@ -281,7 +282,8 @@ def train(
 
     sampler = ChunkSampler(splits["train"], cfg, rng)
     steps = sampler.steps_per_epoch()
-    t0 = time.perf_counter()
+    # On resume the clock continues from the recorded time, so budgets and records are totals.
+    t0 = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
     bad_epochs = 0
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
@@ -326,7 +328,7 @@ def train(
             print(f"epoch {epoch + 1}: train nll {running:.4f}  valid nll {val['nll_per_cell']:.4f}  "
                   f"onset acc {val['onset_accuracy']:.3f}{'  *' if improved else ''}  "
                   f"[{elapsed / 60:.1f} min]", file=sys.stderr)
-        _write_record(out_dir, cfg, command, splits, history, None, elapsed)
+        _write_record(out_dir, cfg, commands, splits, history, None, elapsed)
         if bad_epochs >= cfg.patience:
             break
         if cfg.max_minutes and elapsed > cfg.max_minutes * 60:
@@ -334,7 +336,7 @@ def train(
 
     best_model = load_checkpoint(out_dir, device=dev)
     test = evaluate(best_model, splits["test"] or splits["valid"], dev)
-    record = _write_record(out_dir, cfg, command, splits, history, test, time.perf_counter() - t0)
+    record = _write_record(out_dir, cfg, commands, splits, history, test, time.perf_counter() - t0)
     if progress:
         print(f"test: nll/cell {test['nll_per_cell']:.4f}  onset acc {test['onset_accuracy']:.3f}  "
               f"predicted onsets in key {test['pred_onsets_in_key']:.3f} "
@@ -342,13 +344,23 @@ def train(
     return record
 
 
+def _previous_commands(out_dir: Path) -> list[str]:
+    """Commands of earlier runs into this folder (a resumed run keeps its history)."""
+    path = out_dir / "train.json"
+    if not path.exists():
+        return []
+    old = json.loads(path.read_text())
+    return [c for c in old.get("commands") or [old.get("command")] if c]
+
+
 def _write_record(
-    out_dir: Path, cfg: TrainConfig, command: str | None, splits: dict[str, list[PieceArrays]],
+    out_dir: Path, cfg: TrainConfig, commands: list[str | None], splits: dict[str, list[PieceArrays]],
     history: list[dict], test: dict | None, seconds: float,
 ) -> dict:
     record = {
         "train_config": asdict(cfg),
-        "command": command,
+        "command": commands[-1],
+        "commands": commands,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "data": {
