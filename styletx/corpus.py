@@ -165,19 +165,26 @@ def save_pieces(path: Path, pieces: list[PieceArrays]) -> None:
 
 
 def load_pieces(path: Path) -> list[PieceArrays]:
-    data = np.load(path)
-    bounds = np.concatenate([[0], np.cumsum(data["lengths"])])
+    """Read pieces written by :func:`save_pieces`.
+
+    Each ``data[name]`` of an ``NpzFile`` decompresses the whole array again, so the
+    arrays are read once and the pieces are views into them.
+    """
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files}
+    bounds = np.concatenate([[0], np.cumsum(arrays["lengths"])])
+    melody, accomp, meta = arrays["melody"], arrays["accomp"], arrays["meta"]
     return [
         PieceArrays(
             piece_id=str(pid),
             source_id=str(sid),
             split=str(split),  # type: ignore[arg-type]
-            melody=data["melody"][a:b],
-            accomp=data["accomp"][a:b],
-            meta=data["meta"][a:b],
+            melody=melody[a:b],
+            accomp=accomp[a:b],
+            meta=meta[a:b],
         )
         for pid, sid, split, a, b in zip(
-            data["piece_ids"], data["source_ids"], data["splits"], bounds[:-1], bounds[1:],
+            arrays["piece_ids"], arrays["source_ids"], arrays["splits"], bounds[:-1], bounds[1:],
             strict=True,
         )
     ]
