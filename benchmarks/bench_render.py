@@ -110,11 +110,12 @@ def main() -> int:
     parser.add_argument("--style", default="bach", help="style name or checkpoint folder")
     parser.add_argument("--paper", action="store_true", help="also run schedule='paper' (minutes)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--bars", type=int, default=BARS, help="length of the test piece")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     style = load_style(args.style)
-    song = test_piece()
+    song = test_piece(args.bars)
     parts = select_parts(song)
     grid = build_grid(song, parts, style.steps_per_beat)
     print(f"piece: {grid.n_bars} bars, {grid.n_frames} frames; style {style.name}; "
