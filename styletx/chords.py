@@ -1,0 +1,294 @@
+"""Chords: the harmony a transfer must keep, as symbols, templates and a per-frame track.
+
+A chord is a root pitch class and one of eight qualities (the templates of the
+evaluation: major, minor, 7, maj7, m7, 6, dim, m7b5). On the grid it is a token
+per frame: ``0`` = no chord, ``1 + 8·root + quality``. The model reads that
+track as an input and the sampler never writes it.
+
+Estimation is template matching on a duration-weighted pitch-class profile
+(melody included): the cosine to each template, a small bonus when the lowest
+note is the root (the bass breaks ties such as C6 against Am7) and a smaller
+one when the chord is diatonic to the key. :func:`estimate_segments` scores
+each segment on its own (the evaluation's rule, one chord per half bar);
+:func:`chord_track` decodes a whole piece beat by beat with a Viterbi pass that
+charges for every change, more inside a bar than at a bar line, so a passing
+note does not become a chord and a half-bar harmony is not split in two.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+NO_CHORD = 0
+QUALITIES: tuple[str, ...] = ("", "m", "7", "maj7", "m7", "6", "dim", "m7b5")
+INTERVALS: dict[str, tuple[int, ...]] = {
+    "": (0, 4, 7),
+    "m": (0, 3, 7),
+    "7": (0, 4, 7, 10),
+    "maj7": (0, 4, 7, 11),
+    "m7": (0, 3, 7, 10),
+    "6": (0, 4, 7, 9),
+    "dim": (0, 3, 6),
+    "m7b5": (0, 3, 6, 10),
+}
+FAMILY: dict[str, str] = {
+    "": "major", "7": "major", "maj7": "major", "6": "major",
+    "m": "minor", "m7": "minor",
+    "dim": "dim", "m7b5": "dim",
+}
+N_CHORD_TOKENS = 1 + 12 * len(QUALITIES)
+NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+# Symbol suffixes users and MMA write, mapped onto the eight qualities.
+_ALIASES = {
+    "": "", "maj": "", "M": "", "5": "",
+    "m": "m", "min": "m", "-": "m",
+    "7": "7", "9": "7", "13": "7", "11": "7", "7sus": "7", "7sus4": "7", "sus": "", "sus4": "",
+    "sus2": "",
+    "maj7": "maj7", "M7": "maj7", "Δ": "maj7", "maj9": "maj7", "Δ7": "maj7",
+    "m7": "m7", "min7": "m7", "-7": "m7", "m9": "m7", "m11": "m7",
+    "6": "6", "69": "6", "m6": "m",
+    "dim": "dim", "o": "dim", "dim7": "dim", "o7": "dim", "°": "dim", "°7": "dim",
+    "m7b5": "m7b5", "ø": "m7b5", "ø7": "m7b5", "m7-5": "m7b5",
+    "aug": "", "+": "", "7#5": "7", "7b9": "7", "7#9": "7", "aug7": "7", "mM7": "m", "m(maj7)": "m",
+}
+_SYMBOL = re.compile(r"^([A-Ga-g])([#b♯♭]?)(.*?)(?:/([A-Ga-g][#b♯♭]?))?$")
+
+ROOT_BONUS = 0.06
+KEY_BONUS = 0.02
+MIN_WEIGHT = 1e-9
+
+
+@dataclass(frozen=True)
+class Chord:
+    """A root pitch class and a quality (one of :data:`QUALITIES`)."""
+
+    root: int
+    quality: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.root < 12 or self.quality not in INTERVALS:
+            raise ValueError(f"bad chord {self.root}, {self.quality!r}")
+
+    @property
+    def token(self) -> int:
+        """The grid token ``1 + 8·root + quality index``."""
+        return 1 + self.root * len(QUALITIES) + QUALITIES.index(self.quality)
+
+    @property
+    def pitch_classes(self) -> frozenset[int]:
+        return frozenset((self.root + i) % 12 for i in INTERVALS[self.quality])
+
+    @property
+    def family(self) -> str:
+        """``major``, ``minor`` or ``dim``: what the evaluation compares besides the root."""
+        return FAMILY[self.quality]
+
+    @property
+    def name(self) -> str:
+        return NOTE_NAMES[self.root] + self.quality
+
+    @classmethod
+    def from_token(cls, token: int) -> Chord | None:
+        """Inverse of :attr:`token`; ``None`` for :data:`NO_CHORD`."""
+        if token == NO_CHORD:
+            return None
+        root, q = divmod(int(token) - 1, len(QUALITIES))
+        return cls(root, QUALITIES[q])
+
+    @classmethod
+    def parse(cls, symbol: str) -> Chord | None:
+        """``"Dm7"``, ``"Bb7"``, ``"F#m7b5"``, ``"C/E"`` → a chord; ``"N.C."`` / ``"N"`` → ``None``.
+
+        Extensions fold onto the nearest of the eight qualities (``C9`` → ``C7``,
+        ``Csus4`` → ``C``); a slash bass is ignored. Unknown suffixes raise ``ValueError``.
+        """
+        s = symbol.strip()
+        if s.upper() in ("N", "NC", "N.C.", "N.C", "-"):
+            return None
+        m = _SYMBOL.match(s)
+        if not m:
+            raise ValueError(f"cannot read chord symbol {symbol!r}")
+        letter, accidental, suffix = m.group(1).upper(), m.group(2), m.group(3)
+        root = (_LETTERS[letter] + (1 if accidental in "#♯" and accidental else 0)
+                - (1 if accidental in "b♭" and accidental else 0)) % 12
+        suffix = suffix.strip("()")
+        if suffix not in _ALIASES:
+            raise ValueError(f"unknown chord quality {suffix!r} in {symbol!r}")
+        return cls(root, _ALIASES[suffix])
+
+
+def _templates() -> np.ndarray:
+    """``[96, 12]`` unit-norm binary templates, row ``token - 1``."""
+    rows = []
+    for root in range(12):
+        for q in QUALITIES:
+            row = np.zeros(12)
+            for i in INTERVALS[q]:
+                row[(root + i) % 12] = 1.0
+            rows.append(row / np.linalg.norm(row))
+    return np.array(rows)
+
+
+TEMPLATES = _templates()
+ROOTS = np.repeat(np.arange(12), len(QUALITIES))
+
+
+def chord_scores(profile: np.ndarray, bass: int | None = None, key: int | None = None) -> np.ndarray:
+    """Score of every chord token (``[97]``, token 0 = no chord) for one pitch-class profile.
+
+    The cosine to each template, plus :data:`ROOT_BONUS` where the bass pitch class is
+    the root and :data:`KEY_BONUS` where every chord tone is in ``key`` (tonic + 12·minor).
+    An empty profile scores 1 for "no chord" and 0 for every chord.
+    """
+    out = np.zeros(N_CHORD_TOKENS)
+    norm = float(np.linalg.norm(profile))
+    if norm <= MIN_WEIGHT:
+        out[NO_CHORD] = 1.0
+        return out
+    s = TEMPLATES @ (profile / norm)
+    if bass is not None:
+        s = s + ROOT_BONUS * (ROOTS == bass % 12)
+    if key is not None:
+        s = s + KEY_BONUS * _diatonic(key)
+    out[1:] = s
+    out[NO_CHORD] = -1.0
+    return out
+
+
+def _diatonic(key: int) -> np.ndarray:
+    from styletx.metrics import scale_mask
+
+    mask = scale_mask(key)
+    return (TEMPLATES > 0).astype(float) @ mask.astype(float) == (TEMPLATES > 0).sum(1)
+
+
+def estimate_segments(
+    profiles: np.ndarray, basses: Sequence[int | None], key: int | None = None
+) -> list[Chord | None]:
+    """One chord per segment, each on its own (the evaluation's rule)."""
+    return [
+        Chord.from_token(int(np.argmax(chord_scores(p, b, key))))
+        for p, b in zip(profiles, basses, strict=True)
+    ]
+
+
+def viterbi(scores: np.ndarray, change_cost: np.ndarray) -> np.ndarray:
+    """Best token path through ``scores [S, 97]`` paying ``change_cost[s]`` to change at ``s``.
+
+    Staying on a chord costs nothing; the path maximises the summed scores minus costs.
+    """
+    n = scores.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    back = np.zeros(scores.shape, dtype=np.int64)
+    total = scores[0].copy()
+    for s in range(1, n):
+        best = int(np.argmax(total))
+        switch = total[best] - change_cost[s]
+        stay = total >= switch
+        back[s] = np.where(stay, np.arange(scores.shape[1]), best)
+        total = np.where(stay, total, switch) + scores[s]
+    path = np.zeros(n, dtype=np.int64)
+    path[-1] = int(np.argmax(total))
+    for s in range(n - 1, 0, -1):
+        path[s - 1] = back[s, path[s]]
+    return path
+
+
+def frame_profiles(melody: np.ndarray, accomp: np.ndarray, pitch_offset: int = 0) -> np.ndarray:
+    """``[T, 12]`` sounding pitch classes per frame: melody tokens plus accompaniment cells."""
+    out = np.zeros((melody.shape[0], 12))
+    sounding = accomp > 0
+    for p in np.nonzero(sounding.any(axis=0))[0]:
+        out[:, (p + pitch_offset) % 12] += sounding[:, p]
+    mel = melody > 0
+    pcs = ((melody.astype(np.int64) - 1) % 128) % 12
+    out[np.nonzero(mel)[0], pcs[mel]] += 1.0
+    return out
+
+
+def lowest_sounding(accomp: np.ndarray, pitch_offset: int = 0) -> np.ndarray:
+    """``[T]`` lowest sounding accompaniment MIDI pitch per frame, ``-1`` where none sounds."""
+    sounding = accomp > 0
+    low = np.argmax(sounding, axis=1) + pitch_offset
+    return np.where(sounding.any(axis=1), low, -1)
+
+
+def chord_track(
+    melody: np.ndarray,
+    accomp: np.ndarray,
+    meta: np.ndarray,
+    steps_per_beat: int,
+    *,
+    pitch_offset: int = 0,
+    bar_change_cost: float = 0.05,
+    beat_change_cost: float = 0.15,
+) -> np.ndarray:
+    """The chord token of every frame, estimated beat by beat from the full texture.
+
+    ``meta`` is the grid's metadata (column 1 = step in bar, column 2 = key). Each
+    beat's profile weighs what sounds by its duration; its bass is the lowest
+    accompaniment note sounding at the beat's first frame. Beats with nothing
+    sounding get no chord unless the Viterbi pass carries the previous one over
+    (which costs nothing), so a rest inside a phrase keeps its harmony.
+    """
+    n = melody.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int16)
+    beat_starts = np.nonzero(meta[:, 1] % steps_per_beat == 0)[0]
+    if beat_starts.size == 0 or beat_starts[0] != 0:
+        beat_starts = np.concatenate([[0], beat_starts])
+    bounds = np.append(beat_starts, n)
+    frame_pc = frame_profiles(melody, accomp, pitch_offset)
+    low = lowest_sounding(accomp, pitch_offset)
+    scores = np.zeros((len(beat_starts), N_CHORD_TOKENS))
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        prof = frame_pc[a:b].sum(axis=0)
+        bass = int(low[a]) if low[a] >= 0 else None
+        scores[i] = chord_scores(prof, bass, int(meta[a, 2]))
+        if prof.sum() <= MIN_WEIGHT:
+            scores[i, :] = 0.0  # silence: any chord may carry over for free
+            scores[i, NO_CHORD] = 0.01
+    at_bar = meta[beat_starts, 1] == 0
+    cost = np.where(at_bar, bar_change_cost, beat_change_cost)
+    path = viterbi(scores, cost)
+    return np.repeat(path, np.diff(bounds)).astype(np.int16)
+
+
+def chart_track(
+    chords: Sequence[tuple[int, Chord | None]], n_frames: int
+) -> np.ndarray:
+    """A chord track from ``(start frame, chord)`` changes (a chart), each held to the next."""
+    track = np.zeros(n_frames, dtype=np.int16)
+    for (start, chord), nxt in zip(chords, [*[c[0] for c in chords[1:]], n_frames], strict=True):
+        track[max(start, 0) : min(nxt, n_frames)] = NO_CHORD if chord is None else chord.token
+    return track
+
+
+def transpose_track(track: np.ndarray, shift: int) -> np.ndarray:
+    """Move every chord of a track by ``shift`` semitones (no-chord stays)."""
+    t = track.astype(np.int64)
+    has = t > 0
+    root, q = np.divmod(t - 1, len(QUALITIES))
+    moved = 1 + ((root + shift) % 12) * len(QUALITIES) + q
+    return np.where(has, moved, 0).astype(track.dtype)
+
+
+def track_changes(track: np.ndarray) -> list[tuple[int, Chord | None]]:
+    """``(start frame, chord)`` at every change of a track (inverse of :func:`chart_track`)."""
+    if track.size == 0:
+        return []
+    starts = np.concatenate([[0], np.nonzero(np.diff(track))[0] + 1])
+    return [(int(s), Chord.from_token(int(track[s]))) for s in starts]
+
+
+def chord_tone_mask() -> np.ndarray:
+    """``bool [97, 12]``: the pitch classes of each token (row 0, no chord, is empty)."""
+    mask = np.zeros((N_CHORD_TOKENS, 12), dtype=bool)
+    mask[1:] = TEMPLATES > 0
+    return mask
