@@ -6,13 +6,28 @@ The Python API in three calls::
     styletx.styles()                       # installed styles, e.g. ['bach', 'jazz', ...]
     jazz = styletx.load_style("jazz")      # load weights once, reuse for many pieces
     pm = styletx.transfer("song.mid", jazz, seed=1)   # -> pretty_midi.PrettyMIDI
+
+The names below are imported on first use, so ``import styletx`` (and the CLI's
+``--help``, ``info`` and ``styles``) does not pay for torch or music21.
 """
 
-from styletx.api import render, transfer
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from styletx.errors import BadMidiError, StyleTxError
 from styletx.styles import Style, load_style, styles
 
+if TYPE_CHECKING:
+    from styletx.api import render, transfer
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "render": "styletx.api",
+    "transfer": "styletx.api",
+}
 
 __all__ = [
     "BadMidiError",
@@ -24,3 +39,11 @@ __all__ = [
     "styles",
     "transfer",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'styletx' has no attribute {name!r}")

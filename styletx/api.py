@@ -9,6 +9,7 @@ it beside the *original* melody notes, tempo, meter and key maps.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -22,9 +23,9 @@ import numpy as np
 import pretty_midi
 
 from styletx.arrange import fold_into_range, unfold, voice_parts
+from styletx.chords import NO_CHORD, Chord, harmonize, scale_mask
 from styletx.errors import StyleTxError
-from styletx.grid import HOLD, ONSET, Grid, build_grid, roll_to_notes
-from styletx.metrics import scale_mask
+from styletx.grid import HOLD, MELODY_HOLD, MELODY_REST, OFF, ONSET, Grid, build_grid, roll_to_notes
 from styletx.midi_io import midi_bytes, read_midi, select_parts, write_midi
 from styletx.sampler import DEFAULT_SETTINGS, Progress, SamplerSettings, Schedule, resample_accompaniment
 from styletx.song import Note, Parts, Song, Track
@@ -49,6 +50,11 @@ class TransferResult:
     new_accomp: np.ndarray  # [T, 128]
     seconds: float
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def chart(self) -> str:
+        """The chord chart the new accompaniment followed (see :func:`chord_chart`)."""
+        return chord_chart(self.grid)
 
     def to_pretty_midi(self) -> pretty_midi.PrettyMIDI:
         return pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes(self.song, self.tracks)))
@@ -102,6 +108,72 @@ def _initial_window(grid: Grid, lo: int, hi: int, rng: np.random.Generator) -> t
     return window, True
 
 
+def parse_chart(chart: str, grid: Grid) -> np.ndarray:
+    """A chord track from a chart such as ``"C | Am7 | Dm7 G7 | C"``.
+
+    Bars are separated by ``|`` and map onto the piece's bars in order, from its
+    first bar (a pickup bar included: write ``N.C.`` for it). The chords of a bar
+    share it equally (``Dm7 G7`` in 4/4: two beats each); ``/`` repeats the previous
+    chord for its share. Bars after the chart keep the chords estimated from the input.
+    """
+    track = grid.chords.copy()
+    bars = [b.split() for b in chart.split("|")]
+    if not any(bars):
+        raise StyleTxError("empty chord chart: write chords per bar, e.g. 'C | Am7 | Dm7 G7 | C'")
+    prev: Chord | None = None
+    for bar, symbols in enumerate(bars):
+        frames = np.nonzero(grid.bar_index == bar)[0]
+        if frames.size == 0:
+            raise StyleTxError(f"the chord chart has {len(bars)} bars; the piece has {grid.n_bars}")
+        if not symbols:
+            continue
+        for i, part in enumerate(np.array_split(frames, len(symbols))):
+            if symbols[i] != "/":
+                try:
+                    prev = Chord.parse(symbols[i])
+                except ValueError as e:
+                    raise StyleTxError(f"bar {bar + 1} of the chord chart: {e}") from None
+            track[part] = NO_CHORD if prev is None else prev.token
+    return track
+
+
+def chord_chart(grid: Grid, chords: np.ndarray | None = None) -> str:
+    """A chord track as a chart, one ``|``-separated bar each (the format :func:`parse_chart` reads)."""
+    track = grid.chords if chords is None else chords
+    bars = []
+    for bar in range(grid.n_bars):
+        frames = np.nonzero(grid.bar_index == bar)[0]
+        names = []
+        for t in frames[np.r_[True, np.diff(track[frames]) != 0]]:
+            chord = Chord.from_token(int(track[t]))
+            names.append(chord.name if chord else "N.C.")
+        bars.append(" ".join(names))
+    return " | ".join(bars)
+
+
+def guide_melody(grid: Grid, min_frames: int) -> np.ndarray:
+    """Melody tokens for the model: the melody, with the input accompaniment's top line in long rests.
+
+    Where the melody rests for ``min_frames`` or more while the accompaniment plays
+    (an intro, an instrumental break), the model reads that top line instead, so it
+    keeps accompanying rather than falling silent. Only the model's input changes:
+    the written melody is always the original.
+    """
+    tokens = grid.melody.astype(np.int64).copy()
+    rest = tokens == MELODY_REST
+    sounding = grid.accomp != OFF
+    has = sounding.any(axis=1)
+    top = 127 - np.argmax(sounding[:, ::-1], axis=1)
+    onset = grid.accomp[np.arange(grid.n_frames), top] == ONSET
+    edges = np.flatnonzero(np.diff(np.r_[0, rest.astype(np.int8), 0]))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a < min_frames:
+            continue
+        span = np.arange(a, b)[has[a:b]]
+        tokens[span] = np.where(onset[span], 1 + top[span], MELODY_HOLD + top[span])
+    return tokens
+
+
 def _velocity(parts: Parts) -> int:
     acc = [n.velocity for t in parts.accompaniment for n in t.notes]
     if acc:
@@ -117,9 +189,17 @@ def transfer_song(
     bars: tuple[int, int] | None = None,
     melody_track: int | str | None = None,
     keep_drums: bool = True,
+    chords: str | None = None,
+    reharmonize: bool = False,
     progress: Progress | None = None,
 ) -> TransferResult:
-    """Resample a song's accompaniment in ``style``; the core of every entry point."""
+    """Resample a song's accompaniment in ``style``; the core of every entry point.
+
+    The chord track the model follows is, in order of precedence: ``chords`` (a
+    chart, see :func:`parse_chart`); none at all with ``reharmonize`` (the model
+    chooses the harmony); the chords estimated from the input's full texture; or,
+    for a bare melody, the style's chord model's harmonisation (:func:`styletx.chords.harmonize`).
+    """
     t0 = time.perf_counter()
     parts = select_parts(song, melody_track)
     grid = build_grid(song, parts, style.steps_per_beat)
@@ -133,14 +213,19 @@ def transfer_song(
     notes: list[str] = []
     if melody_only:
         notes.append("no accompaniment in the input: harmonising the melody from scratch")
-        settings = SamplerSettings(**{**settings.__dict__, "strength": 1.0})
+        settings = dataclasses.replace(settings, strength=1.0)
+        grid.chords = harmonize(grid.melody, grid.meta(), grid.steps_per_beat, style.chord_model)
+    if chords is not None:
+        grid.chords = parse_chart(chords, grid)
+    elif reharmonize:
+        grid.chords = np.zeros_like(grid.chords)
     update = np.ones(grid.n_frames, dtype=bool)
     if bars is not None:
         if bars[0] > grid.n_bars:
             raise StyleTxError(f"bar range {bars[0]}-{bars[1]} starts after the last bar ({grid.n_bars})")
         update = grid.bar_mask(*bars)
     window = resample_accompaniment(
-        style.model, grid.melody.astype(np.int64), start, grid.meta(cfg.max_bar_steps),
+        style.model, guide_melody(grid, 2 * grid.steps_per_beat), start, grid.meta(cfg.max_bar_steps),
         update=update, settings=settings, progress=progress,
     )
     new_roll = unfold(window, cfg.pitch_lo)
@@ -192,6 +277,8 @@ def transfer(
     schedule: Schedule = "default",
     sweeps: int = SamplerSettings.sweeps,
     keep_drums: bool = True,
+    chords: str | None = None,
+    reharmonize: bool = False,
     device: str = "cpu",
 ) -> pretty_midi.PrettyMIDI:
     """Rewrite the accompaniment of ``src`` in ``style``, keeping the melody note for note.
@@ -219,6 +306,11 @@ def transfer(
         Parallel sweeps of the default schedule.
     keep_drums
         Copy the input's drum tracks to the output.
+    chords
+        A chord chart to follow, e.g. ``"C | Am7 | Dm7 G7 | C"`` (:func:`parse_chart`);
+        default: the chords estimated from the input.
+    reharmonize
+        Let the model choose the harmony instead of keeping the song's.
     device
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (used when ``style`` is a name).
 
@@ -232,6 +324,7 @@ def transfer(
         load_source(src), style_obj,
         settings=_settings(seed, temperature, strength, schedule, sweeps),
         bars=parse_bars(bars), melody_track=melody_track, keep_drums=keep_drums,
+        chords=chords, reharmonize=reharmonize,
     )
     return result.to_pretty_midi()
 
@@ -249,6 +342,8 @@ def render(
     schedule: Schedule = "default",
     sweeps: int = SamplerSettings.sweeps,
     keep_drums: bool = True,
+    chords: str | None = None,
+    reharmonize: bool = False,
     force: bool = False,
     device: str = "cpu",
     progress: Progress | None = None,
@@ -262,7 +357,7 @@ def render(
         read_midi(src), style_obj,
         settings=_settings(seed, temperature, strength, schedule, sweeps),
         bars=parse_bars(bars), melody_track=melody_track, keep_drums=keep_drums,
-        progress=progress,
+        chords=chords, reharmonize=reharmonize, progress=progress,
     )
     write_midi(out_path, result.song, result.tracks, force=force, protect=[src])
     return result

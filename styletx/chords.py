@@ -17,9 +17,12 @@ note does not become a chord and a half-bar harmony is not split in two.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 
@@ -136,6 +139,19 @@ def _templates() -> np.ndarray:
 
 TEMPLATES = _templates()
 ROOTS = np.repeat(np.arange(12), len(QUALITIES))
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+# Minor counts both the natural and the raised (harmonic/melodic) 6th and 7th:
+# chorales and jazz use the leading tone constantly, and it is "in the key".
+MINOR_SCALE = (0, 2, 3, 5, 7, 8, 9, 10, 11)
+
+
+def scale_mask(key_code: int) -> np.ndarray:
+    """``bool [12]``: the pitch classes of a key code (tonic + 12·minor)."""
+    tonic, minor = key_code % 12, key_code >= 12
+    mask = np.zeros(12, dtype=bool)
+    for step in MINOR_SCALE if minor else MAJOR_SCALE:
+        mask[(tonic + step) % 12] = True
+    return mask
 
 
 def chord_scores(profile: np.ndarray, bass: int | None = None, key: int | None = None) -> np.ndarray:
@@ -160,11 +176,17 @@ def chord_scores(profile: np.ndarray, bass: int | None = None, key: int | None =
     return out
 
 
-def _diatonic(key: int) -> np.ndarray:
-    from styletx.metrics import scale_mask
+def _diatonic_table() -> np.ndarray:
+    """``bool [24, 96]``: is every tone of chord ``token - 1`` in key code ``k``?"""
+    tones = (TEMPLATES > 0).astype(int)
+    return np.stack([tones @ scale_mask(k) == tones.sum(1) for k in range(24)])
 
-    mask = scale_mask(key)
-    return (TEMPLATES > 0).astype(float) @ mask.astype(float) == (TEMPLATES > 0).sum(1)
+
+def _diatonic(key: int) -> np.ndarray:
+    return _DIATONIC[key]
+
+
+_DIATONIC = _diatonic_table()
 
 
 def estimate_segments(
@@ -240,21 +262,19 @@ def chord_track(
     n = melody.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int16)
-    beat_starts = np.nonzero(meta[:, 1] % steps_per_beat == 0)[0]
-    if beat_starts.size == 0 or beat_starts[0] != 0:
-        beat_starts = np.concatenate([[0], beat_starts])
-    bounds = np.append(beat_starts, n)
+    starts = beat_starts(meta, steps_per_beat)
+    bounds = np.append(starts, n)
     frame_pc = frame_profiles(melody, accomp, pitch_offset)
     low = lowest_sounding(accomp, pitch_offset)
-    scores = np.zeros((len(beat_starts), N_CHORD_TOKENS))
-    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+    scores = np.zeros((len(starts), N_CHORD_TOKENS))
+    for i, (a, b) in enumerate(pairwise(bounds)):
         prof = frame_pc[a:b].sum(axis=0)
         bass = int(low[a]) if low[a] >= 0 else None
         scores[i] = chord_scores(prof, bass, int(meta[a, 2]))
         if prof.sum() <= MIN_WEIGHT:
             scores[i, :] = 0.0  # silence: any chord may carry over for free
             scores[i, NO_CHORD] = 0.01
-    at_bar = meta[beat_starts, 1] == 0
+    at_bar = meta[starts, 1] == 0
     cost = np.where(at_bar, bar_change_cost, beat_change_cost)
     path = viterbi(scores, cost)
     return np.repeat(path, np.diff(bounds)).astype(np.int16)
@@ -272,11 +292,7 @@ def chart_track(
 
 def transpose_track(track: np.ndarray, shift: int) -> np.ndarray:
     """Move every chord of a track by ``shift`` semitones (no-chord stays)."""
-    t = track.astype(np.int64)
-    has = t > 0
-    root, q = np.divmod(t - 1, len(QUALITIES))
-    moved = 1 + ((root + shift) % 12) * len(QUALITIES) + q
-    return np.where(has, moved, 0).astype(track.dtype)
+    return _shift_tokens(track, shift).astype(track.dtype)
 
 
 def track_changes(track: np.ndarray) -> list[tuple[int, Chord | None]]:
@@ -292,3 +308,159 @@ def chord_tone_mask() -> np.ndarray:
     mask = np.zeros((N_CHORD_TOKENS, 12), dtype=bool)
     mask[1:] = TEMPLATES > 0
     return mask
+
+
+# ----------------------------------------------------------------------- chord model
+CHORD_MODEL_NAME = "chords.json"
+SMOOTHING = 0.05
+"""Pseudo-count of every chord bigram: unseen progressions stay possible, but rare."""
+
+
+def _shift_tokens(tokens: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    t = np.asarray(tokens, dtype=np.int64)
+    root, q = np.divmod(t - 1, len(QUALITIES))
+    return np.where(t > 0, 1 + ((root + shifts) % 12) * len(QUALITIES) + q, 0)
+
+
+def beat_starts(meta: np.ndarray, steps_per_beat: int) -> np.ndarray:
+    """Frames that start a beat (from the bar-step column), frame 0 always included."""
+    starts = np.nonzero(meta[:, 1] % steps_per_beat == 0)[0]
+    if starts.size == 0 or starts[0] != 0:
+        starts = np.concatenate([[0], starts])
+    return starts
+
+
+@dataclass
+class ChordModel:
+    """A style's harmonic habits, for harmonising a bare melody.
+
+    Counted beat by beat on the training split, relative to the key (major and
+    minor apart): how often the chord changes at a bar line and inside a bar,
+    and which chord follows which when it does. Saved as ``chords.json`` beside
+    the weights; it is a bigram model, small enough to read.
+    """
+
+    change_at_bar: float
+    change_in_bar: float
+    transitions: np.ndarray  # [2, 97, 97] counts of key-relative prev -> next at changes
+    first: np.ndarray  # [2, 97] counts of the first chord
+
+    @classmethod
+    def fit(cls, metas: Sequence[np.ndarray], steps_per_beat: int) -> ChordModel:
+        """Count a corpus's chord tracks (each ``meta`` column 4, keys in column 2)."""
+        trans = np.zeros((2, N_CHORD_TOKENS, N_CHORD_TOKENS))
+        first = np.zeros((2, N_CHORD_TOKENS))
+        changes = np.zeros((2, 2))  # [at bar?, changed?]
+        for meta in metas:
+            starts = beat_starts(meta, steps_per_beat)
+            keys = meta[starts, 2]
+            rel = _shift_tokens(meta[starts, 4], -(keys % 12))
+            mode = (keys >= 12).astype(int)
+            has = rel > 0
+            if not has.any():
+                continue
+            i0 = int(np.argmax(has))
+            first[mode[i0], rel[i0]] += 1
+            for i in range(i0 + 1, len(rel)):
+                if not has[i]:
+                    continue
+                at_bar = int(meta[starts[i], 1] == 0)
+                changed = int(rel[i] != rel[i - 1])
+                changes[at_bar, changed] += 1
+                if changed and has[i - 1]:
+                    trans[mode[i], rel[i - 1], rel[i]] += 1
+        rate = (changes[:, 1] + 1) / (changes.sum(1) + 2)
+        return cls(float(rate[1]), float(rate[0]), trans, first)
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``chords.json`` (sparse counts) into ``directory``."""
+        d = {
+            "change_at_bar": self.change_at_bar,
+            "change_in_bar": self.change_in_bar,
+            "transitions": [[int(m), int(a), int(b), float(self.transitions[m, a, b])]
+                            for m, a, b in zip(*np.nonzero(self.transitions), strict=True)],
+            "first": [[int(m), int(a), float(self.first[m, a])]
+                      for m, a in zip(*np.nonzero(self.first), strict=True)],
+        }
+        Path(directory, CHORD_MODEL_NAME).write_text(json.dumps(d) + "\n")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ChordModel:
+        """Read ``chords.json``; a style without one gets :meth:`uniform`."""
+        path = Path(directory, CHORD_MODEL_NAME)
+        if not path.is_file():
+            return cls.uniform()
+        d = json.loads(path.read_text())
+        trans = np.zeros((2, N_CHORD_TOKENS, N_CHORD_TOKENS))
+        for m, a, b, c in d["transitions"]:
+            trans[m, a, b] = c
+        first = np.zeros((2, N_CHORD_TOKENS))
+        for m, a, c in d["first"]:
+            first[m, a] = c
+        return cls(d["change_at_bar"], d["change_in_bar"], trans, first)
+
+    @classmethod
+    def uniform(cls) -> ChordModel:
+        """No habits: every change equally likely, chords change half the bars."""
+        return cls(0.5, 0.2, np.zeros((2, N_CHORD_TOKENS, N_CHORD_TOKENS)),
+                   np.zeros((2, N_CHORD_TOKENS)))
+
+    def log_transitions(self, minor: bool) -> np.ndarray:
+        """``[97, 97]`` key-relative log P(next | prev, change), smoothed by :data:`SMOOTHING`."""
+        counts = self.transitions[int(minor)] + SMOOTHING
+        counts[:, NO_CHORD] = 0.0
+        counts[np.arange(N_CHORD_TOKENS), np.arange(N_CHORD_TOKENS)] = 0.0
+        with np.errstate(divide="ignore"):
+            return np.log(counts / counts.sum(1, keepdims=True))
+
+
+def harmonize(
+    melody: np.ndarray, meta: np.ndarray, steps_per_beat: int, model: ChordModel,
+    *, melody_weight: float = 6.0,
+) -> np.ndarray:
+    """A chord track for a bare melody: the Viterbi path of the style's chord model.
+
+    Each beat's evidence is the cosine of the melody's pitch classes (weighted by
+    duration, the next beat's at half weight so that an upbeat leans forward) to
+    each chord, times ``melody_weight``; the chord model prices staying and
+    changing (more at bar lines in most styles) and which chord follows which,
+    relative to the key.
+    """
+    n = melody.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int16)
+    starts = beat_starts(meta, steps_per_beat)
+    bounds = np.append(starts, n)
+    frame_pc = frame_profiles(melody, np.zeros((n, 0), dtype=np.uint8))
+    prof = np.stack([frame_pc[a:b].sum(0) for a, b in pairwise(bounds)])
+    look = prof + 0.5 * np.vstack([prof[1:], np.zeros((1, 12))])
+    keys = meta[starts, 2]
+    S = len(starts)
+    emit = np.zeros((S, N_CHORD_TOKENS))
+    for i in range(S):
+        sc = chord_scores(look[i], None, int(keys[i]))
+        emit[i] = melody_weight * sc
+        emit[i, NO_CHORD] = -np.inf
+    rel_trans = {m: model.log_transitions(m) for m in (False, True)}
+    rel_first = {m: np.log((model.first[int(m)] + SMOOTHING) / (model.first[int(m)] + SMOOTHING).sum())
+                 for m in (False, True)}
+    idx = np.arange(1, N_CHORD_TOKENS)
+    total = np.full(N_CHORD_TOKENS, -np.inf)
+    k0 = int(keys[0])
+    total[idx] = emit[0, idx] + rel_first[k0 >= 12][_shift_tokens(idx, -(k0 % 12))]
+    back = np.zeros((S, N_CHORD_TOKENS), dtype=np.int64)
+    for i in range(1, S):
+        key = int(keys[i])
+        at_bar = meta[starts[i], 1] == 0
+        p_change = model.change_at_bar if at_bar else model.change_in_bar
+        rel = _shift_tokens(np.arange(N_CHORD_TOKENS), -(key % 12))
+        trans = rel_trans[key >= 12][np.ix_(rel, rel)] + np.log(p_change)
+        np.fill_diagonal(trans, np.log(1 - p_change))
+        cand = total[:, None] + trans
+        back[i] = np.argmax(cand, axis=0)
+        total = cand[back[i], np.arange(N_CHORD_TOKENS)] + emit[i]
+    path = np.zeros(S, dtype=np.int64)
+    path[-1] = int(np.argmax(total))
+    for i in range(S - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    return np.repeat(path, np.diff(bounds)).astype(np.int16)

@@ -164,6 +164,14 @@ def _add_render(subparsers: Subparsers) -> None:
     p.add_argument("--schedule", choices=["default", "paper"], default="default",
                    help="'paper' = Lu & Su's 25 argmax iterations (slow baseline)")
     p.add_argument("--bars", help="only change these bars, e.g. 5-12 (1-based, inclusive)")
+    harmony = p.add_mutually_exclusive_group()
+    harmony.add_argument("--chords", metavar="CHART",
+                         help="the chords to follow, bar by bar, e.g. 'C | Am7 | Dm7 G7 | C' "
+                         "(default: estimated from the input)")
+    harmony.add_argument("--reharmonize", action="store_true",
+                         help="let the model choose its own chords instead of the song's")
+    p.add_argument("--print-chords", action="store_true",
+                   help="print the chord chart the accompaniment follows")
     p.add_argument("--seed", type=int, default=None, help="random seed (same seed = same bytes)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
@@ -216,7 +224,8 @@ def _run_render(args: argparse.Namespace) -> int:
                     src, midi_dst, style, seed=args.seed, temperature=args.temperature,
                     strength=args.strength, bars=args.bars, melody_track=args.melody_track,
                     schedule=args.schedule, sweeps=args.sweeps, keep_drums=args.keep_drums,
-                    force=args.force, progress=bar,
+                    chords=args.chords, reharmonize=args.reharmonize, force=args.force,
+                    progress=bar,
                 )
                 if as_xml:
                     write_musicxml(midi_dst, dst, force=args.force, protect=[src])
@@ -230,6 +239,8 @@ def _run_render(args: argparse.Namespace) -> int:
                 continue
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
+        if args.print_chords:
+            print(f"chords: {result.chart}")
         quantized = quantization_note(result.grid.report)
         if quantized:
             LOGGER.warning("%s: %s", src, quantized)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from styletx.chords import Chord, chart_track
 from styletx.errors import StyleTxError
 from styletx.grid import Grid, build_grid
 from styletx.paths import cache_dir
@@ -23,7 +24,7 @@ from styletx.song import KeySignature, Note, Parts, Song, TimeSignature, Track
 from styletx.splits import Split, split_of
 
 CHORALE_RESOLUTION = 480
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: metadata carries the chord track
 
 
 @dataclass
@@ -35,7 +36,7 @@ class PieceArrays:
     split: Split
     melody: np.ndarray  # int16 [T]
     accomp: np.ndarray  # uint8 [T, 128]
-    meta: np.ndarray  # int64 [T, 4]
+    meta: np.ndarray  # int64 [T, N_META] (:meth:`styletx.grid.Grid.meta`), chord track included
 
     @property
     def n_frames(self) -> int:
@@ -127,16 +128,23 @@ def midi_folder_pieces(folder: Path, steps_per_beat: int) -> Iterator[PieceArray
     from styletx.midi_io import read_midi, select_parts
 
     manifest_path = folder.parent / "manifest.json"
-    sources: dict[str, str] = {}
+    entries: dict[str, dict] = {}
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
-        for entry in manifest.get("pieces", []):
-            sources[str(entry["id"])] = str(entry["source_id"])
+        entries = {str(e["id"]): e for e in manifest.get("pieces", [])}
     for path in sorted(folder.glob("*.mid")):
         song = read_midi(path)
         parts = select_parts(song, melody_track="melody")
-        source = sources.get(path.stem, path.stem)
-        yield piece_from_grid(path.stem, source, build_grid(song, parts, steps_per_beat))
+        entry = entries.get(path.stem, {})
+        grid = build_grid(song, parts, steps_per_beat)
+        if "chords" in entry:
+            # The rendered chart is the exact harmony: no estimate needed.
+            grid.chords = chart_track(
+                [(round((bar * entry["bar_beats"] + beat) * steps_per_beat), Chord.parse(name))
+                 for bar, beat, name in entry["chords"]],
+                grid.n_frames,
+            )
+        yield piece_from_grid(path.stem, str(entry.get("source_id", path.stem)), grid)
 
 
 # ------------------------------------------------------------------------ cache

@@ -10,7 +10,8 @@ Cell encodings (shared with :mod:`styletx.model`):
   so a repeated note (onset, onset) differs from a held one (onset, hold);
 * melody: ``int16 [T]`` tokens, ``0`` = rest, ``1 + pitch`` = onset,
   ``129 + pitch`` = hold;
-* metadata: step in beat, step in bar, bar index, bar length and key per frame.
+* metadata (:meth:`Grid.meta`, columns named by ``META_*``): step in beat,
+  step in bar, key, bar length and chord token (:mod:`styletx.chords`) per frame.
 
 Quantisation rule (:func:`quantize_note`): a note's onset goes to the nearest
 frame boundary, its end to the nearest frame boundary, and a note that would
@@ -21,30 +22,39 @@ is counted in a :class:`QuantizationReport`.
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from styletx.chords import NOTE_NAMES, chord_track
 from styletx.song import KeySignature, Note, Parts, Song, TimeSignature
 from styletx.timing import bar_length, bar_starts, meter_map
 
 OFF, ONSET, HOLD = 0, 1, 2
+# Columns of the model's metadata array (:meth:`Grid.meta`).
+META_BEAT_STEP, META_BAR_STEP, META_KEY, META_BAR_LEN, META_CHORD = range(5)
+N_META = 5
 MELODY_REST = 0
-MELODY_VOCAB = 257
+MELODY_HOLD = 129
+"""Melody tokens: ``MELODY_REST``, ``1 + pitch`` = onset, ``MELODY_HOLD + pitch`` = hold."""
 N_MIDI_PITCHES = 128
 
 # Krumhansl-Kessler key profiles (the ones music21's KrumhanslSchmuckler uses).
 # Estimating the key here with numpy keeps gridding fast; music21's analysis of a
 # parsed stream gives the same answer for the same profiles but costs seconds.
 _MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+KEY_DISAGREEMENT = 0.25
+"""How much better (in correlation) the best key must fit than the signature's to overrule it."""
+_log = logging.getLogger("styletx")
 _MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 
 def melody_token(pitch: int, onset: bool) -> int:
     """Encode a melody cell (see module docstring)."""
-    return 1 + pitch if onset else 129 + pitch
+    return 1 + pitch if onset else MELODY_HOLD + pitch
 
 
 def melody_pitch(token: int) -> int | None:
@@ -106,8 +116,12 @@ class Grid:
         bar number (0-based), and the bar's length in quarter beats, rounded up.
     key
         ``int16 [T]``: tonic pitch class + 12 if minor.
+    chords
+        ``int16 [T]``: chord token per frame (:mod:`styletx.chords`), estimated
+        from the full texture unless given.
     key_estimated
-        True when no key signature was present and the key was estimated.
+        True when the key was estimated from the notes (no key signature, or
+        one the notes contradict).
     report
         What quantisation changed.
     """
@@ -121,6 +135,7 @@ class Grid:
     bar_index: np.ndarray
     bar_beats: np.ndarray
     key: np.ndarray
+    chords: np.ndarray
     key_estimated: bool = False
     report: QuantizationReport = field(default_factory=QuantizationReport)
 
@@ -132,22 +147,22 @@ class Grid:
     def n_bars(self) -> int:
         return int(self.bar_index[-1]) + 1 if self.n_frames else 0
 
-    @property
-    def step_ticks(self) -> float:
-        return self.resolution / self.steps_per_beat
-
     def frame_tick(self, frame: int) -> int:
         """Tick of a frame boundary (frame ``T`` is the end of the grid)."""
         return frame_to_tick(frame, self.resolution, self.steps_per_beat)
 
     def meta(self, max_bar_steps: int = 96) -> np.ndarray:
-        """The model's ``[T, 4]`` metadata: beat step, bar step, key, bar length."""
+        """The model's ``[T, 5]`` metadata (columns ``META_*``).
+
+        Beat step, bar step, key, bar length and chord token.
+        """
         return np.stack(
             [
                 self.beat_step,
                 np.minimum(self.bar_step, max_bar_steps - 1),
                 self.key,
                 np.clip(self.bar_beats, 0, 15),
+                self.chords,
             ],
             axis=1,
         ).astype(np.int64)
@@ -159,22 +174,6 @@ class Grid:
     def accompaniment_notes(self, velocity: int = 80) -> list[Note]:
         """The accompaniment roll as notes in ticks."""
         return roll_to_notes(self.accomp, self.resolution, self.steps_per_beat, velocity)
-
-    def with_accomp(self, accomp: np.ndarray) -> Grid:
-        """A copy with another accompaniment roll (the melody and metadata are shared)."""
-        return Grid(
-            steps_per_beat=self.steps_per_beat,
-            resolution=self.resolution,
-            melody=self.melody,
-            accomp=accomp,
-            beat_step=self.beat_step,
-            bar_step=self.bar_step,
-            bar_index=self.bar_index,
-            bar_beats=self.bar_beats,
-            key=self.key,
-            key_estimated=self.key_estimated,
-            report=self.report,
-        )
 
 
 def frame_to_tick(frame: int, resolution: int, steps_per_beat: int) -> int:
@@ -303,20 +302,31 @@ def melody_tokens(
     return tokens
 
 
-def estimate_key(notes: Iterable[Note]) -> tuple[int, bool]:
-    """Krumhansl-Schmuckler key estimate ``(tonic, minor)`` from duration-weighted pitch classes."""
+def key_fit(notes: Iterable[Note]) -> np.ndarray:
+    """Krumhansl-Schmuckler correlation of each key code (``[24]``, tonic + 12·minor).
+
+    The pitch classes are weighted by duration; a flat or empty histogram fits no key (all 0).
+    """
     hist = np.zeros(12)
     for n in notes:
         hist[n.pitch % 12] += max(n.end - n.start, 1)
+    fit = np.zeros(24)
     if hist.std() == 0:  # no notes, or every pitch class equally: nothing to correlate
-        return 0, False
-    best = (-np.inf, 0, False)
-    for minor, profile in ((False, _MAJOR_PROFILE), (True, _MINOR_PROFILE)):
+        return fit
+    for minor, profile in ((0, _MAJOR_PROFILE), (1, _MINOR_PROFILE)):
         for tonic in range(12):
             r = np.corrcoef(hist, np.roll(profile, tonic))[0, 1]
-            if np.isfinite(r) and r > best[0]:
-                best = (r, tonic, minor)
-    return best[1], best[2]
+            fit[tonic + 12 * minor] = r if np.isfinite(r) else 0.0
+    return fit
+
+
+def estimate_key(notes: Iterable[Note]) -> tuple[int, bool]:
+    """Krumhansl-Schmuckler key estimate ``(tonic, minor)`` from duration-weighted pitch classes."""
+    fit = key_fit(notes)
+    if not fit.any():
+        return 0, False
+    best = int(np.argmax(fit))
+    return best % 12, best >= 12
 
 
 def build_grid(song: Song, parts: Parts, steps_per_beat: int = 4) -> Grid:
@@ -367,7 +377,7 @@ def build_grid(song: Song, parts: Parts, steps_per_beat: int = 4) -> Grid:
     bar_beats = np.ceil(bar_len_ticks[bar_index] / res).astype(np.int32)
 
     key, estimated = _key_per_frame(song.key_signatures, frame_ticks, parts, acc_notes)
-    return Grid(
+    grid = Grid(
         steps_per_beat=steps_per_beat,
         resolution=res,
         melody=melody,
@@ -377,9 +387,12 @@ def build_grid(song: Song, parts: Parts, steps_per_beat: int = 4) -> Grid:
         bar_index=bar_index.astype(np.int32),
         bar_beats=bar_beats,
         key=key,
+        chords=np.zeros(n_frames, dtype=np.int16),
         key_estimated=estimated,
         report=report,
     )
+    grid.chords = chord_track(melody, accomp, grid.meta(), steps_per_beat)
+    return grid
 
 
 def _sig_at(meters: Sequence[TimeSignature], tick: int) -> TimeSignature:
@@ -390,11 +403,33 @@ def _sig_at(meters: Sequence[TimeSignature], tick: int) -> TimeSignature:
 def _key_per_frame(
     keys: Sequence[KeySignature], frame_ticks: np.ndarray, parts: Parts, acc_notes: list[Note]
 ) -> tuple[np.ndarray, bool]:
+    """The key code of every frame: from the key signatures, unless the notes contradict them.
+
+    DAW files often carry a default C major signature whatever the music. A
+    piece with one key signature whose key (or its relative) fits the notes
+    clearly worse than the best Krumhansl-Schmuckler key gets the estimate.
+    """
+    notes = [*parts.melody.notes, *acc_notes]
+    codes_in_file = {k.tonic + 12 * k.minor for k in keys}
+    if len(codes_in_file) == 1 and notes:
+        code = codes_in_file.pop()
+        fit = key_fit(notes)
+        best = int(np.argmax(fit))
+        relative = (code % 12 + 9) % 12 + 12 if code < 12 else (code % 12 + 3) % 12
+        if fit[best] - max(fit[code], fit[relative]) > KEY_DISAGREEMENT:
+            _log.warning("the key signature says %s but the notes say %s: using %s",
+                         key_name(code), key_name(best), key_name(best))
+            return np.full(len(frame_ticks), best, dtype=np.int16), True
     if not keys:
-        tonic, minor = estimate_key([*parts.melody.notes, *acc_notes])
+        tonic, minor = estimate_key(notes)
         return np.full(len(frame_ticks), tonic + 12 * minor, dtype=np.int16), True
     ordered = sorted(keys, key=lambda k: k.tick)
     ticks = np.array([k.tick for k in ordered])
     codes = np.array([k.tonic + 12 * k.minor for k in ordered], dtype=np.int16)
     idx = np.clip(np.searchsorted(ticks, frame_ticks, side="right") - 1, 0, len(ordered) - 1)
     return codes[idx], False
+
+
+def key_name(code: int) -> str:
+    """``"A minor"`` for a key code (tonic + 12·minor)."""
+    return f"{NOTE_NAMES[code % 12]} {'minor' if code >= 12 else 'major'}"

@@ -8,21 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from styletx.chords import scale_mask
 from styletx.grid import HOLD, ONSET
-
-MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
-# Minor counts both the natural and the raised (harmonic/melodic) 6th and 7th:
-# chorales and jazz use the leading tone constantly, and it is "in the key".
-MINOR_SCALE = (0, 2, 3, 5, 7, 8, 9, 10, 11)
-
-
-def scale_mask(key_code: int) -> np.ndarray:
-    """``bool [12]``: the pitch classes of a key code (tonic + 12·minor)."""
-    tonic, minor = key_code % 12, key_code >= 12
-    mask = np.zeros(12, dtype=bool)
-    for step in MINOR_SCALE if minor else MAJOR_SCALE:
-        mask[(tonic + step) % 12] = True
-    return mask
 
 
 def in_key_share(accomp: np.ndarray, key: np.ndarray, pitch_offset: int = 0) -> float:

@@ -151,6 +151,19 @@ def mma_version() -> str:
     return next((ln for ln in lines if ln and ln[0].isdigit()), "unknown")
 
 
+def corpus_mma_version(style: str) -> str:
+    """The MMA version that rendered a style's cached corpus (from its manifest), else ``"unknown"``.
+
+    Training reads it from the data rather than running ``mma``, so a model can be
+    trained on a machine that has the corpus but not MMA.
+    """
+    path = cache_dir() / "data" / style / "manifest.json"
+    try:
+        return str(json.loads(path.read_text()).get("mma_version", "unknown"))
+    except (OSError, json.JSONDecodeError):
+        return "unknown"
+
+
 def mma_chart(sheet: LeadSheet, groove: str, tempo_qbpm: float) -> str:
     """The MMA source for a lead sheet's accompaniment: tempo, groove, one line per bar.
 
@@ -322,10 +335,17 @@ def _run_job(job: _Job) -> dict:
         "meter": f"{sheet.numerator}/{sheet.denominator}", "pickup_beats": sheet.pickup,
         "key": (MINOR_KEY_NAMES if sheet.minor else NOTE_NAMES)[sheet.tonic],
         "n_bars": sheet.n_bars,
+        "bar_beats": sheet.bar_beats,
+        # the chart that was rendered: exact chord labels for training (bar, quarter beat, name)
+        "chords": [[c.bar, c.beat, c.name] for c in sheet.chords],
     }
     sidecar = out.with_suffix(".json")
     if out.exists() and sidecar.exists():
-        return json.loads(sidecar.read_text())
+        old = json.loads(sidecar.read_text())
+        if "chords" not in old:  # a corpus rendered before charts were recorded
+            old.update(chords=entry["chords"], bar_beats=entry["bar_beats"])
+            sidecar.write_text(json.dumps(old))
+        return old
     try:
         entry["tracks"] = render_piece(sheet, job.groove, job.tempo, out)
     except (RuntimeError, subprocess.TimeoutExpired) as e:

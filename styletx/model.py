@@ -10,7 +10,10 @@ keeps that split but changes what it costs:
   the chunk instead of one sliding window per frame.
 * Cells have three states (off / onset / hold), so repeated notes and ties survive.
 * The generator sees per-pitch facts it can not infer cheaply (melody at this pitch, the
-  neighbouring frames' state at this pitch), which is what makes holds learnable.
+  neighbouring frames' state at this pitch, whether the pitch is a tone or the root of the
+  frame's chord), which is what makes holds learnable and the song's harmony binding.
+* A chord track (one chord per frame, fixed during sampling) is an input beside the
+  melody: the harmony is content the transfer must keep, not something to re-invent.
 * Sampling is incremental (fast-WaveNet style): each layer's activations are cached and
   step ``k`` computes position ``k`` only.
 
@@ -18,7 +21,8 @@ Tensor interface (produced by the grid code)::
 
     accomp  LongTensor [B, T, P]   0 = off, 1 = onset, 2 = hold; p <-> MIDI pitch_lo + p
     melody  LongTensor [B, T]      0 = rest, 1 + pitch = onset, 129 + pitch = hold
-    meta    LongTensor [B, T, 4]   step in beat, step in bar, key (tonic + 12*minor), bar length
+    meta    LongTensor [B, T, 5]   step in beat, step in bar, key (tonic + 12*minor), bar length,
+                                   chord token (styletx.chords; 0 = no chord)
     mask    BoolTensor [B, T]      True on real frames (padding is left out of the loss)
 """
 
@@ -35,20 +39,17 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from styletx.chords import N_CHORD_TOKENS, QUALITIES, chord_tone_mask
 from styletx.errors import StyleTxError
+from styletx.grid import HOLD, MELODY_HOLD, META_CHORD, OFF, ONSET
+from styletx.styles import CONFIG_NAME, WEIGHTS_NAME
 
-MELODY_VOCAB = 257
-"""Melody tokens: 0 = rest, ``1 + pitch`` = onset, ``MELODY_HOLD + pitch`` = hold."""
-MELODY_HOLD = 129
 N_STATES = 3
-OFF, ONSET, HOLD = 0, 1, 2
 UNKNOWN = 3
 """The ``nxt`` state of a cell whose next frame is being resampled too (block updates)."""
 N_KEYS = 24
 N_BAR_LENGTHS = 16
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
 
 
 @dataclass
@@ -71,6 +72,7 @@ class ModelConfig:
     bar_step_dim: int = 16
     key_dim: int = 16
     bar_len_dim: int = 4
+    chord_dim: int = 16
     frame_dim: int = 128
     # encoder
     lstm_hidden: int = 128
@@ -211,7 +213,11 @@ class StyleNet(nn.Module):
         self.bar_step = nn.Embedding(cfg.max_bar_steps, cfg.bar_step_dim)
         self.key = nn.Embedding(N_KEYS, cfg.key_dim)
         self.bar_len = nn.Embedding(N_BAR_LENGTHS, cfg.bar_len_dim)
-        meta_dim = cfg.beat_step_dim + cfg.bar_step_dim + cfg.key_dim + cfg.bar_len_dim
+        # chord = root (12 + "none") and quality (8 + "none"), factored so roots share
+        self.chord_root = nn.Embedding(13, cfg.chord_dim)
+        self.chord_quality = nn.Embedding(len(QUALITIES) + 1, cfg.chord_dim)
+        meta_dim = (cfg.beat_step_dim + cfg.bar_step_dim + cfg.key_dim + cfg.bar_len_dim
+                    + cfg.chord_dim)
         self.accomp_in = nn.Linear(P * N_STATES, cfg.accomp_dim)
         # stands in for the accompaniment of frames that are being resampled together
         self.accomp_mask = nn.Parameter(torch.zeros(cfg.accomp_dim))
@@ -249,9 +255,14 @@ class StyleNet(nn.Module):
             "pitch_class", F.one_hot(pitches % 12, 12).float(), persistent=False
         )
         self.pitch_emb = nn.Parameter(torch.randn(P, cfg.pitch_emb_dim) * 0.1)
-        # per-pitch features: pitch-aligned cond, 4 melody flags, prev/next one-hots,
-        # pitch class one-hot, pitch embedding
-        n_feat = cfg.pitch_cond_channels + 4 + 2 * N_STATES + 1 + 12 + cfg.pitch_emb_dim
+        # per-pitch features: pitch-aligned cond, 4 melody flags, 2 chord flags (tone, root),
+        # prev/next one-hots, pitch class one-hot, pitch embedding
+        n_feat = cfg.pitch_cond_channels + 4 + 2 + 2 * N_STATES + 1 + 12 + cfg.pitch_emb_dim
+        tones = torch.as_tensor(chord_tone_mask())[:, pitches % 12]
+        roots = torch.zeros_like(tones)
+        roots[1:] = (torch.arange(N_CHORD_TOKENS - 1)[:, None] // len(QUALITIES)) == (pitches % 12)
+        self.register_buffer("chord_flags", torch.stack([tones, roots], -1).float(),
+                             persistent=False)
         self.layers = nn.ModuleList(
             _GatedLayer(C, n_feat, d, last=i == L - 1) for i, d in enumerate(cfg.gen_dilations)
         )
@@ -264,10 +275,14 @@ class StyleNet(nn.Module):
 
     # ------------------------------------------------------------------ encoder
     def _melody_meta(self, melody: Tensor, meta: Tensor) -> tuple[Tensor, Tensor]:
-        """Embeddings of the melody token and of the 4 meta fields (clamped to their tables)."""
+        """Embeddings of the melody token and of the 5 meta fields (clamped to their tables)."""
         cfg = self.cfg
         kind, pitch = _melody_parts(melody)
         mel = self.mel_kind(kind) + self.mel_pitch(pitch)
+        chord = meta[..., META_CHORD].clamp(0, N_CHORD_TOKENS - 1)
+        has = chord > 0
+        root = torch.where(has, (chord - 1) // len(QUALITIES), 12)
+        quality = torch.where(has, (chord - 1) % len(QUALITIES), len(QUALITIES))
         # the grid clips these already; clamping keeps odd input from crashing a lookup
         m = torch.cat(
             [
@@ -275,6 +290,7 @@ class StyleNet(nn.Module):
                 self.bar_step(meta[..., 1].clamp(0, cfg.max_bar_steps - 1)),
                 self.key(meta[..., 2].clamp(0, N_KEYS - 1)),
                 self.bar_len(meta[..., 3].clamp(0, N_BAR_LENGTHS - 1)),
+                self.chord_root(root) + self.chord_quality(quality),
             ],
             dim=-1,
         )
@@ -309,13 +325,14 @@ class StyleNet(nn.Module):
 
     # ------------------------------------------------------------------ generator
     def _conditioning(
-        self, cond: Tensor, melody_tok: Tensor, prev: Tensor, nxt: Tensor
+        self, cond: Tensor, melody_tok: Tensor, chord_tok: Tensor, prev: Tensor, nxt: Tensor
     ) -> tuple[Tensor, list[Tensor]]:
         """Non-autoregressive inputs of the generator: per-pitch features and per-layer globals.
 
         Returns ``feat [N, P, F]`` (cond projected onto the pitch axis as Lu & Su's Dense(88),
-        melody at / same class as / above this pitch, neighbouring frames' state at this
-        pitch, pitch class, pitch embedding) and one ``[N, 1, 2C]`` global term per layer.
+        melody at / same class as / above this pitch, chord tone / root at this pitch,
+        neighbouring frames' state at this pitch, pitch class, pitch embedding) and one
+        ``[N, 1, 2C]`` global term per layer.
         """
         N, P = prev.shape
         kind, mpitch = _melody_parts(melody_tok)
@@ -335,6 +352,7 @@ class StyleNet(nn.Module):
             [
                 self.cond_to_pitch(cond).view(N, -1, P).transpose(1, 2),
                 flags,
+                self.chord_flags[chord_tok.clamp(0, N_CHORD_TOKENS - 1)],
                 F.one_hot(prev, N_STATES).float(),
                 F.one_hot(nxt, N_STATES + 1).float(),
                 static.expand(N, -1, -1),
@@ -357,7 +375,8 @@ class StyleNet(nn.Module):
         return logits - self.class_weights.log()
 
     def generator_logits(
-        self, cond: Tensor, melody_tok: Tensor, prev: Tensor, nxt: Tensor, frame: Tensor
+        self, cond: Tensor, melody_tok: Tensor, chord_tok: Tensor, prev: Tensor, nxt: Tensor,
+        frame: Tensor,
     ) -> Tensor:
         """Teacher-forced logits ``[N, P, 3]`` for frames ``frame [N, P]``, all pitches in one pass.
 
@@ -366,7 +385,7 @@ class StyleNet(nn.Module):
         N = frame.shape[0]
         start = frame.new_full((N, 1), N_STATES)
         h = self.gen_in(torch.cat([start, frame[:, :-1]], dim=1))
-        feat, glob = self._conditioning(cond, melody_tok, prev, nxt)
+        feat, glob = self._conditioning(cond, melody_tok, chord_tok, prev, nxt)
         skip = h.new_zeros(())
         for layer, g in zip(self.layers, glob, strict=True):
             h, s = layer(h, feat, g)
@@ -406,7 +425,8 @@ class StyleNet(nn.Module):
         else:
             shape = (-1, P, N_STATES)
         logits = self.generator_logits(
-            cond[frames], melody[frames], prev[frames], nxt[frames], accomp[frames]
+            cond[frames], melody[frames], meta[..., META_CHORD][frames], prev[frames], nxt[frames],
+            accomp[frames],
         )
         return logits.view(shape)
 
@@ -457,6 +477,7 @@ class StyleNet(nn.Module):
         self,
         cond: Tensor,
         melody_tok: Tensor,
+        chord_tok: Tensor,
         prev: Tensor,
         nxt: Tensor,
         *,
@@ -480,12 +501,15 @@ class StyleNet(nn.Module):
         # position-major copies so that step k reads contiguous [N, ...] rows
         # every layer's non-autoregressive term for every position, computed once and
         # stored position-major so that step k reads a contiguous [N, 2C] block
-        feat, glob = self._conditioning(cond, melody_tok, prev, nxt)
+        feat, glob = self._conditioning(cond, melody_tok, chord_tok, prev, nxt)
         conds = [
             (layer.feat_in(feat) + g + layer.tap_here.bias).transpose(0, 1).contiguous()
             for layer, g in zip(self.layers, glob, strict=True)
         ]
+        # a valid roll: no hold after silence, and no silence before a (fixed) hold, so
+        # that a block's edges never need repairing (a repair splits a held note in two)
         no_hold = (prev == OFF).t()
+        must_sound = (nxt == HOLD).t()
         gumbel = None
         if not greedy:
             u = torch.rand((P, N, N_STATES), generator=generator, device=prev.device)
@@ -503,6 +527,7 @@ class StyleNet(nn.Module):
         token = prev.new_full((N,), N_STATES)
         neg_inf = torch.tensor(-math.inf, device=prev.device)
         is_hold = torch.arange(N_STATES, device=prev.device) == HOLD
+        is_off = torch.arange(N_STATES, device=prev.device) == OFF
         for k in range(P):
             h = self.gen_in(token)
             skip = None
@@ -521,6 +546,7 @@ class StyleNet(nn.Module):
             logits = self._head(skip)
             raw[k] = logits
             logits = torch.where(no_hold[k, :, None] & is_hold, neg_inf, logits)
+            logits = torch.where(must_sound[k, :, None] & is_off, neg_inf, logits)
             if gumbel is None:
                 state = logits.argmax(-1)
             else:
@@ -536,6 +562,7 @@ class StyleNet(nn.Module):
         self,
         cond: Tensor,
         melody_tok: Tensor,
+        chord_tok: Tensor,
         prev: Tensor,
         nxt: Tensor,
         *,
@@ -548,13 +575,14 @@ class StyleNet(nn.Module):
         """Sample ``N`` frames ``[N, P]`` pitch by pitch (low -> high), all frames at once.
 
         ``cond [N, cond_dim]`` comes from :meth:`encode`; ``prev`` / ``nxt`` are the
-        neighbouring frames' current states. A hold is never drawn where ``prev`` is off.
+        neighbouring frames' current states. A hold is never drawn where ``prev`` is off,
+        and silence never where ``nxt`` holds.
         ``temperature`` divides the logits (Gumbel-max draw, reproducible with
         ``generator``); ``greedy`` takes the argmax (Lu & Su's rule). Cells with
         ``fixed`` True are set to ``fixed_values`` and the later pitches condition on them.
         """
         states, _ = self.sample_frames_with_logits(
-            cond, melody_tok, prev, nxt, temperature=temperature, generator=generator,
+            cond, melody_tok, chord_tok, prev, nxt, temperature=temperature, generator=generator,
             greedy=greedy, fixed=fixed, fixed_values=fixed_values,
         )
         return states

@@ -7,7 +7,7 @@ Two schedules:
 
 ``"default"``
     *Parallel phase* (blocked Gibbs): ``sweeps`` sweeps. A sweep cuts the piece
-    into blocks of ``ℓ`` frames at a random offset and redraws every other
+    into blocks of ``ℓ`` frames at a random beat and redraws every other
     block in one pass, then the rest in a second pass, so half the frames
     (``α = 1/2``) change per pass and no two blocks of a pass touch. In a pass,
     one encoder pass reads the piece with the blocks hidden (the model was
@@ -42,7 +42,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from styletx.grid import HOLD, OFF, ONSET, repair_holds
+from styletx.grid import HOLD, META_CHORD, OFF, ONSET, repair_holds
 from styletx.model import UNKNOWN, StyleNet
 
 Schedule = Literal["default", "paper"]
@@ -84,6 +84,7 @@ class _State:
         device = next(model.parameters()).device
         self.melody = torch.as_tensor(melody, dtype=torch.long, device=device)[None]
         self.meta = torch.as_tensor(meta, dtype=torch.long, device=device)[None]
+        self.chords = self.meta[0, :, META_CHORD]
         self.accomp = torch.as_tensor(accomp, dtype=torch.long, device=device)[None].clone()
         self.n_frames = int(melody.shape[0])
         self.zeros = torch.zeros(1, accomp.shape[1], dtype=torch.long, device=device)
@@ -107,7 +108,7 @@ class _State:
             later = masked[frames + 1][:, None]  # the next frame is drawn after this one
             nxt = torch.where(later, torch.full_like(nxt, UNKNOWN), nxt)
             self.accomp[0, frames] = self.model.sample_frames(
-                cond[frames], self.melody[0, frames], prev, nxt,
+                cond[frames], self.melody[0, frames], self.chords[frames], prev, nxt,
                 temperature=temperature, generator=generator,
             )
             masked[frames] = False
@@ -130,7 +131,7 @@ class _State:
         cond, source = frozen if frozen is not None else (self.encode(), self.accomp)
         prev, nxt = self.neighbours(frames, source)
         new = self.model.sample_frames(
-            cond[frames], self.melody[0, frames], prev, nxt,
+            cond[frames], self.melody[0, frames], self.chords[frames], prev, nxt,
             temperature=temperature, generator=generator, greedy=greedy,
         )
         self.accomp[0, frames] = new
@@ -157,14 +158,15 @@ def block_beats(sweeps: int) -> list[int]:
 
 
 def blocks_for_sweep(
-    candidates: np.ndarray, length: int, rng: np.random.Generator, keep: float
+    candidates: np.ndarray, length: int, rng: np.random.Generator, keep: float, align: int = 1
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Tile the frames into blocks at a random offset; split them into two passes.
 
-    Blocks are cut to the frames that may change; with ``keep < 1`` each block is
-    redrawn with that probability only.
+    The offset is a multiple of ``align`` frames (a beat), so block edges fall
+    where notes usually start, not inside them. Blocks are cut to the frames that
+    may change; with ``keep < 1`` each block is redrawn with that probability only.
     """
-    offset = int(rng.integers(length))
+    offset = align * int(rng.integers(max(1, length // align)))
     tile = (candidates + offset) // length
     passes: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     for index in np.unique(tile):
@@ -251,7 +253,7 @@ def _default_schedule(
     for k, beats in enumerate(block_beats(n_sweeps)):
         frac = k / max(1, n_sweeps - 1)
         temperature = settings.temperature * (1.3 - 0.3 * frac)
-        passes = blocks_for_sweep(candidates, beats * steps, rng, settings.strength)
+        passes = blocks_for_sweep(candidates, beats * steps, rng, settings.strength, align=steps)
         for j in rng.permutation(2):
             if passes[j]:
                 state.fill_blocks(passes[j], temperature, generator)

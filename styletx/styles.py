@@ -14,9 +14,17 @@ import os
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from styletx.chords import ChordModel
 from styletx.errors import StyleTxError
-from styletx.model import CONFIG_NAME, WEIGHTS_NAME, StyleNet, load_checkpoint, resolve_device
+
+if TYPE_CHECKING:
+    from styletx.model import StyleNet
+
+# File names of a checkpoint folder (written by :func:`styletx.model.save_checkpoint`).
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
 
 STYLE_INFO_NAME = "style.json"
 
@@ -61,6 +69,7 @@ class Style:
     info: StyleInfo
     model: StyleNet
     directory: Path
+    chord_model: ChordModel = field(default_factory=ChordModel.uniform)
 
     @property
     def name(self) -> str:
@@ -131,6 +140,9 @@ def load_style(name: str, device: str = "cpu") -> Style:
             valid = ", ".join(sorted(dirs)) or "none installed"
             raise StyleTxError(f"unknown style {name!r}; valid styles: {valid}")
         directory = dirs[name]
+    from styletx.model import load_checkpoint, resolve_device  # torch loads here, not on import
+
     model = load_checkpoint(directory, device=resolve_device(device))
     model.eval()
-    return Style(info=read_info(directory), model=model, directory=directory)
+    return Style(info=read_info(directory), model=model, directory=directory,
+                 chord_model=ChordModel.load(directory))

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from styletx.chords import NO_CHORD, ChordModel, transpose_track
 from styletx.corpus import PieceArrays, load_corpus
 from styletx.errors import StyleTxError
-from styletx.grid import MELODY_REST, OFF, ONSET
+from styletx.grid import MELODY_REST, META_CHORD, META_KEY, N_META, OFF, ONSET
 from styletx.metrics import in_key_share
 from styletx.model import ModelConfig, StyleNet, load_checkpoint, resolve_device, save_checkpoint
 
@@ -48,6 +49,7 @@ class TrainConfig:
     max_transpose: int = 6
     mask_prob: float = 0.75  # share of chunks with masked spans (block-update training)
     max_span_beats: int = 8  # longest masked span, in quarter beats
+    chord_dropout: float = 0.1  # share of chunks trained with "no chord" (so the model can harmonise)
     seed: int = 0
     limit: int | None = None  # number of corpus pieces (tests); None = all
     max_steps_per_epoch: int | None = None
@@ -98,8 +100,9 @@ def transpose_piece(piece: PieceArrays, shift: int) -> tuple[np.ndarray, np.ndar
             accomp[:, :shift] = OFF
         else:
             accomp[:, shift:] = OFF
-        key = meta[:, 2]
-        meta[:, 2] = (key % 12 + shift) % 12 + 12 * (key >= 12)
+        key = meta[:, META_KEY]
+        meta[:, META_KEY] = (key % 12 + shift) % 12 + 12 * (key >= 12)
+        meta[:, META_CHORD] = transpose_track(meta[:, META_CHORD], shift)
     return melody, accomp, meta
 
 
@@ -109,7 +112,7 @@ def make_batch(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]], lo: int, 
     n = len(items)
     melody = np.zeros((n, length), dtype=np.int64)
     accomp = np.zeros((n, length, hi - lo), dtype=np.int64)
-    meta = np.zeros((n, length, 4), dtype=np.int64)
+    meta = np.zeros((n, length, N_META), dtype=np.int64)
     mask = np.zeros((n, length), dtype=bool)
     for i, (m, a, me) in enumerate(items):
         t = m.shape[0]
@@ -146,7 +149,10 @@ class ChunkSampler:
             start = int(self.rng.integers(0, max(1, piece.n_frames - self.cfg.chunk_frames + 1)))
             stop = start + self.cfg.chunk_frames
             melody, accomp, meta = transpose_piece(piece, shift)
-            items.append((melody[start:stop], accomp[start:stop], meta[start:stop]))
+            meta = meta[start:stop]
+            if self.rng.random() < self.cfg.chord_dropout:
+                meta[:, META_CHORD] = NO_CHORD
+            items.append((melody[start:stop], accomp[start:stop], meta))
         batch = make_batch(items, self.cfg.pitch_lo, self.cfg.pitch_hi)
         batch.masked = torch.from_numpy(self.spans(batch.mask.shape)) & batch.mask
         return batch
@@ -205,9 +211,9 @@ def evaluate(
         target = batch.accomp.to(device)
         if masked is not None:
             logits, target = logits[masked][None], target[masked][None]
-            key = piece.meta[:, 2][masked[0].cpu().numpy()]
+            key = piece.meta[:, META_KEY][masked[0].cpu().numpy()]
         else:
-            key = piece.meta[:, 2]
+            key = piece.meta[:, META_KEY]
         logp = torch.log_softmax(logits.float(), dim=-1)
         nll_sum += -logp.gather(-1, target.unsqueeze(-1)).sum().item()
         cells += target.numel()
@@ -280,6 +286,7 @@ def train(
     if resume and (out_dir / "train_state.pt").exists():
         opt.load_state_dict(state["optimizer"])
 
+    ChordModel.fit([p.meta for p in splits["train"]], cfg.steps_per_beat).save(out_dir)
     sampler = ChunkSampler(splits["train"], cfg, rng)
     steps = sampler.steps_per_epoch()
     # On resume the clock continues from the recorded time, so budgets and records are totals.
@@ -420,13 +427,13 @@ def write_style_info(style: str, out_dir: Path) -> None:
             bass_max_pitch=57,
         )
     else:
-        from styletx.mma import STYLE_SPECS, mma_version
+        from styletx.mma import STYLE_SPECS, corpus_mma_version
 
         spec = STYLE_SPECS[style]
         meters = {4: "4/4", 3: "3/4", 6: "6/8"}
         info = StyleInfo(
             name=style, description=spec.description.split(";")[0],
-            provenance=spec.description.format(version=mma_version()),
+            provenance=spec.description.format(version=corpus_mma_version(style)),
             meters=[meters[m] for m in spec.grooves],
             instrumentation=[PartSpec("Comping", spec.comp_program),
                              PartSpec("Bass", spec.bass_program, role="bass")],

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from styletx.chords import N_CHORD_TOKENS, NO_CHORD, Chord
 from styletx.errors import StyleTxError
+from styletx.grid import META_CHORD
 from styletx.model import (
     HOLD,
     OFF,
@@ -67,6 +69,7 @@ def make_batch(cfg: ModelConfig, b: int = B, t: int = T, seed: int = 1) -> tuple
             torch.arange(t).expand(b, t) % 16,
             torch.randint(0, 24, (b, 1), generator=g).expand(b, t),
             torch.full((b, t), 4),
+            torch.randint(0, N_CHORD_TOKENS, (b, t), generator=g),
         ],
         dim=-1,
     )
@@ -135,53 +138,73 @@ def test_encoder_never_sees_own_frame(model: StyleNet) -> None:
     assert not torch.allclose(model(mel2, accomp, meta)[:, 4], logits[:, 4])
 
 
+def test_chord_reaches_frame_and_generator(model: StyleNet) -> None:
+    """The chord at t is an input to frame t: through the encoder's centre and per pitch."""
+    melody, accomp, meta = make_batch(model.cfg)
+    logits = model(melody, accomp, meta)
+    other = meta.clone()
+    other[:, 4, META_CHORD] = (meta[:, 4, META_CHORD] + 8 * 6) % (N_CHORD_TOKENS - 1) + 1
+    changed = model(melody, accomp, other)
+    assert not torch.allclose(changed[:, 4], logits[:, 4])
+    # per-pitch chord flags: the tone and root rows of a token mark exactly its pitch classes
+    c_major = Chord(0, "").token
+    flags = model.chord_flags[c_major]
+    pcs = model.pitches % 12
+    assert torch.equal(flags[:, 0].bool(), (pcs == 0) | (pcs == 4) | (pcs == 7))
+    assert torch.equal(flags[:, 1].bool(), pcs == 0)
+    assert not model.chord_flags[NO_CHORD].any()
+
+
 def _sample_inputs(model: StyleNet, n: int = 12) -> tuple[torch.Tensor, ...]:
     melody, accomp, meta = make_batch(model.cfg, b=2, t=n // 2 + 2, seed=3)
     cond = model.encode(melody, accomp, meta)[:, 1:-1].reshape(n, -1)
     prev = accomp[:, :-2].reshape(n, -1)
     nxt = accomp[:, 2:].reshape(n, -1)
-    return cond, melody[:, 1:-1].reshape(n), prev, nxt
+    chords = meta[:, 1:-1, META_CHORD].reshape(n)
+    return cond, melody[:, 1:-1].reshape(n), chords, prev, nxt
 
 
 @pytest.mark.parametrize("greedy", [False, True])
 def test_incremental_sampling_matches_full_generator(model: StyleNet, greedy: bool) -> None:
-    cond, mel, prev, nxt = _sample_inputs(model)
+    cond, mel, chords, prev, nxt = _sample_inputs(model)
     g = torch.Generator().manual_seed(0)
     states, raw = model.sample_frames_with_logits(
-        cond, mel, prev, nxt, temperature=1.3, generator=g, greedy=greedy
+        cond, mel, chords, prev, nxt, temperature=1.3, generator=g, greedy=greedy
     )
-    full = model.generator_logits(cond, mel, prev, nxt, states)
+    full = model.generator_logits(cond, mel, chords, prev, nxt, states)
     torch.testing.assert_close(
         raw.log_softmax(-1), full.log_softmax(-1), rtol=0, atol=1e-5
     )
     assert not ((states == HOLD) & (prev == OFF)).any()
+    # the roll stays valid on both sides: nothing falls silent before a hold
+    assert not ((states == OFF) & (nxt == HOLD)).any()
 
 
 def test_sampling_seed_greedy_fixed(model: StyleNet) -> None:
-    cond, mel, prev, nxt = _sample_inputs(model)
+    cond, mel, chords, prev, nxt = _sample_inputs(model)
     kw = dict(temperature=1.0)
 
     def draw(seed: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(seed)
-        return model.sample_frames(cond, mel, prev, nxt, generator=g, **kw)
+        return model.sample_frames(cond, mel, chords, prev, nxt, generator=g, **kw)
 
     assert torch.equal(draw(7), draw(7))
     assert not torch.equal(draw(7), draw(8))
-    a = model.sample_frames(cond, mel, prev, nxt, temperature=1.0, generator=None, greedy=True)
-    b = model.sample_frames(cond, mel, prev, nxt, temperature=1.0, generator=None, greedy=True)
+    a = model.sample_frames(cond, mel, chords, prev, nxt, temperature=1.0, generator=None, greedy=True)
+    b = model.sample_frames(cond, mel, chords, prev, nxt, temperature=1.0, generator=None, greedy=True)
     assert torch.equal(a, b)
     # fixed cells are kept (even a hold where prev is off: the caller knows best)
     fixed = torch.rand(prev.shape, generator=torch.Generator().manual_seed(1)) < 0.3
     values = torch.randint(0, 3, prev.shape)
     out = model.sample_frames(
-        cond, mel, prev, nxt, temperature=1.0, generator=torch.Generator().manual_seed(2),
+        cond, mel, chords, prev, nxt, temperature=1.0, generator=torch.Generator().manual_seed(2),
         fixed=fixed, fixed_values=values,
     )
     assert torch.equal(out[fixed], values[fixed])
     free = ~fixed
     assert not ((out == HOLD) & (prev == OFF) & free).any()
     with pytest.raises(ValueError):
-        model.sample_frames(cond, mel, prev, nxt, temperature=0.0, generator=None)
+        model.sample_frames(cond, mel, chords, prev, nxt, temperature=0.0, generator=None)
 
 
 def test_checkpoint_round_trip(model: StyleNet, tmp_path: Path) -> None:

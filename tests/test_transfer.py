@@ -22,7 +22,7 @@ from styletx.api import parse_bars, transfer_song
 from styletx.arrange import fold_into_range
 from styletx.cli import main
 from styletx.errors import StyleTxError
-from styletx.grid import HOLD, OFF, build_grid
+from styletx.grid import HOLD, META_CHORD, OFF, build_grid
 from styletx.midi_io import read_midi, select_parts
 from styletx.sampler import SamplerSettings, block_beats, blocks_for_sweep, resample_accompaniment
 from styletx.song import Track
@@ -131,6 +131,28 @@ def test_sampler_respects_update_mask_and_gives_valid_rolls(tiny_style: str) -> 
         again = resample_accompaniment(style.model, grid.melody.astype(np.int64), start,
                                        grid.meta(), update=update, settings=settings)
         assert np.array_equal(out, again)
+
+
+def test_sampler_never_writes_the_melody_or_the_chord_track(tiny_style: str) -> None:
+    style = load_style(tiny_style)
+    song = read_midi(SAMPLES / "chorale_bwv254.mid")
+    grid = build_grid(song, select_parts(song), style.steps_per_beat)
+    cfg = style.model.cfg
+    melody, meta = grid.melody.astype(np.int64), grid.meta()
+    melody_before, meta_before = melody.copy(), meta.copy()
+    assert (meta[:, META_CHORD] > 0).any()
+    start = fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi)
+    resample_accompaniment(style.model, melody, start, meta, settings=SamplerSettings(sweeps=2, seed=1))
+    assert np.array_equal(melody, melody_before) and np.array_equal(meta, meta_before)
+
+
+def test_blocks_start_on_beats_when_aligned() -> None:
+    candidates = np.arange(0, 64)
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        passes = blocks_for_sweep(candidates, 8, rng, keep=1.0, align=4)
+        starts = {int(b[0]) for p in passes for b in p}
+        assert all(s % 4 == 0 for s in starts)
 
 
 def test_block_length_anneals_and_blocks_never_touch() -> None:
