@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+from safetensors import safe_open
+
 from styletx.model import ModelConfig
-from styletx.styles import read_info
+from styletx.styles import WEIGHTS_NAME, read_info
 
 MMA_NOTE = (
     "**The training accompaniments are not human performances.** They are rule-based "
@@ -34,6 +37,14 @@ def _best_epoch(record: dict) -> int:
     return min(history, key=lambda h: h["valid"]["nll_per_cell"])["epoch"] if history else 0
 
 
+def _count_parameters(weights: Path) -> int:
+    """Number of values stored in a safetensors file (its header lists every tensor's shape)."""
+    if not weights.exists():
+        return 0
+    with safe_open(str(weights), framework="numpy") as f:
+        return sum(int(np.prod(f.get_slice(k).get_shape())) for k in f.keys())
+
+
 def model_card(directory: Path) -> str:
     """The Markdown text of a style's model card."""
     record = json.loads((directory / "train.json").read_text())
@@ -41,8 +52,11 @@ def model_card(directory: Path) -> str:
     info = read_info(directory)
     tc = record["train_config"]
     test = record.get("test_metrics") or {}
-    weights = directory / "model.safetensors"
-    n_params = weights.stat().st_size // 4 if weights.exists() else 0
+    n_params = _count_parameters(directory / WEIGHTS_NAME)
+    chord_source = (
+        "the four-part texture (one chord per beat, `styletx.chords.chord_track`)"
+        if info.name == "bach" else "the MMA chart that was rendered (exact labels)"
+    )
     lines = [
         f"# styletx model card: `{info.name}`",
         "",
@@ -84,7 +98,12 @@ def model_card(directory: Path) -> str:
         f"- Encoder: two {cfg.lstm_layers}-layer LSTMs of {cfg.lstm_hidden} (past, reversed future); "
         f"generator: gated dilated causal convolutions over pitch, {cfg.gen_channels} channels, "
         f"dilations {list(cfg.gen_dilations)}.",
-        f"- Parameters: about {n_params:,}; loss: cross-entropy with class weights "
+        "- Inputs per frame: the melody, the chord (root and quality; a per-pitch flag marks "
+        "the chord's tones and root for the generator), step in beat and bar, key and bar "
+        f"length. Chords come from {chord_source}; "
+        f"{tc.get('chord_dropout', 0):.0%} of training chunks see no chords, so the model can also "
+        "harmonise.",
+        f"- Parameters: {n_params:,}; loss: cross-entropy with class weights "
         f"{list(cfg.class_weights)} (off, onset, hold), divided back out at inference.",
         f"- Trained on random chunks with masked spans (in {tc.get('mask_prob', 0):.0%} of chunks, "
         f"up to {tc.get('max_span_beats', 0)} beats hidden from the context) so that it can "
@@ -102,9 +121,9 @@ def model_card(directory: Path) -> str:
            if tc.get("max_minutes") and record["train_seconds"] >= tc["max_minutes"] * 60
            else "early stopping" if len(record["history"]) < tc["epochs"] else "the epoch limit")
         + f"; the best validation epoch was {_best_epoch(record)}.",
-        f"- Wall time {record['train_seconds'] / 60:.1f} min "
-        f"on a 2-core CPU machine (torch {record['torch']}, {record['threads']} threads), "
-        "shared with other work while it ran.",
+        f"- Wall time {record['train_seconds'] / 60:.1f} min on "
+        f"{record.get('device', 'a 2-core CPU machine')} (torch {record['torch']}, "
+        f"{record['threads']} CPU threads), shared with other trainings while it ran.",
         "",
         "## Held-out metrics (test split, teacher-forced)",
         "",

@@ -351,6 +351,15 @@ def train(
     return record
 
 
+def _device_name() -> str:
+    """What trained the model, for the card: the GPU's name, or the CPU's core count."""
+    import os
+
+    if torch.cuda.is_available():
+        return f"GPU: {torch.cuda.get_device_name(0)}"
+    return f"CPU: {os.cpu_count()} cores"
+
+
 def _previous_commands(out_dir: Path) -> list[str]:
     """Commands of earlier runs into this folder (a resumed run keeps its history)."""
     path = out_dir / "train.json"
@@ -370,6 +379,7 @@ def _write_record(
         "commands": commands,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "device": _device_name(),
         "data": {
             name: {"pieces": len(ps), "frames": int(sum(p.n_frames for p in ps)),
                    "sources": len({p.source_id for p in ps})}
