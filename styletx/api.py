@@ -202,7 +202,7 @@ def transfer_song(
     """
     t0 = time.perf_counter()
     parts = select_parts(song, melody_track)
-    grid = build_grid(song, parts, style.steps_per_beat)
+    grid = build_grid(song, parts, style.steps_per_beat, style.info.harmonic_rhythm)
     if grid.n_frames > MAX_FRAMES:
         raise StyleTxError(
             f"piece too long for style transfer: {grid.n_bars} bars, {grid.n_frames} frames "

@@ -241,28 +241,51 @@ def lowest_sounding(accomp: np.ndarray, pitch_offset: int = 0) -> np.ndarray:
     return np.where(sounding.any(axis=1), low, -1)
 
 
+HARMONIC_RHYTHMS = ("beat", "half_bar")
+
+
+def segment_starts(meta: np.ndarray, steps_per_beat: int, per: str = "beat") -> np.ndarray:
+    """Frames that start a chord segment: every beat, or every half bar.
+
+    A half bar is half the bar's length in frames, rounded to a beat where the bar
+    has an odd number of beats (3/4: on beats 1 and 3).
+    """
+    if per == "beat":
+        return beat_starts(meta, steps_per_beat)
+    if per != "half_bar":
+        raise ValueError(f"unknown harmonic rhythm {per!r}; use one of {HARMONIC_RHYTHMS}")
+    bar_frames = np.maximum(meta[:, 3], 1) * steps_per_beat
+    half = np.ceil(bar_frames / 2 / steps_per_beat).astype(np.int64) * steps_per_beat
+    starts = np.nonzero((meta[:, 1] == 0) | (meta[:, 1] == half))[0]
+    if starts.size == 0 or starts[0] != 0:
+        starts = np.concatenate([[0], starts])
+    return starts
+
+
 def chord_track(
     melody: np.ndarray,
     accomp: np.ndarray,
     meta: np.ndarray,
     steps_per_beat: int,
     *,
+    per: str = "beat",
     pitch_offset: int = 0,
     bar_change_cost: float = 0.05,
     beat_change_cost: float = 0.15,
 ) -> np.ndarray:
-    """The chord token of every frame, estimated beat by beat from the full texture.
+    """The chord token of every frame, estimated segment by segment from the full texture.
 
+    Segments are beats or half bars (``per``, the style's harmonic rhythm).
     ``meta`` is the grid's metadata (column 1 = step in bar, column 2 = key). Each
-    beat's profile weighs what sounds by its duration; its bass is the lowest
-    accompaniment note sounding at the beat's first frame. Beats with nothing
+    segment's profile weighs what sounds by its duration; its bass is the lowest
+    accompaniment note sounding at its first frame. Segments with nothing
     sounding get no chord unless the Viterbi pass carries the previous one over
     (which costs nothing), so a rest inside a phrase keeps its harmony.
     """
     n = melody.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int16)
-    starts = beat_starts(meta, steps_per_beat)
+    starts = segment_starts(meta, steps_per_beat, per)
     bounds = np.append(starts, n)
     frame_pc = frame_profiles(melody, accomp, pitch_offset)
     low = lowest_sounding(accomp, pitch_offset)

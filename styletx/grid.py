@@ -329,7 +329,9 @@ def estimate_key(notes: Iterable[Note]) -> tuple[int, bool]:
     return best % 12, best >= 12
 
 
-def build_grid(song: Song, parts: Parts, steps_per_beat: int = 4) -> Grid:
+def build_grid(
+    song: Song, parts: Parts, steps_per_beat: int = 4, harmonic_rhythm: str = "beat"
+) -> Grid:
     """Put a song's melody and accompaniment on the grid, with metadata.
 
     Parameters
@@ -340,6 +342,8 @@ def build_grid(song: Song, parts: Parts, steps_per_beat: int = 4) -> Grid:
         The melody/accompaniment split from :func:`styletx.midi_io.select_parts`.
     steps_per_beat
         Frames per quarter note: 4 = sixteenths; 6 or 12 hold triplets and swing.
+    harmonic_rhythm
+        How often the estimated chord track may change: ``"beat"`` or ``"half_bar"``.
     """
     if steps_per_beat < 1:
         raise ValueError("steps_per_beat must be positive")
@@ -391,7 +395,7 @@ def build_grid(song: Song, parts: Parts, steps_per_beat: int = 4) -> Grid:
         key_estimated=estimated,
         report=report,
     )
-    grid.chords = chord_track(melody, accomp, grid.meta(), steps_per_beat)
+    grid.chords = chord_track(melody, accomp, grid.meta(), steps_per_beat, per=harmonic_rhythm)
     return grid
 
 

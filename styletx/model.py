@@ -506,10 +506,7 @@ class StyleNet(nn.Module):
             (layer.feat_in(feat) + g + layer.tap_here.bias).transpose(0, 1).contiguous()
             for layer, g in zip(self.layers, glob, strict=True)
         ]
-        # a valid roll: no hold after silence, and no silence before a (fixed) hold, so
-        # that a block's edges never need repairing (a repair splits a held note in two)
         no_hold = (prev == OFF).t()
-        must_sound = (nxt == HOLD).t()
         gumbel = None
         if not greedy:
             u = torch.rand((P, N, N_STATES), generator=generator, device=prev.device)
@@ -527,7 +524,6 @@ class StyleNet(nn.Module):
         token = prev.new_full((N,), N_STATES)
         neg_inf = torch.tensor(-math.inf, device=prev.device)
         is_hold = torch.arange(N_STATES, device=prev.device) == HOLD
-        is_off = torch.arange(N_STATES, device=prev.device) == OFF
         for k in range(P):
             h = self.gen_in(token)
             skip = None
@@ -546,7 +542,6 @@ class StyleNet(nn.Module):
             logits = self._head(skip)
             raw[k] = logits
             logits = torch.where(no_hold[k, :, None] & is_hold, neg_inf, logits)
-            logits = torch.where(must_sound[k, :, None] & is_off, neg_inf, logits)
             if gumbel is None:
                 state = logits.argmax(-1)
             else:
@@ -575,8 +570,7 @@ class StyleNet(nn.Module):
         """Sample ``N`` frames ``[N, P]`` pitch by pitch (low -> high), all frames at once.
 
         ``cond [N, cond_dim]`` comes from :meth:`encode`; ``prev`` / ``nxt`` are the
-        neighbouring frames' current states. A hold is never drawn where ``prev`` is off,
-        and silence never where ``nxt`` holds.
+        neighbouring frames' current states. A hold is never drawn where ``prev`` is off.
         ``temperature`` divides the logits (Gumbel-max draw, reproducible with
         ``generator``); ``greedy`` takes the argmax (Lu & Su's rule). Cells with
         ``fixed`` True are set to ``fixed_values`` and the later pitches condition on them.

@@ -146,6 +146,10 @@ class _State:
         self.accomp[0, after] = torch.where(broken, torch.full_like(nxt_cells, ONSET), nxt_cells)
 
 
+MAX_BLOCK = 3
+"""Longest block, in beats, of the first sweep (the model was trained on gaps up to 8 beats)."""
+
+
 def block_beats(sweeps: int) -> list[int]:
     """Block length per sweep, in beats: anneals from 3 beats to 1.
 
@@ -154,7 +158,7 @@ def block_beats(sweeps: int) -> list[int]:
     """
     if sweeps == 1:
         return [2]
-    return [max(1, round(3 ** (1 - k / (sweeps - 1)))) for k in range(sweeps)]
+    return [max(1, round(MAX_BLOCK ** (1 - k / (sweeps - 1)))) for k in range(sweeps)]
 
 
 def blocks_for_sweep(

@@ -48,6 +48,9 @@ class StyleInfo:
     meters: list[str] = field(default_factory=list)
     instrumentation: list[PartSpec] = field(default_factory=lambda: [PartSpec("Accompaniment", 0)])
     bass_max_pitch: int = 52  # a note above this never goes to a bass part
+    # how often the chords estimated from an input may change (styletx.chords.HARMONIC_RHYTHMS):
+    # chorales change harmony on every beat, the MMA charts at most every half bar
+    harmonic_rhythm: str = "half_bar"
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -434,7 +434,7 @@ def write_style_info(style: str, out_dir: Path) -> None:
             name="bach", description="Four-part chorale harmony (J. S. Bach)",
             provenance=BACH_PROVENANCE, meters=["4/4", "3/4"],
             instrumentation=[PartSpec("Strings", 48), PartSpec("Cello", 42, role="bass")],
-            bass_max_pitch=57,
+            bass_max_pitch=57, harmonic_rhythm="beat",
         )
     else:
         from styletx.mma import STYLE_SPECS, corpus_mma_version

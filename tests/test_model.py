@@ -176,8 +176,6 @@ def test_incremental_sampling_matches_full_generator(model: StyleNet, greedy: bo
         raw.log_softmax(-1), full.log_softmax(-1), rtol=0, atol=1e-5
     )
     assert not ((states == HOLD) & (prev == OFF)).any()
-    # the roll stays valid on both sides: nothing falls silent before a hold
-    assert not ((states == OFF) & (nxt == HOLD)).any()
 
 
 def test_sampling_seed_greedy_fixed(model: StyleNet) -> None:
