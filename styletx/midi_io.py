@@ -48,12 +48,13 @@ import re
 import struct
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
 
 import mido
 import pretty_midi
+from mido.midifiles.meta import UnknownMetaMessage
 
 from styletx.diagnostics import LOGGER
 from styletx.errors import BadMidiError, StyleTxError
@@ -244,6 +245,7 @@ class _PartBuilder:
 
     notes: list[Note]
     first_tick: int
+    events: list[tuple[int, bytes]] = field(default_factory=list)
 
 
 def _key_from_signature(sf: int, minor: bool) -> tuple[int, bool]:
@@ -268,6 +270,9 @@ def _from_smf(mid: SmfFile, label: str, warnings: ReadWarnings) -> Song:
     tempos: list[TempoChange] = []
     meters: list[TimeSignature] = []
     keys: list[KeySignature] = []
+    song_events: list[tuple[int, bytes]] = []
+    lyrics: list[tuple[int, str]] = []
+    kar_text: list[tuple[int, str]] = []
     n_notes = 0
     for ti, track in enumerate(mid.tracks):
         tick = track.end_tick
@@ -301,6 +306,7 @@ def _from_smf(mid: SmfFile, label: str, warnings: ReadWarnings) -> Song:
             for start, velocity in queue:  # dangling: ends with the track
                 warnings.dangling_notes += 1
                 parts[ti, channel].notes.append(Note(start, tick, pitch, velocity))
+        _share_events(ti, track.events, parts, song_events, lyrics, kar_text)
 
     if len(parts) > MAX_TRACKS:
         raise BadMidiError(f"{label}: too many parts ({len(parts)}; limit {MAX_TRACKS})")
@@ -318,7 +324,10 @@ def _from_smf(mid: SmfFile, label: str, warnings: ReadWarnings) -> Song:
             notes=sorted(part.notes),
             index=index,
             channel=channel,
+            events=part.events,
         ))
+    if not lyrics and len(kar_text) >= MIN_MELODY_NOTES:
+        lyrics = kar_text  # a .kar file: the words are text events
     return Song(
         resolution=resolution,
         tracks=tracks,
@@ -326,7 +335,46 @@ def _from_smf(mid: SmfFile, label: str, warnings: ReadWarnings) -> Song:
         time_signatures=_last_per_tick(meters),
         key_signatures=_last_per_tick(keys),
         midi_type=mid.format,
+        events=song_events,
+        lyrics=sorted(lyrics, key=lambda e: e[0]),
+        track_end=max((t.end_tick for t in mid.tracks), default=0),
     )
+
+
+def _share_events(
+    ti: int,
+    events: list[tuple[int, int, bytes]],
+    parts: dict[tuple[int, int], _PartBuilder],
+    song_events: list[tuple[int, bytes]],
+    lyrics: list[tuple[int, str]],
+    kar_text: list[tuple[int, str]],
+) -> None:
+    """Give a track's non-note events to its parts (see :attr:`Track.events`).
+
+    A channel event goes to the part of its channel in this track, or, when the
+    track has exactly one part, to that part. A meta or sysex event goes to the
+    track's part when it has exactly one; otherwise (a conductor or lyrics track,
+    a type-0 track split by channel) it goes to the song, and is written in the
+    conductor track. Channel events of a track with no notes are dropped: styletx
+    allocates new channels, so they would act on the wrong instrument.
+    """
+    mine = [key for key in parts if key[0] == ti]
+    only = parts[mine[0]] if len(mine) == 1 else None
+    for when, channel, raw in events:
+        if raw[0] == 0xFF and len(raw) > 1 and raw[1] in (0x01, 0x05):
+            text = raw[2:].decode("latin-1")
+            if raw[1] == 0x05:
+                lyrics.append((when, text))
+            elif not text.startswith("@"):
+                kar_text.append((when, text))
+        if channel >= 0:
+            target = parts.get((ti, channel), only)
+            if target is not None:
+                target.events.append((when, raw))
+        elif only is not None:
+            only.events.append((when, raw))
+        else:
+            song_events.append((when, raw))
 
 
 def _program_at(changes: list[tuple[int, int]], tick: int) -> int | None:
@@ -634,9 +682,11 @@ def skyline(track: Track, resolution: int) -> tuple[Track, Track]:
             melody.append(n)
             held.append(n)
     base = track.name or "Piano"
-    common = {"program": track.program, "is_drum": False, "index": -1}
+    common = {"program": track.program, "is_drum": False, "index": -1,
+              "origin": track.index if track.index >= 0 else track.origin}
     return (
-        Track(name=f"{base} (melody)", notes=sorted(melody), channel=track.channel, **common),
+        Track(name=f"{base} (melody)", notes=sorted(melody), channel=track.channel,
+              events=list(track.events), **common),
         Track(name=f"{base} (accompaniment)", notes=sorted(rest), channel=None, **common),
     )
 
@@ -656,7 +706,7 @@ def midi_bytes(song: Song, tracks: Sequence[Track]) -> bytes:
         A note is out of MIDI range (pitch 0-127, velocity 1-127) or ends before it starts.
     """
     mid = mido.MidiFile(type=1, ticks_per_beat=song.resolution)
-    mid.tracks.append(_conductor(song))
+    mid.tracks.append(_conductor(song, _orphan_texts(song, tracks)))
     for track, channel in zip(tracks, _allocate_channels(tracks), strict=True):
         mid.tracks.append(_note_track(track, channel))
     buf = io.BytesIO()
@@ -708,8 +758,38 @@ def _to_delta(events: list[tuple[int, mido.Message | mido.MetaMessage]]) -> mido
     return track
 
 
-def _conductor(song: Song) -> mido.MidiTrack:
-    """The first track: meter, key and tempo events, in tick order."""
+TEXT_METAS = frozenset((0x01, 0x02, 0x05, 0x06, 0x07))
+"""Meta types kept from parts that are not written: text, copyright, lyrics, marker, cue point."""
+
+
+def _orphan_texts(song: Song, tracks: Sequence[Track]) -> list[tuple[int, bytes]]:
+    """Text-like meta events of the song's parts that ``tracks`` does not write (a replaced
+    accompaniment's lyrics or markers), so that they survive in the conductor track."""
+    written = {t.index for t in tracks if t.index >= 0} | {
+        t.origin for t in tracks if t.origin is not None}
+    written_ids = {id(t) for t in tracks}
+    out = []
+    for t in song.tracks:
+        if id(t) in written_ids or t.index in written:
+            continue
+        out += [(tick, raw) for tick, raw in t.events
+                if raw[0] == 0xFF and len(raw) > 1 and raw[1] in TEXT_METAS]
+    return out
+
+
+def _raw_message(raw: bytes, channel: int | None = None) -> mido.Message | mido.MetaMessage:
+    """A mido message for a raw event of :attr:`Track.events` (on ``channel`` if given)."""
+    if raw[0] == 0xFF:
+        return UnknownMetaMessage(raw[1], data=tuple(raw[2:]))
+    if raw[0] == 0xF0:
+        return mido.Message("sysex", data=raw[1:])
+    status = raw[0] if channel is None else (raw[0] & 0xF0) | channel
+    return mido.Message.from_bytes([status, *raw[1:]])
+
+
+def _conductor(song: Song, extra: Sequence[tuple[int, bytes]] = ()) -> mido.MidiTrack:
+    """The first track: meter, key and tempo events, then the song's own meta and sysex events
+    (:attr:`Song.events`) and ``extra``, in tick order."""
     events: list[tuple[int, int, mido.MetaMessage]] = []
     for ts in song.time_signatures:
         events.append((ts.tick, 0, mido.MetaMessage(
@@ -719,6 +799,8 @@ def _conductor(song: Song) -> mido.MidiTrack:
         events.append((ks.tick, 1, mido.MetaMessage("key_signature", key=name)))
     for t in song.tempos:
         events.append((t.tick, 2, mido.MetaMessage("set_tempo", tempo=t.us_per_quarter)))
+    for tick, raw in [*song.events, *extra]:
+        events.append((tick, 3, _raw_message(raw)))
     events.sort(key=lambda e: (e[0], e[1]))
     return _to_delta([(tick, msg) for tick, _, msg in events])
 
@@ -751,14 +833,21 @@ def _allocate_channels(tracks: Sequence[Track]) -> list[int]:
 
 
 def _note_track(track: Track, channel: int) -> mido.MidiTrack:
-    """One part: name, program, then its notes in the FIFO-safe order."""
+    """One part: name, program, then its notes in the FIFO-safe order, with the part's own
+    events (:attr:`Track.events`) verbatim, moved to ``channel``, before the notes of their tick.
+
+    The program change at tick 0 is written only when the part's events hold none.
+    """
     head: list[tuple[int, mido.Message | mido.MetaMessage]] = []
     if track.name:
         name = track.name.encode("latin-1", "replace").decode("latin-1")
         head.append((0, mido.MetaMessage("track_name", name=name)))
-    head.append((0, mido.Message("program_change", channel=channel, program=track.program)))
+    if not any(raw[0] & 0xF0 == 0xC0 for _, raw in track.events):
+        head.append((0, mido.Message("program_change", channel=channel, program=track.program)))
 
-    keyed: list[tuple[tuple[int, int, int, int, int], mido.Message]] = []
+    keyed: list[tuple[tuple[int, int, int, int, int], mido.Message | mido.MetaMessage]] = [
+        ((tick, -1, 0, seq, 0), _raw_message(raw, channel))
+        for seq, (tick, raw) in enumerate(track.events)]
     for seq, n in enumerate(sorted(track.notes)):
         if not (0 <= n.pitch <= 127 and 1 <= n.velocity <= 127 and 0 <= n.start <= n.end):
             raise ValueError(f"part {track.name!r}: cannot write {n}")
