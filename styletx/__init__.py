@@ -9,13 +9,14 @@ The Python API in three calls::
 """
 
 from styletx.api import render, transfer
-from styletx.errors import BadMidiError, StyleTxError
+from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
 from styletx.styles import Style, load_style, styles
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BadMidiError",
+    "NoMelodyError",
     "Style",
     "StyleTxError",
     "__version__",

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import struct
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
@@ -57,8 +56,9 @@ import pretty_midi
 from mido.midifiles.meta import UnknownMetaMessage
 
 from styletx.diagnostics import LOGGER
-from styletx.errors import BadMidiError, StyleTxError
+from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
 from styletx.fileio import StrPath, atomic_write
+from styletx.melody import MIN_SCORE, MONOPHONIC_MAX_OVERLAP, candidates, describe_part
 from styletx.smf import SmfError, SmfFile, parse_smf
 from styletx.song import KeySignature, Note, Parts, Song, TempoChange, TimeSignature, Track
 from styletx.timing import duration_seconds
@@ -87,14 +87,6 @@ DRUM_CHANNEL = 9
 MIN_MELODY_NOTES = 8
 """Parts with fewer notes are melody candidates only when no part has this many."""
 
-MONOPHONIC_MAX_OVERLAP = 0.2
-"""A part is monophonic when at most this fraction of its sounding time has 2+ notes."""
-
-MELODY_NAME = re.compile(
-    r"(?<![a-z])(melody|melodies|lead|vocals?|voices?|soprano|right[\s_-]*hand)(?![a-z])",
-    re.IGNORECASE,
-)
-"""Track names that say "this is the melody" (matched as whole words)."""
 
 MidiSource = StrPath | bytes | pretty_midi.PrettyMIDI | mido.MidiFile
 
@@ -529,6 +521,10 @@ def part_stats(track: Track, resolution: int) -> PartStats:
     )
 
 
+SKYLINE = "skyline"
+"""``melody_track`` value that takes the top line of all pitched parts together as the melody."""
+
+
 def select_parts(song: Song, melody_track: int | str | None = None) -> Parts:
     """Split a song into melody, accompaniment and drums.
 
@@ -538,25 +534,28 @@ def select_parts(song: Song, melody_track: int | str | None = None) -> Parts:
         A song with at least one non-drum part.
     melody_track
         The melody's part index (position in ``song.tracks``) or name
-        (case-insensitive); overrides the heuristic.
+        (case-insensitive); overrides the choice. :data:`SKYLINE` (``"skyline"``,
+        when no part has that name) takes the highest note at each onset of all
+        pitched parts together as the melody, and the rest as the accompaniment.
 
     Returns
     -------
     Parts
-        The melody, the other pitched parts in file order, the drum parts, and
-        the reason for the choice. The heuristic, in order:
+        The melody, the other pitched parts in file order, the drum parts, the
+        reason for the choice and the ranking of the candidates:
 
         1. Only one non-drum part: if it is monophonic (see :class:`PartStats`)
            it is the melody and the accompaniment is empty; else it is split by
            :func:`skyline`.
-        2. Parts whose name says melody (:data:`MELODY_NAME`): the best of them
-           by rule 3.
-        3. Among parts with at least :data:`MIN_MELODY_NOTES` notes (all parts
-           if none has that many): the monophonic part with the highest mean
-           pitch; if none is monophonic, the part with the least overlap.
+        2. Otherwise every part (or, for a polyphonic part, its skyline) is
+           scored on documented features (:mod:`styletx.melody`) and the best
+           one is the melody.
 
     Raises
     ------
+    NoMelodyError
+        Several parts and none clearly carries a melody (the best score is
+        under :data:`styletx.melody.MIN_SCORE`).
     StyleTxError
         The requested part does not exist, is ambiguous or is a drum part, or
         the song has no pitched part.
@@ -568,6 +567,17 @@ def select_parts(song: Song, melody_track: int | str | None = None) -> Parts:
 
     def others(melody: Track) -> list[Track]:
         return [t for t in pitched if t is not melody]
+
+    if (isinstance(melody_track, str) and melody_track.strip().casefold() == SKYLINE
+            and not any(t.name.strip().casefold() == SKYLINE for t in song.tracks)):
+        merged = Track(name="Skyline", program=pitched[0].program, is_drum=False,
+                       notes=sorted(n for t in pitched for n in t.notes), index=-1,
+                       channel=pitched[0].channel)
+        melody, accompaniment = skyline(merged, song.resolution)
+        melody.origin = accompaniment.origin = None
+        return Parts(melody, [accompaniment] if accompaniment.notes else [], drums,
+                     "requested: the skyline (highest note at each onset) of all "
+                     f"{len(pitched)} pitched parts")
 
     if melody_track is not None:
         melody = _find_part(song, melody_track)
@@ -589,40 +599,28 @@ def select_parts(song: Song, melody_track: int | str | None = None) -> Parts:
             "at each onset is the melody",
         )
 
-    named = [t for t in pitched if MELODY_NAME.search(t.name)]
-    if named:
-        melody = _most_melodic(named, song.resolution)
-        word = MELODY_NAME.search(melody.name).group(0)  # type: ignore[union-attr]
-        return Parts(melody, others(melody), drums,
-                     f"{_describe(melody)}: its name says melody ({word!r})")
-
-    candidates = [t for t in pitched if len(t.notes) >= MIN_MELODY_NOTES] or pitched
-    melody = _most_melodic(candidates, song.resolution)
-    stats = part_stats(melody, song.resolution)
-    kind = "monophonic" if stats.monophonic else "least polyphonic"
-    return Parts(
-        melody,
-        others(melody),
-        drums,
-        f"{_describe(melody)}: the {kind} part ({stats.overlap:.0%} of its sounding time "
-        f"has overlapping notes) with the highest mean pitch ({stats.mean_pitch:.1f})",
-    )
+    ranked = candidates(song, pitched, skyline)
+    ranking = [(c.label(), c.score) for c in ranked]
+    best = ranked[0]
+    runner = (f"; runner-up {ranked[1].label()} ({ranked[1].score:+.1f}, margin "
+              f"{best.score - ranked[1].score:.1f})") if len(ranked) > 1 else ""
+    if best.score < MIN_SCORE:
+        raise NoMelodyError(
+            f"no part clearly carries a melody (best: {best.label()}, score {best.score:+.1f} "
+            f"< {MIN_SCORE:g}: {best.why()}); give --melody-track X, or --melody skyline for "
+            "the top line of all parts", ranking=ranking)
+    reason = f"{best.label()}: score {best.score:+.1f} ({best.why()}){runner}"
+    if best.skyline:
+        melody, rest = skyline(best.part, song.resolution)
+        accompaniment = [rest if t is best.part else t for t in pitched]
+        accompaniment = [t for t in accompaniment if t.notes]
+        return Parts(melody, accompaniment, drums, reason, ranking)
+    return Parts(best.part, others(best.part), drums, reason, ranking)
 
 
 def _describe(track: Track) -> str:
     """Name a part in messages, e.g. "part 2 'Lead'"."""
-    return f"part {track.index} {track.name!r}" if track.name else f"part {track.index} (unnamed)"
-
-
-def _most_melodic(tracks: Sequence[Track], resolution: int) -> Track:
-    """Monophonic beats polyphonic; then less overlap, then higher mean pitch, then file order."""
-
-    def key(item: tuple[int, Track]) -> tuple[bool, float, float, int]:
-        pos, t = item
-        s = part_stats(t, resolution)
-        return (not s.monophonic, 0.0 if s.monophonic else s.overlap, -s.mean_pitch, pos)
-
-    return min(enumerate(tracks), key=key)[1]
+    return describe_part(track)
 
 
 def _find_part(song: Song, key: int | str) -> Track:

@@ -113,3 +113,4 @@ class Parts:
     accompaniment: list[Track]
     drums: list[Track]
     reason: str  # why this melody was chosen, for `styletx info`
+    ranking: list[tuple[str, float]] = field(default_factory=list)  # candidates, best first
