@@ -24,6 +24,7 @@ import pretty_midi
 from styletx.arrange import fold_into_range, unfold, voice_parts
 from styletx.errors import StyleTxError
 from styletx.grid import HOLD, ONSET, Grid, build_grid, roll_to_notes
+from styletx.limits import clip_tracks, cut_stuck_notes
 from styletx.metrics import scale_mask
 from styletx.midi_io import midi_bytes, read_midi, select_parts, write_midi
 from styletx.sampler import DEFAULT_SETTINGS, Progress, SamplerSettings, Schedule, resample_accompaniment
@@ -122,6 +123,7 @@ def transfer_song(
     """Resample a song's accompaniment in ``style``; the core of every entry point."""
     t0 = time.perf_counter()
     parts = select_parts(song, melody_track)
+    parts, end = cut_stuck_notes(song, parts)  # the piece ends with its music (styletx.limits)
     grid = build_grid(song, parts, style.steps_per_beat)
     if grid.n_frames > MAX_FRAMES:
         raise StyleTxError(
@@ -159,6 +161,7 @@ def transfer_song(
                 kept.append(_replace_notes(track, outside))
     voiced = voice_parts(generated, style.info.instrumentation, style.info.bass_max_pitch)
     tracks = [parts.melody, *kept, *voiced, *(parts.drums if keep_drums else [])]
+    tracks = clip_tracks(tracks, end, keep=[parts.melody])  # nothing sounds past the song
     return TransferResult(
         song=song, tracks=tracks, parts=parts, grid=grid, new_accomp=new_roll,
         seconds=time.perf_counter() - t0, notes=notes,

@@ -275,11 +275,21 @@ def _run_render(args: argparse.Namespace) -> int:
                 continue
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
+        _warn_meter(src, result.song, style)
         quantized = quantization_note(result.grid.report)
         if quantized:
             LOGGER.warning("%s: %s", src, quantized)
         print(f"wrote {dst}{' and its .wav' if args.wav else ''} ({result.seconds:.2f} s)")
     return 2 if failures else 0
+
+
+def _warn_meter(src: Path, song: Song, style: Any) -> None:
+    """One line on stderr when the input's meter is outside the style's trained meters."""
+    from styletx.limits import meter_warning
+
+    line = meter_warning(song, style.info.meters, style.name)
+    if line:
+        print(f"styletx: warning: {src}: {line}", file=sys.stderr)
 
 
 # -------------------------------------------------------------------------- batch

@@ -34,7 +34,7 @@ rhythm        entropy of its inter-onset intervals (rhythmic variety), 0..2 bits
 density       onsets per quarter where it plays: under 0.25 or over 4            -1 / -1.5
 lyrics        lyric events on its onsets (recall) and its onsets with a lyric    0..+4
               (precision), when the file has lyrics; -1 when they are not here   -1
-pattern       share of notes repeating the pitch 2-8 notes before (arpeggio,     0..-4
+pattern       share of notes repeating the pitch 2-6 notes before (arpeggio,     0..-4
               ostinato, riff) above one half; such a figure gets no bonus for
               being the highest line
 coverage      share of the song's bars in which it has an onset                  -0.75..+0.75
@@ -236,14 +236,14 @@ def _lyrics_points(onsets: Sequence[int], lyrics: Sequence[int], resolution: int
 def _pattern_points(notes: Sequence[Note]) -> float:
     """0 to -2 for a line that repeats a short pitch pattern (an arpeggio, an ostinato, a riff).
 
-    The share of notes whose pitch equals the pitch 2, 3, 4, 6 or 8 notes earlier (the best of
+    The share of notes whose pitch equals the pitch 2, 3, 4 or 6 notes earlier (the best of
     these periods); melodies stay under about a half.
     """
     pitches = [n.pitch for n in sorted(notes)]
     if len(pitches) < 12:
         return 0.0
     best = max(sum(a == b for a, b in zip(pitches, pitches[k:], strict=False)) / (len(pitches) - k)
-               for k in (2, 3, 4, 6, 8))
+               for k in (2, 3, 4, 6))
     return -4.0 * max(0.0, best - 0.5) / 0.5
 
 
@@ -253,7 +253,8 @@ def candidates(song: Song, pitched: Sequence[Track],
     from styletx.timing import bar_starts
 
     res = song.resolution
-    end = max((max(n.end, n.start + 1) for t in pitched for n in t.notes), default=1)
+    # Bars up to the last onset: a stuck note (a lost note-off) must not stretch the piece.
+    end = max((n.start + 1 for t in pitched for n in t.notes), default=1)
     starts = bar_starts(song, end)
     lyric_ticks = sorted(t for t, text in song.lyrics if text.strip())
     out: list[Candidate] = []
