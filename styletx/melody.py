@@ -24,11 +24,11 @@ name          a word for melody in the part's name (:data:`MELODY_WORDS`:       
 program       GM bass programs 32-39                                              -2.5
               pads and synth effects 88-103, string/choir ensembles 48-54        -1.5 / -0.5
               percussive 112-119 and sound effects 120-127                       -2 / -3
-register      the top line's mean pitch against the median of all candidates     -1.5..+1.5
+register      the top line's mean pitch against the median of all candidates     -1..+1
               (per octave), +1 for the highest candidate; below MIDI 48          +1 / -2
 monophony     the part itself is monophonic (no skyline needed)                  +1
 motion        share of steps (1-2 semitones) between successive notes            0..+1.5
-              share of repeated pitches (over a fifth of them)                   0..-1.5
+              share of repeated pitches (over a fifth of them)                   0..-3
               share of leaps (3+ semitones) over 55 %: broken chords             0..-2
 rhythm        entropy of its inter-onset intervals (rhythmic variety), 0..2 bits -0.5..+0.5
 density       onsets per quarter where it plays: under 0.25 or over 4            -1 / -1.5
@@ -176,7 +176,7 @@ def _motion_points(notes: Sequence[Note]) -> tuple[float, float, float]:
     steps = sum(1 <= i <= 2 for i in intervals) / len(intervals)
     repeats = sum(i == 0 for i in intervals) / len(intervals)
     leaps = sum(i >= 3 for i in intervals) / len(intervals)
-    return (1.5 * steps, -1.5 * max(0.0, repeats - 0.2) / 0.8,
+    return (1.5 * steps, -3.0 * max(0.0, repeats - 0.2) / 0.8,
             -2.0 * max(0.0, leaps - 0.55) / 0.45)
 
 
@@ -278,7 +278,7 @@ def candidates(song: Song, pitched: Sequence[Track],
         f["pattern"] = _pattern_points(c.track.notes)
         register = 0.0
         if len(out) > 1:
-            register = 1.5 * max(-1.0, min(1.0, (mean - median) / 12))
+            register = 1.0 * max(-1.0, min(1.0, (mean - median) / 12))
             register += 1.0 if mean == highest and f["pattern"] > -1.0 else 0.0
         if mean < 48:
             register -= 2.0
