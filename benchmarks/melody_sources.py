@@ -87,7 +87,11 @@ def _tune(spec: str) -> tuple[list[tuple[int, int, int]], int, int, int]:
 
     work, _, number = spec.partition("#")
     parsed = corpus.parse(work)
-    score = parsed.scores[int(number or 0)] if hasattr(parsed, "scores") else parsed
+    if hasattr(parsed, "scores"):
+        scores = list(parsed.scores)
+        score = scores[int(number or 0) % len(scores)]
+    else:
+        score = parsed
     flat = score.flatten().stripTies()
     ts = flat.getElementsByClass("TimeSignature")
     num, den = (ts[0].numerator, ts[0].denominator) if ts else (4, 4)
