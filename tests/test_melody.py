@@ -60,7 +60,7 @@ def test_mma_song_file_picks_the_aria_not_the_bass() -> None:
     parts = select_parts(s)
     assert parts.melody.name == "Aria"
     assert "runner-up" in parts.reason and "margin" in parts.reason
-    assert [label for label, _ in parts.ranking][0] == "part 1 'Aria'"
+    assert parts.ranking[0][0] == "part 1 'Aria'"
 
 
 def test_unnamed_parts_register_and_program_decide() -> None:
