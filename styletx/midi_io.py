@@ -329,7 +329,6 @@ def _from_smf(mid: SmfFile, label: str, warnings: ReadWarnings) -> Song:
         midi_type=mid.format,
         events=song_events,
         lyrics=sorted(lyrics, key=lambda e: e[0]),
-        track_end=max((t.end_tick for t in mid.tracks), default=0),
     )
 
 

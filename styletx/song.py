@@ -96,8 +96,6 @@ class Song:
     lyrics: list[tuple[int, str]] = field(default_factory=list)
     """Every lyric event (meta 0x05) of the file, and karaoke text (meta 0x01 in a ``.kar``
     words track), as ``(tick, text)`` sorted by tick; used to find the sung part."""
-    track_end: int = 0
-    """The latest end_of_track tick over the input's tracks (0 when unknown)."""
 
     @property
     def end_tick(self) -> int:
