@@ -139,6 +139,9 @@ def format_info(info: dict[str, Any]) -> str:
         instrument = t["instrument"] if t["is_drum"] else f"{t['program']} {t['instrument']}"
         lines.append(f"{t['index']:>4}  {t['name'][:20]:<20} {channel:>3}  {instrument[:26]:<26} "
                      f"{t['notes']:>6} {t['max_polyphony']:>4}  {t['role']}")
+    if info["lyrics"]:
+        lines += ["", f"lyrics: {info['lyrics']} lyric events (a part that sings them is likely "
+                      "the melody)"]
     if info["melody"]["index"] is None:
         lines += ["", f"melody: none: {info['melody']['reason']}", ""]
     else:
