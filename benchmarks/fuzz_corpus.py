@@ -243,6 +243,15 @@ def _structured(rng: random.Random) -> bytes:
     return midi_file(tracks, fmt=rng.choice([0, 1]) if len(tracks) == 1 else 1, division=res)
 
 
+def _many_tempos(rng: random.Random) -> bytes:
+    """A valid file with thousands of tempo changes, as notation programs write (issue #13)."""
+    n = rng.choice([4_608, 20_000])
+    step = rng.choice([12, 24, 48])
+    conductor = timesig(0, 4, 2) + b"".join(
+        tempo(0 if i == 0 else step, rng.randrange(300_000, 900_000)) for i in range(n))
+    return midi_file([conductor, melody_track(rng, 32, 480), chords_track(rng, 16, 960)])
+
+
 CASES: list[tuple[str, Callable[[random.Random], bytes]]] = [
     ("random_bytes", _random_bytes), ("truncated", _truncated), ("bit_flipped", _bit_flipped),
     ("bit_flipped", _bit_flipped), ("zero_division", _zero_division),
@@ -251,7 +260,7 @@ CASES: list[tuple[str, Callable[[random.Random], bytes]]] = [
     ("many_tracks", _many_tracks), ("odd_tempo", _odd_tempo),
     ("running_status", _running_status), ("type2", _type2), ("type0_multi", _type0_multi),
     ("odd_meta", _odd_meta), ("structured", _structured), ("structured", _structured),
-    ("long_piece", _long_piece),
+    ("long_piece", _long_piece), ("many_tempos", _many_tempos),
 ]
 
 

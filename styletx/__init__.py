@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from styletx.errors import BadMidiError, StyleTxError
+from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
 from styletx.styles import Style, load_style, styles
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ _LAZY = {
 
 __all__ = [
     "BadMidiError",
+    "NoMelodyError",
     "Style",
     "StyleTxError",
     "__version__",

@@ -26,6 +26,7 @@ from styletx.arrange import fold_into_range, unfold, voice_parts
 from styletx.chords import NO_CHORD, Chord, harmonize, scale_mask
 from styletx.errors import StyleTxError
 from styletx.grid import HOLD, MELODY_HOLD, MELODY_REST, OFF, ONSET, Grid, build_grid, roll_to_notes
+from styletx.limits import clip_tracks, cut_stuck_notes
 from styletx.midi_io import midi_bytes, read_midi, select_parts, write_midi
 from styletx.sampler import DEFAULT_SETTINGS, Progress, SamplerSettings, Schedule, resample_accompaniment
 from styletx.song import Note, Parts, Song, Track
@@ -202,6 +203,7 @@ def transfer_song(
     """
     t0 = time.perf_counter()
     parts = select_parts(song, melody_track)
+    parts, end = cut_stuck_notes(song, parts)  # the piece ends with its music (styletx.limits)
     grid = build_grid(song, parts, style.steps_per_beat, style.info.harmonic_rhythm)
     if grid.n_frames > MAX_FRAMES:
         raise StyleTxError(
@@ -244,6 +246,7 @@ def transfer_song(
                 kept.append(_replace_notes(track, outside))
     voiced = voice_parts(generated, style.info.instrumentation, style.info.bass_max_pitch)
     tracks = [parts.melody, *kept, *voiced, *(parts.drums if keep_drums else [])]
+    tracks = clip_tracks(tracks, end, keep=[parts.melody])  # nothing sounds past the song
     return TransferResult(
         song=song, tracks=tracks, parts=parts, grid=grid, new_accomp=new_roll,
         seconds=time.perf_counter() - t0, notes=notes,

@@ -21,8 +21,8 @@ from typing import Any
 import pretty_midi
 
 from styletx.diagnostics import WarningCollector, collect_warnings
-from styletx.errors import StyleTxError
-from styletx.midi_io import part_stats, read_midi, select_parts
+from styletx.errors import NoMelodyError, StyleTxError
+from styletx.midi_io import SKYLINE, part_stats, read_midi, select_parts
 from styletx.progress import progress_bar
 from styletx.sampler import SamplerSettings
 from styletx.song import Parts, Song
@@ -46,15 +46,29 @@ def _add_info(subparsers: Subparsers) -> None:
         description="Show the parts of a MIDI file, which one styletx takes as the melody "
         "and why, and its tempo, time-signature and key maps.",
     )
-    p.add_argument("file", help="MIDI file (.mid)")
-    p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
-                   help="part index or name to use as the melody instead of guessing")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("files", nargs="+", metavar="file", help="MIDI file(s) (.mid)")
+    add_melody_args(p)
+    p.add_argument("--json", action="store_true",
+                   help="print JSON instead of text (a list when several files are given)")
     p.set_defaults(func=_run_info)
 
 
-def describe(song: Song, parts: Parts) -> dict[str, Any]:
-    """Everything ``styletx info`` reports, as plain JSON-ready data."""
+def add_melody_args(p: argparse.ArgumentParser) -> None:
+    """``--melody-track X`` and ``--melody skyline`` (both set ``melody_track``)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--melody-track", type=melody_track_arg, metavar="X",
+                       help="part index or name of the melody (default: chosen by score, "
+                       "see `styletx info`)")
+    group.add_argument("--melody", choices=[SKYLINE], dest="melody_track",
+                       help="'skyline': the highest note at each onset of all parts together "
+                       "is the melody")
+
+
+def describe(song: Song, parts: Parts | NoMelodyError) -> dict[str, Any]:
+    """Everything ``styletx info`` reports, as plain JSON-ready data.
+
+    ``parts`` is the :class:`NoMelodyError` when no part clearly carries a melody; the
+    report then says so and every pitched part is accompaniment."""
     map_ticks = [e.tick for e in (*song.tempos, *song.time_signatures, *song.key_signatures)]
     starts = bar_starts(song, max([song.end_tick, *(t + 1 for t in map_ticks)]))
     n_bars = len(bar_starts(song))
@@ -63,9 +77,19 @@ def describe(song: Song, parts: Parts) -> dict[str, Any]:
         return {"tick": tick, "bar": bar_number(song, starts, tick),
                 "seconds": round(tick_to_seconds(song, tick), 6)}
 
-    roles = {id(parts.melody): "melody"}
-    roles.update({id(t): "accompaniment" for t in parts.accompaniment})
-    roles.update({id(t): "drums" for t in parts.drums})
+    if isinstance(parts, NoMelodyError):
+        roles = {id(t): "drums" if t.is_drum else "accompaniment" for t in song.tracks}
+        melody: dict[str, Any] = {"index": None, "name": None, "notes": 0,
+                                  "reason": str(parts), "candidates": parts.ranking}
+    else:
+        roles = {id(parts.melody): "melody"}
+        roles.update({id(t): "accompaniment" for t in parts.accompaniment})
+        roles.update({id(t): "drums" for t in parts.drums})
+        melody = {"index": parts.melody.index, "name": parts.melody.name,
+                  "notes": len(parts.melody.notes), "reason": parts.reason,
+                  "candidates": parts.ranking}
+        if parts.melody.origin is not None:
+            roles[id(song.tracks[parts.melody.origin])] = "melody (its skyline)"
     tracks = []
     for t in song.tracks:
         stats = part_stats(t, song.resolution)
@@ -90,8 +114,8 @@ def describe(song: Song, parts: Parts) -> dict[str, Any]:
         "bars": n_bars,
         "pickup": has_pickup(song),
         "tracks": tracks,
-        "melody": {"index": parts.melody.index, "name": parts.melody.name,
-                   "notes": len(parts.melody.notes), "reason": parts.reason},
+        "melody": melody,
+        "lyrics": len(song.lyrics),
         "tempos": [{**at(t.tick), "bpm": round(t.bpm, 3), "us_per_quarter": t.us_per_quarter}
                    for t in song.tempos],
         "time_signatures": [{**at(ts.tick), "numerator": ts.numerator,
@@ -115,7 +139,13 @@ def format_info(info: dict[str, Any]) -> str:
         instrument = t["instrument"] if t["is_drum"] else f"{t['program']} {t['instrument']}"
         lines.append(f"{t['index']:>4}  {t['name'][:20]:<20} {channel:>3}  {instrument[:26]:<26} "
                      f"{t['notes']:>6} {t['max_polyphony']:>4}  {t['role']}")
-    lines += ["", f"melody: {info['melody']['reason']}", ""]
+    if info["lyrics"]:
+        lines += ["", f"lyrics: {info['lyrics']} lyric events (a part that sings them is likely "
+                      "the melody)"]
+    if info["melody"]["index"] is None:
+        lines += ["", f"melody: none: {info['melody']['reason']}", ""]
+    else:
+        lines += ["", f"melody: {info['melody']['reason']}", ""]
     for title, key, value, default in (
         ("tempo", "tempos", lambda e: f"{e['bpm']:g} bpm", "120 bpm (the MIDI default)"),
         ("meter", "time_signatures", lambda e: f"{e['numerator']}/{e['denominator']}",
@@ -133,10 +163,29 @@ def format_info(info: dict[str, Any]) -> str:
 
 
 def _run_info(args: argparse.Namespace) -> int:
-    song = read_midi(args.file)
-    info = describe(song, select_parts(song, args.melody_track))
-    print(json.dumps(info, indent=2) if args.json else format_info(info))
-    return 0
+    reports: list[dict[str, Any]] = []
+    failures = 0
+    for i, path in enumerate(args.files):
+        try:
+            song = read_midi(path)
+            try:
+                parts: Parts | NoMelodyError = select_parts(song, args.melody_track)
+            except NoMelodyError as e:
+                parts = e
+            info = describe(song, parts)
+        except StyleTxError as e:
+            if len(args.files) == 1:
+                raise
+            failures += 1
+            print(f"styletx: error: {_one_line(e)}", file=sys.stderr)
+            continue
+        if args.json:
+            reports.append(info)
+        else:
+            print(("\n" if i else "") + format_info(info))
+    if args.json:
+        print(json.dumps(reports[0] if len(args.files) == 1 else reports, indent=2))
+    return 2 if failures else 0
 
 
 # ------------------------------------------------------------------------- render
@@ -153,8 +202,7 @@ def _add_render(subparsers: Subparsers) -> None:
     p.add_argument("-o", "--output", required=True,
                    help="output file (one input) or folder (several inputs, or ending in /)")
     p.add_argument("--style", default="bach", help="style name (see `styletx styles`)")
-    p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
-                   help="part index or name of the melody (default: guessed)")
+    add_melody_args(p)
     p.add_argument("--temperature", type=float, default=SamplerSettings.temperature,
                    help="sampling temperature (default %(default)s)")
     p.add_argument("--strength", type=float, default=SamplerSettings.strength,
@@ -241,11 +289,21 @@ def _run_render(args: argparse.Namespace) -> int:
             print(f"note: {note}", file=sys.stderr)
         if args.print_chords:
             print(f"chords: {result.chart}")
+        _warn_meter(src, result.song, style)
         quantized = quantization_note(result.grid.report)
         if quantized:
             LOGGER.warning("%s: %s", src, quantized)
         print(f"wrote {dst}{' and its .wav' if args.wav else ''} ({result.seconds:.2f} s)")
     return 2 if failures else 0
+
+
+def _warn_meter(src: Path, song: Song, style: Any) -> None:
+    """One line on stderr when the input's meter is outside the style's trained meters."""
+    from styletx.limits import meter_warning
+
+    line = meter_warning(song, style.info.meters, style.name)
+    if line:
+        print(f"styletx: warning: {src}: {line}", file=sys.stderr)
 
 
 # -------------------------------------------------------------------------- batch
@@ -475,9 +533,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rewrite the accompaniment of a MIDI file in another style, "
         "keeping the melody note for note.",
     )
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print every warning (default: a one-line summary)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in COMMANDS:
         add(subparsers)
+    for sub in subparsers.choices.values():
+        # Also accepted after the command; SUPPRESS keeps a flag given before it.
+        sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="print every warning (default: a one-line summary)")
     return parser
 
 
@@ -490,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 return args.func(args)
             finally:
-                _print_warnings(warnings)
+                _print_warnings(warnings, verbose=args.verbose)
     except StyleTxError as e:
         print(f"styletx: error: {_one_line(e)}", file=sys.stderr)
         return 2
@@ -509,9 +573,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _print_warnings(warnings: WarningCollector) -> None:
-    """Recoverable oddities: one summary line, or all of them with ``STYLETX_DEBUG=1``."""
-    if os.environ.get("STYLETX_DEBUG") == "1":
+def _print_warnings(warnings: WarningCollector, verbose: bool = False) -> None:
+    """Recoverable oddities: one summary line, or all of them with ``-v``/``--verbose``
+    (or ``STYLETX_DEBUG=1``)."""
+    if verbose or os.environ.get("STYLETX_DEBUG") == "1":
         for message in warnings.messages:
             print(f"styletx: warning: {message}", file=sys.stderr)
     elif warnings.summary():

@@ -35,7 +35,7 @@ class WarningCollector(logging.Handler):
         if len(self.messages) == 1:
             return f"warning: {self.messages[0]}"
         return (f"{len(self.messages)} warnings (first: {self.messages[0]}); "
-                "set STYLETX_DEBUG=1 to see them all")
+                "run with -v to see them all")
 
 
 @contextmanager

@@ -12,3 +12,12 @@ class StyleTxError(Exception):
 
 class BadMidiError(StyleTxError):
     """The input is not a usable MIDI file (corrupt, empty, drums only, too long, ...)."""
+
+
+class NoMelodyError(StyleTxError):
+    """No part of the input clearly carries a melody; name one (``--melody-track``) or take the
+    skyline (``--melody skyline``). ``ranking`` holds each candidate's label and score."""
+
+    def __init__(self, message: str, ranking: list[tuple[str, float]] | None = None) -> None:
+        super().__init__(message)
+        self.ranking = ranking or []

@@ -44,20 +44,21 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import struct
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
 
 import mido
 import pretty_midi
+from mido.midifiles.meta import UnknownMetaMessage
 
 from styletx.diagnostics import LOGGER
-from styletx.errors import BadMidiError, StyleTxError
+from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
 from styletx.fileio import StrPath, atomic_write
+from styletx.melody import MIN_SCORE, MONOPHONIC_MAX_OVERLAP, candidates, describe_part
 from styletx.smf import SmfError, SmfFile, parse_smf
 from styletx.song import KeySignature, Note, Parts, Song, TempoChange, TimeSignature, Track
 from styletx.timing import duration_seconds
@@ -86,14 +87,6 @@ DRUM_CHANNEL = 9
 MIN_MELODY_NOTES = 8
 """Parts with fewer notes are melody candidates only when no part has this many."""
 
-MONOPHONIC_MAX_OVERLAP = 0.2
-"""A part is monophonic when at most this fraction of its sounding time has 2+ notes."""
-
-MELODY_NAME = re.compile(
-    r"(?<![a-z])(melody|melodies|lead|vocals?|voices?|soprano|right[\s_-]*hand)(?![a-z])",
-    re.IGNORECASE,
-)
-"""Track names that say "this is the melody" (matched as whole words)."""
 
 MidiSource = StrPath | bytes | pretty_midi.PrettyMIDI | mido.MidiFile
 
@@ -244,6 +237,7 @@ class _PartBuilder:
 
     notes: list[Note]
     first_tick: int
+    events: list[tuple[int, bytes]] = field(default_factory=list)
 
 
 def _key_from_signature(sf: int, minor: bool) -> tuple[int, bool]:
@@ -268,6 +262,9 @@ def _from_smf(mid: SmfFile, label: str, warnings: ReadWarnings) -> Song:
     tempos: list[TempoChange] = []
     meters: list[TimeSignature] = []
     keys: list[KeySignature] = []
+    song_events: list[tuple[int, bytes]] = []
+    lyrics: list[tuple[int, str]] = []
+    kar_text: list[tuple[int, str]] = []
     n_notes = 0
     for ti, track in enumerate(mid.tracks):
         tick = track.end_tick
@@ -301,6 +298,7 @@ def _from_smf(mid: SmfFile, label: str, warnings: ReadWarnings) -> Song:
             for start, velocity in queue:  # dangling: ends with the track
                 warnings.dangling_notes += 1
                 parts[ti, channel].notes.append(Note(start, tick, pitch, velocity))
+        _share_events(ti, track.events, parts, song_events, lyrics, kar_text)
 
     if len(parts) > MAX_TRACKS:
         raise BadMidiError(f"{label}: too many parts ({len(parts)}; limit {MAX_TRACKS})")
@@ -318,7 +316,10 @@ def _from_smf(mid: SmfFile, label: str, warnings: ReadWarnings) -> Song:
             notes=sorted(part.notes),
             index=index,
             channel=channel,
+            events=part.events,
         ))
+    if not lyrics and len(kar_text) >= MIN_MELODY_NOTES:
+        lyrics = kar_text  # a .kar file: the words are text events
     return Song(
         resolution=resolution,
         tracks=tracks,
@@ -326,7 +327,45 @@ def _from_smf(mid: SmfFile, label: str, warnings: ReadWarnings) -> Song:
         time_signatures=_last_per_tick(meters),
         key_signatures=_last_per_tick(keys),
         midi_type=mid.format,
+        events=song_events,
+        lyrics=sorted(lyrics, key=lambda e: e[0]),
     )
+
+
+def _share_events(
+    ti: int,
+    events: list[tuple[int, int, bytes]],
+    parts: dict[tuple[int, int], _PartBuilder],
+    song_events: list[tuple[int, bytes]],
+    lyrics: list[tuple[int, str]],
+    kar_text: list[tuple[int, str]],
+) -> None:
+    """Give a track's non-note events to its parts (see :attr:`Track.events`).
+
+    A channel event goes to the part of its channel in this track, or, when the
+    track has exactly one part, to that part. A meta or sysex event goes to the
+    track's part when it has exactly one; otherwise (a conductor or lyrics track,
+    a type-0 track split by channel) it goes to the song, and is written in the
+    conductor track. Channel events of a track with no notes are dropped: styletx
+    allocates new channels, so they would act on the wrong instrument.
+    """
+    mine = [key for key in parts if key[0] == ti]
+    only = parts[mine[0]] if len(mine) == 1 else None
+    for when, channel, raw in events:
+        if raw[0] == 0xFF and len(raw) > 1 and raw[1] in (0x01, 0x05):
+            text = raw[2:].decode("latin-1")
+            if raw[1] == 0x05:
+                lyrics.append((when, text))
+            elif not text.startswith("@"):
+                kar_text.append((when, text))
+        if channel >= 0:
+            target = parts.get((ti, channel), only)
+            if target is not None:
+                target.events.append((when, raw))
+        elif only is not None:
+            only.events.append((when, raw))
+        else:
+            song_events.append((when, raw))
 
 
 def _program_at(changes: list[tuple[int, int]], tick: int) -> int | None:
@@ -481,6 +520,10 @@ def part_stats(track: Track, resolution: int) -> PartStats:
     )
 
 
+SKYLINE = "skyline"
+"""``melody_track`` value that takes the top line of all pitched parts together as the melody."""
+
+
 def select_parts(song: Song, melody_track: int | str | None = None) -> Parts:
     """Split a song into melody, accompaniment and drums.
 
@@ -490,25 +533,28 @@ def select_parts(song: Song, melody_track: int | str | None = None) -> Parts:
         A song with at least one non-drum part.
     melody_track
         The melody's part index (position in ``song.tracks``) or name
-        (case-insensitive); overrides the heuristic.
+        (case-insensitive); overrides the choice. :data:`SKYLINE` (``"skyline"``,
+        when no part has that name) takes the highest note at each onset of all
+        pitched parts together as the melody, and the rest as the accompaniment.
 
     Returns
     -------
     Parts
-        The melody, the other pitched parts in file order, the drum parts, and
-        the reason for the choice. The heuristic, in order:
+        The melody, the other pitched parts in file order, the drum parts, the
+        reason for the choice and the ranking of the candidates:
 
         1. Only one non-drum part: if it is monophonic (see :class:`PartStats`)
            it is the melody and the accompaniment is empty; else it is split by
            :func:`skyline`.
-        2. Parts whose name says melody (:data:`MELODY_NAME`): the best of them
-           by rule 3.
-        3. Among parts with at least :data:`MIN_MELODY_NOTES` notes (all parts
-           if none has that many): the monophonic part with the highest mean
-           pitch; if none is monophonic, the part with the least overlap.
+        2. Otherwise every part (or, for a polyphonic part, its skyline) is
+           scored on documented features (:mod:`styletx.melody`) and the best
+           one is the melody.
 
     Raises
     ------
+    NoMelodyError
+        Several parts and none clearly carries a melody (the best score is
+        under :data:`styletx.melody.MIN_SCORE`).
     StyleTxError
         The requested part does not exist, is ambiguous or is a drum part, or
         the song has no pitched part.
@@ -520,6 +566,17 @@ def select_parts(song: Song, melody_track: int | str | None = None) -> Parts:
 
     def others(melody: Track) -> list[Track]:
         return [t for t in pitched if t is not melody]
+
+    if (isinstance(melody_track, str) and melody_track.strip().casefold() == SKYLINE
+            and not any(t.name.strip().casefold() == SKYLINE for t in song.tracks)):
+        merged = Track(name="Skyline", program=pitched[0].program, is_drum=False,
+                       notes=sorted(n for t in pitched for n in t.notes), index=-1,
+                       channel=pitched[0].channel)
+        melody, accompaniment = skyline(merged, song.resolution)
+        melody.origin = accompaniment.origin = None
+        return Parts(melody, [accompaniment] if accompaniment.notes else [], drums,
+                     "requested: the skyline (highest note at each onset) of all "
+                     f"{len(pitched)} pitched parts")
 
     if melody_track is not None:
         melody = _find_part(song, melody_track)
@@ -541,40 +598,28 @@ def select_parts(song: Song, melody_track: int | str | None = None) -> Parts:
             "at each onset is the melody",
         )
 
-    named = [t for t in pitched if MELODY_NAME.search(t.name)]
-    if named:
-        melody = _most_melodic(named, song.resolution)
-        word = MELODY_NAME.search(melody.name).group(0)  # type: ignore[union-attr]
-        return Parts(melody, others(melody), drums,
-                     f"{_describe(melody)}: its name says melody ({word!r})")
-
-    candidates = [t for t in pitched if len(t.notes) >= MIN_MELODY_NOTES] or pitched
-    melody = _most_melodic(candidates, song.resolution)
-    stats = part_stats(melody, song.resolution)
-    kind = "monophonic" if stats.monophonic else "least polyphonic"
-    return Parts(
-        melody,
-        others(melody),
-        drums,
-        f"{_describe(melody)}: the {kind} part ({stats.overlap:.0%} of its sounding time "
-        f"has overlapping notes) with the highest mean pitch ({stats.mean_pitch:.1f})",
-    )
+    ranked = candidates(song, pitched, skyline)
+    ranking = [(c.label(), c.score) for c in ranked]
+    best = ranked[0]
+    runner = (f"; runner-up {ranked[1].label()} ({ranked[1].score:+.1f}, margin "
+              f"{best.score - ranked[1].score:.1f})") if len(ranked) > 1 else ""
+    if best.score < MIN_SCORE:
+        raise NoMelodyError(
+            f"no part clearly carries a melody (best: {best.label()}, score {best.score:+.1f} "
+            f"< {MIN_SCORE:g}: {best.why()}); give --melody-track X, or --melody skyline for "
+            "the top line of all parts", ranking=ranking)
+    reason = f"{best.label()}: score {best.score:+.1f} ({best.why()}){runner}"
+    if best.skyline:
+        melody, rest = skyline(best.part, song.resolution)
+        accompaniment = [rest if t is best.part else t for t in pitched]
+        accompaniment = [t for t in accompaniment if t.notes]
+        return Parts(melody, accompaniment, drums, reason, ranking)
+    return Parts(best.part, others(best.part), drums, reason, ranking)
 
 
 def _describe(track: Track) -> str:
     """Name a part in messages, e.g. "part 2 'Lead'"."""
-    return f"part {track.index} {track.name!r}" if track.name else f"part {track.index} (unnamed)"
-
-
-def _most_melodic(tracks: Sequence[Track], resolution: int) -> Track:
-    """Monophonic beats polyphonic; then less overlap, then higher mean pitch, then file order."""
-
-    def key(item: tuple[int, Track]) -> tuple[bool, float, float, int]:
-        pos, t = item
-        s = part_stats(t, resolution)
-        return (not s.monophonic, 0.0 if s.monophonic else s.overlap, -s.mean_pitch, pos)
-
-    return min(enumerate(tracks), key=key)[1]
+    return describe_part(track)
 
 
 def _find_part(song: Song, key: int | str) -> Track:
@@ -634,9 +679,11 @@ def skyline(track: Track, resolution: int) -> tuple[Track, Track]:
             melody.append(n)
             held.append(n)
     base = track.name or "Piano"
-    common = {"program": track.program, "is_drum": False, "index": -1}
+    common = {"program": track.program, "is_drum": False, "index": -1,
+              "origin": track.index if track.index >= 0 else track.origin}
     return (
-        Track(name=f"{base} (melody)", notes=sorted(melody), channel=track.channel, **common),
+        Track(name=f"{base} (melody)", notes=sorted(melody), channel=track.channel,
+              events=list(track.events), **common),
         Track(name=f"{base} (accompaniment)", notes=sorted(rest), channel=None, **common),
     )
 
@@ -656,7 +703,7 @@ def midi_bytes(song: Song, tracks: Sequence[Track]) -> bytes:
         A note is out of MIDI range (pitch 0-127, velocity 1-127) or ends before it starts.
     """
     mid = mido.MidiFile(type=1, ticks_per_beat=song.resolution)
-    mid.tracks.append(_conductor(song))
+    mid.tracks.append(_conductor(song, _orphan_texts(song, tracks)))
     for track, channel in zip(tracks, _allocate_channels(tracks), strict=True):
         mid.tracks.append(_note_track(track, channel))
     buf = io.BytesIO()
@@ -708,8 +755,38 @@ def _to_delta(events: list[tuple[int, mido.Message | mido.MetaMessage]]) -> mido
     return track
 
 
-def _conductor(song: Song) -> mido.MidiTrack:
-    """The first track: meter, key and tempo events, in tick order."""
+TEXT_METAS = frozenset((0x01, 0x02, 0x05, 0x06, 0x07))
+"""Meta types kept from parts that are not written: text, copyright, lyrics, marker, cue point."""
+
+
+def _orphan_texts(song: Song, tracks: Sequence[Track]) -> list[tuple[int, bytes]]:
+    """Text-like meta events of the song's parts that ``tracks`` does not write (a replaced
+    accompaniment's lyrics or markers), so that they survive in the conductor track."""
+    written = {t.index for t in tracks if t.index >= 0} | {
+        t.origin for t in tracks if t.origin is not None}
+    written_ids = {id(t) for t in tracks}
+    out = []
+    for t in song.tracks:
+        if id(t) in written_ids or t.index in written:
+            continue
+        out += [(tick, raw) for tick, raw in t.events
+                if raw[0] == 0xFF and len(raw) > 1 and raw[1] in TEXT_METAS]
+    return out
+
+
+def _raw_message(raw: bytes, channel: int | None = None) -> mido.Message | mido.MetaMessage:
+    """A mido message for a raw event of :attr:`Track.events` (on ``channel`` if given)."""
+    if raw[0] == 0xFF:
+        return UnknownMetaMessage(raw[1], data=tuple(raw[2:]))
+    if raw[0] == 0xF0:
+        return mido.Message("sysex", data=raw[1:])
+    status = raw[0] if channel is None else (raw[0] & 0xF0) | channel
+    return mido.Message.from_bytes([status, *raw[1:]])
+
+
+def _conductor(song: Song, extra: Sequence[tuple[int, bytes]] = ()) -> mido.MidiTrack:
+    """The first track: meter, key and tempo events, then the song's own meta and sysex events
+    (:attr:`Song.events`) and ``extra``, in tick order."""
     events: list[tuple[int, int, mido.MetaMessage]] = []
     for ts in song.time_signatures:
         events.append((ts.tick, 0, mido.MetaMessage(
@@ -719,6 +796,8 @@ def _conductor(song: Song) -> mido.MidiTrack:
         events.append((ks.tick, 1, mido.MetaMessage("key_signature", key=name)))
     for t in song.tempos:
         events.append((t.tick, 2, mido.MetaMessage("set_tempo", tempo=t.us_per_quarter)))
+    for tick, raw in [*song.events, *extra]:
+        events.append((tick, 3, _raw_message(raw)))
     events.sort(key=lambda e: (e[0], e[1]))
     return _to_delta([(tick, msg) for tick, _, msg in events])
 
@@ -751,14 +830,21 @@ def _allocate_channels(tracks: Sequence[Track]) -> list[int]:
 
 
 def _note_track(track: Track, channel: int) -> mido.MidiTrack:
-    """One part: name, program, then its notes in the FIFO-safe order."""
+    """One part: name, program, then its notes in the FIFO-safe order, with the part's own
+    events (:attr:`Track.events`) verbatim, moved to ``channel``, before the notes of their tick.
+
+    The program change at tick 0 is written only when the part's events hold none.
+    """
     head: list[tuple[int, mido.Message | mido.MetaMessage]] = []
     if track.name:
         name = track.name.encode("latin-1", "replace").decode("latin-1")
         head.append((0, mido.MetaMessage("track_name", name=name)))
-    head.append((0, mido.Message("program_change", channel=channel, program=track.program)))
+    if not any(raw[0] & 0xF0 == 0xC0 for _, raw in track.events):
+        head.append((0, mido.Message("program_change", channel=channel, program=track.program)))
 
-    keyed: list[tuple[tuple[int, int, int, int, int], mido.Message]] = []
+    keyed: list[tuple[tuple[int, int, int, int, int], mido.Message | mido.MetaMessage]] = [
+        ((tick, -1, 0, seq, 0), _raw_message(raw, channel))
+        for seq, (tick, raw) in enumerate(track.events)]
     for seq, n in enumerate(sorted(track.notes)):
         if not (0 <= n.pitch <= 127 and 1 <= n.velocity <= 127 and 0 <= n.start <= n.end):
             raise ValueError(f"part {track.name!r}: cannot write {n}")

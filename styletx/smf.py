@@ -20,6 +20,14 @@ Event semantics (per track, in file order, ticks absolute from the track start)
 * ``key_signatures``: ``(tick, sf, mode)``: sharps (> 0) or flats (< 0) as a
   signed int in -7..7 and mode 0 (major) or 1 (minor).
 * ``names``: ``(tick, name)`` for every track_name meta (0x03), latin-1 decoded.
+* ``events``: ``(tick, channel, raw)`` for every other event that is kept verbatim
+  on output: program changes, controllers, pitch bends, channel and poly
+  aftertouch (``channel`` 0-15, ``raw`` the status byte with its data bytes,
+  running status expanded), sysex (``channel`` -1, ``raw`` ``F0`` + payload
+  without its framing bytes) and meta events other than track_name, tempo,
+  time and key signature and end_of_track (``channel`` -1, ``raw``
+  ``FF type`` + payload): text, copyright, lyrics, markers, cue points,
+  instrument names, sequencer-specific data, ...
 * ``end_tick``: the sum of all delta times in the track (end_of_track included;
   events after an end_of_track are still read, as mido does).
 
@@ -87,6 +95,7 @@ class SmfTrack:
     time_signatures: list[tuple[int, int, int]] = field(default_factory=list)
     key_signatures: list[tuple[int, int, int]] = field(default_factory=list)
     names: list[tuple[int, str]] = field(default_factory=list)
+    events: list[tuple[int, int, bytes]] = field(default_factory=list)
     end_tick: int = 0
 
 
@@ -177,6 +186,7 @@ def _parse_track(trk: bytes) -> SmfTrack:
     out = SmfTrack()
     notes_append = out.notes.append
     programs_append = out.programs.append
+    events_append = out.events.append
     n = len(trk)
     i = 0
     tick = 0
@@ -227,9 +237,11 @@ def _parse_track(trk: bytes) -> SmfTrack:
                     raise SmfError("data byte > 127")
                 if kind == 0xC0:
                     programs_append((tick, status & 0x0F, value))
+                events_append((tick, status & 0x0F, bytes((status, value))))
             else:  # polytouch, control change, pitchwheel
                 if (trk[i] | trk[i + 1]) & 0x80:
                     raise SmfError("data byte > 127")
+                events_append((tick, status & 0x0F, bytes((status, trk[i], trk[i + 1]))))
                 i += 2
         elif status == 0xFF:
             i = _meta(trk, i, tick, out)
@@ -245,6 +257,7 @@ def _parse_track(trk: bytes) -> SmfTrack:
                 payload = payload[:-1]
             if not payload.isascii():
                 raise SmfError("sysex data byte > 127")
+            events_append((tick, -1, b"\xf0" + payload))
             i = end
         else:
             count = _SYSTEM_DATA_LENGTH.get(status)
@@ -299,6 +312,7 @@ def _meta(trk: bytes, i: int, tick: int, out: SmfTrack) -> int:
         out.key_signatures.append((tick, sf, mode))
     elif kind == 0x03:
         out.names.append((tick, trk[i:end].decode("latin-1")))
+        return end
     elif kind == 0x00:
         if length == 1:
             raise SmfError("sequence_number of 1 byte")
@@ -308,4 +322,6 @@ def _meta(trk: bytes, i: int, tick: int, out: SmfTrack) -> int:
     elif kind == 0x54 and (length < 5 or trk[i] >> 5 > 3 or trk[i + 1] > 59 or trk[i + 2] > 59
                            or trk[i + 4] > 99):
         raise SmfError("bad smpte_offset")
+    if kind not in (0x2F, 0x51, 0x58, 0x59):
+        out.events.append((tick, -1, bytes((0xFF, kind)) + trk[i:end]))
     return end

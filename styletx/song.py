@@ -29,6 +29,11 @@ class Track:
     notes: list[Note]
     index: int = -1  # position among the input's instrument parts; -1 for derived tracks
     channel: int | None = None
+    events: list[tuple[int, bytes]] = field(default_factory=list)
+    """The part's other events, kept verbatim on output: ``(tick, raw)`` in file order, where
+    ``raw`` is a channel message (status byte with the input's channel, then data bytes), a
+    sysex (``F0`` + payload) or a meta event (``FF type`` + payload); see :mod:`styletx.smf`."""
+    origin: int | None = None  # for a derived track (skyline), the index of the part it came from
 
     @property
     def max_polyphony(self) -> int:
@@ -85,6 +90,12 @@ class Song:
     key_signatures: list[KeySignature] = field(default_factory=list)
     midi_type: int = 1
     source: str = ""
+    events: list[tuple[int, bytes]] = field(default_factory=list)
+    """Meta and sysex events that belong to no single part (a conductor track's text and
+    markers, a karaoke lyrics track, the metas of a type-0 track); written in the conductor."""
+    lyrics: list[tuple[int, str]] = field(default_factory=list)
+    """Every lyric event (meta 0x05) of the file, and karaoke text (meta 0x01 in a ``.kar``
+    words track), as ``(tick, text)`` sorted by tick; used to find the sung part."""
 
     @property
     def end_tick(self) -> int:
@@ -100,3 +111,4 @@ class Parts:
     accompaniment: list[Track]
     drums: list[Track]
     reason: str  # why this melody was chosen, for `styletx info`
+    ranking: list[tuple[str, float]] = field(default_factory=list)  # candidates, best first
