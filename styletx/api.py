@@ -254,8 +254,8 @@ def transfer_song(
 
 
 def _replace_notes(track: Track, notes: list[Note]) -> Track:
-    return Track(name=track.name, program=track.program, is_drum=track.is_drum, notes=notes,
-                 index=track.index, channel=track.channel)
+    """The same part (name, program, channel, every other event) with other notes."""
+    return dataclasses.replace(track, notes=notes)
 
 
 def _settings(
