@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -247,7 +248,7 @@ def chord_track(
     frame_pc = frame_profiles(melody, accomp, pitch_offset)
     low = lowest_sounding(accomp, pitch_offset)
     scores = np.zeros((len(beat_starts), N_CHORD_TOKENS))
-    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+    for i, (a, b) in enumerate(pairwise(bounds)):
         prof = frame_pc[a:b].sum(axis=0)
         bass = int(low[a]) if low[a] >= 0 else None
         scores[i] = chord_scores(prof, bass, int(meta[a, 2]))
