@@ -45,7 +45,7 @@ from styletx.splits import split_of
 from styletx.styleclass import CLASSIFIER_NAME, StyleClassifier
 from styletx.timing import bar_starts
 
-DEFAULT_N = 12
+DEFAULT_N = 20
 DEFAULT_MAX_BARS = 16
 DATA_PIECES = 8
 REPO = Path(__file__).resolve().parents[1]

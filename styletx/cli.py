@@ -469,7 +469,8 @@ def _add_eval(subparsers: Subparsers) -> None:
     p.add_argument("--plot", type=Path, metavar="PNG", help="also draw the report card as a PNG")
     p.add_argument("--force", action="store_true", help="replace an existing PNG")
     p.add_argument("--bench", metavar="STYLE", help="run the end-to-end benchmark of STYLE")
-    p.add_argument("--n", type=int, default=None, help="bench: held-out inputs (default 12)")
+    p.add_argument("--n", type=int, default=None,
+                   help="bench: held-out inputs, balanced over sources (default 20)")
     p.add_argument("--seed", type=int, default=0, help="bench and classifier seed (default 0)")
     p.add_argument("--sweeps", default=None, metavar="K[,K...]",
                    help="bench: sampler sweep counts to compare, e.g. 5,10,20,40 (default: the "
