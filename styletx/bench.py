@@ -490,18 +490,18 @@ def write_results(result: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     stem = result["style"] + ("-sweeps" if len(result["settings"]["sweeps"]) > 1 else "")
     js = directory / f"{stem}.json"
-    js.write_text(json.dumps(_finite(result), indent=1) + "\n")
+    js.write_text(json.dumps(finite(result), indent=1) + "\n")
     md = directory / f"{stem}.md"
     md.write_text(markdown(result))
     return js, md
 
 
-def _finite(x: Any) -> Any:
+def finite(x: Any) -> Any:
     """NaN (a metric with nothing to measure) as JSON null, recursively."""
     if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
+        return {k: finite(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
-        return [_finite(v) for v in x]
+        return [finite(v) for v in x]
     if isinstance(x, float | np.floating):
         return None if math.isnan(x) else float(x)
     if isinstance(x, np.integer):

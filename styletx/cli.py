@@ -535,7 +535,15 @@ def _eval_train_classifier(args: argparse.Namespace) -> int:
 
 
 def _eval_bench(args: argparse.Namespace) -> int:
-    from styletx.bench import DEFAULT_MAX_BARS, DEFAULT_N, assemble, command_line, run_bench, write_results
+    from styletx.bench import (
+        DEFAULT_MAX_BARS,
+        DEFAULT_N,
+        assemble,
+        command_line,
+        finite,
+        run_bench,
+        write_results,
+    )
 
     if args.files:
         raise StyleTxError("--bench takes no MIDI files")
@@ -548,7 +556,7 @@ def _eval_bench(args: argparse.Namespace) -> int:
     js, md = write_results(result, args.out)
     doc = assemble(args.out, args.out.with_suffix(".md"))
     if args.json:
-        print(json.dumps({k: v for k, v in result.items() if k != "pieces"}, indent=1, default=float))
+        print(json.dumps(finite({k: v for k, v in result.items() if k != "pieces"}), indent=1))
     else:
         print(md.read_text())
     for line in result["skipped"]:
@@ -558,7 +566,7 @@ def _eval_bench(args: argparse.Namespace) -> int:
 
 
 def _eval_pair(args: argparse.Namespace) -> int:
-    from styletx.bench import find_classifier
+    from styletx.bench import find_classifier, finite
     from styletx.evaluation import format_report, model_nll, output_parts, piece_of, transfer_metrics
     from styletx.styles import load_style
 
@@ -592,8 +600,8 @@ def _eval_pair(args: argparse.Namespace) -> int:
         plot_report(m["output"], {"input": m["input"], "data": data}, args.plot,
                     title=f"{Path(args.files[1]).name} ({style.name})")
     if args.json:
-        print(json.dumps({"input_file": args.files[0], "output_file": args.files[1],
-                          "style": style.name, **m, "data": data}, indent=1, default=float))
+        print(json.dumps(finite({"input_file": args.files[0], "output_file": args.files[1],
+                                 "style": style.name, **m, "data": data}), indent=1))
     else:
         print(format_report(m["output"], {"input": m["input"], "data": data},
                             title=f"{args.files[1]} against {args.files[0]} ({style.name})"))
