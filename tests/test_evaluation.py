@@ -262,3 +262,32 @@ def test_cli_eval_bad_input_is_one_line_and_exit_2(args: list[str],
     assert main(["eval", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("styletx: error:")
+
+
+# ------------------------------------------------------------------------ bench
+
+
+def test_crop_cuts_notes_at_the_bar_line_and_keeps_the_parts() -> None:
+    from styletx.bench import crop
+
+    song = progression_song()
+    cropped, p = crop(song, parts(song), 1)
+    assert max(x.end for t in cropped.tracks for x in t.notes) == BAR
+    assert p.melody is cropped.tracks[0] and p.accompaniment == cropped.tracks[1:]
+    assert crop(song, parts(song), 5)[0] is song  # short enough already
+
+
+def test_inputs_are_balanced_over_the_other_styles(monkeypatch: pytest.MonkeyPatch) -> None:
+    from styletx import bench
+
+    def fake(style: str, split: str) -> list[bench.CorpusPiece]:
+        return [bench.CorpusPiece(style, f"{style}{i}", f"{style}{i}", split, lambda: None)
+                for i in range(10)]
+
+    monkeypatch.setattr(bench, "corpus_pieces", fake)
+    picked = bench.pick_inputs("jazz", 8, 0, ["bach", "bossa", "jazz", "pop"])
+    counts = {s: sum(p.style == s for p in picked) for s in ("bach", "bossa", "pop", "jazz")}
+    assert counts == {"bach": 3, "bossa": 3, "pop": 2, "jazz": 0}
+    again = bench.pick_inputs("pop", 8, 0, ["bach", "bossa", "jazz", "pop"])
+    assert [p.piece_id for p in again if p.style == "bach"][:2] == \
+        [p.piece_id for p in picked if p.style == "bach"][:2]  # a source's draw ignores the target
