@@ -129,11 +129,14 @@ def as_file(song: Song, tracks: Sequence[Track], melody: Track) -> tuple[Song, P
     return out, select_parts(out, kept.index(melody))
 
 
-def pick_inputs(style: str, n: int, seed: int, sources: Sequence[str]) -> list[CorpusPiece]:
-    """``n`` test-split pieces of the other styles, balanced over the sources that have data.
+def pick_inputs(
+    style: str, n: int, seed: int, sources: Sequence[str]
+) -> list[tuple[CorpusPiece, Song, Parts]]:
+    """``n`` test-split pieces of the other styles, loaded, balanced over the sources with data.
 
     Each source's pieces are shuffled by a seed that depends on the source only, so
-    every target style draws the same pieces from a given source.
+    every target style draws the same pieces from a given source. A piece that does
+    not load (a chorale that is not in four parts) is replaced by the source's next one.
     """
     pools = {s: corpus_pieces(s, "test") for s in sources if s != style}
     pools = {s: p for s, p in pools.items() if p}
@@ -142,13 +145,18 @@ def pick_inputs(style: str, n: int, seed: int, sources: Sequence[str]) -> list[C
     for s, pool in pools.items():
         random.Random(f"{seed}:{s}").shuffle(pool)
     order = sorted(pools)
-    picked: list[CorpusPiece] = []
+    picked: list[tuple[CorpusPiece, Song, Parts]] = []
     i = 0
     while len(picked) < n and any(pools.values()):
         s = order[i % len(order)]
-        if pools[s]:
-            picked.append(pools[s].pop(0))
         i += 1
+        while pools[s]:
+            cp = pools[s].pop(0)
+            try:
+                picked.append((cp, *cp.load()))
+                break
+            except StyleTxError:
+                continue
     return picked
 
 
@@ -194,8 +202,13 @@ def data_reference(
     pool = corpus_pieces(style.name, "test")
     random.Random(f"{seed}:data:{style.name}").shuffle(pool)
     rows, ids = [], []
-    for cp in pool[:n]:
-        song, parts = crop(*cp.load(), max_bars)
+    for cp in pool:
+        if len(rows) == n:
+            break
+        try:
+            song, parts = crop(*cp.load(), max_bars)
+        except StyleTxError:
+            continue
         song, parts = as_file(song, [parts.melody, *parts.accompaniment], parts.melody)
         piece = piece_of(song, parts)
         row = piece_metrics(piece)
@@ -268,8 +281,8 @@ def run_bench(
     per_piece = len(sweeps) + (1 + (2 if use_baseline else 0) if full else 0)
     bar = tqdm(total=len(inputs) * per_piece, desc=f"bench {style_name}", file=sys.stderr,
                disable=not progress, unit="run")
-    for i, cp in enumerate(inputs):
-        song, parts = crop(*cp.load(), max_bars)
+    for i, (cp, full_song, full_parts) in enumerate(inputs):
+        song, parts = crop(full_song, full_parts, max_bars)
         song_in, parts_in = as_file(song, [parts.melody, *parts.accompaniment], parts.melody)
         mel_song, _ = as_file(song, [parts.melody], parts.melody)
         melody_index = song_in.tracks.index(parts_in.melody)

@@ -211,14 +211,17 @@ def train_classifier(
     done = 0
     for c, style in enumerate(classes):
         for load in picked[style]:
-            source, piece = load()
+            done += 1
+            try:
+                source, piece = load()
+            except StyleTxError:  # e.g. a chorale that is not in four parts
+                continue
             reference[style].append(piece_metrics(piece))
             if piece.accomp:
                 feats = piece_features(piece, windows_per_piece)
                 rows.append(feats)
                 labels += [c] * len(feats)
                 groups += [source] * len(feats)
-            done += 1
             if progress:
                 progress(done, total)
     if not rows:

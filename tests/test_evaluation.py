@@ -281,13 +281,14 @@ def test_inputs_are_balanced_over_the_other_styles(monkeypatch: pytest.MonkeyPat
     from styletx import bench
 
     def fake(style: str, split: str) -> list[bench.CorpusPiece]:
-        return [bench.CorpusPiece(style, f"{style}{i}", f"{style}{i}", split, lambda: None)
+        return [bench.CorpusPiece(style, f"{style}{i}", f"{style}{i}", split, lambda: (None, None))
                 for i in range(10)]
 
     monkeypatch.setattr(bench, "corpus_pieces", fake)
     picked = bench.pick_inputs("jazz", 8, 0, ["bach", "bossa", "jazz", "pop"])
+    picked = [p for p, _, _ in picked]
     counts = {s: sum(p.style == s for p in picked) for s in ("bach", "bossa", "pop", "jazz")}
     assert counts == {"bach": 3, "bossa": 3, "pop": 2, "jazz": 0}
-    again = bench.pick_inputs("pop", 8, 0, ["bach", "bossa", "jazz", "pop"])
+    again = [p for p, _, _ in bench.pick_inputs("pop", 8, 0, ["bach", "bossa", "jazz", "pop"])]
     assert [p.piece_id for p in again if p.style == "bach"][:2] == \
         [p.piece_id for p in picked if p.style == "bach"][:2]  # a source's draw ignores the target
