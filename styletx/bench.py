@@ -530,7 +530,7 @@ def command_line() -> str:
 
 
 def train_style_classifier(
-    seed: int = 0, pieces_per_style: int = 80, progress: bool = True
+    seed: int = 0, pieces_per_style: int = 200, progress: bool = True
 ) -> StyleClassifier:
     """Train the style classifier on every installed style's training split."""
     from tqdm import tqdm

@@ -490,7 +490,7 @@ def _add_eval(subparsers: Subparsers) -> None:
                    help="train the style classifier on every style's training split")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="classifier file (default checkpoints/style_classifier.json)")
-    p.add_argument("--pieces-per-style", type=int, default=80,
+    p.add_argument("--pieces-per-style", type=int, default=200,
                    help="classifier: training pieces per style (default %(default)s)")
     p.set_defaults(func=_run_eval)
 

@@ -192,7 +192,7 @@ def train_classifier(
     loaders: dict[str, list[PieceLoader]],
     *,
     seed: int = 0,
-    pieces_per_style: int = 80,
+    pieces_per_style: int = 200,
     windows_per_piece: int = 3,
     k: int = 5,
     progress: Callable[[int, int], None] | None = None,
