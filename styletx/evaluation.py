@@ -390,9 +390,14 @@ class Texture:
 
 
 def texture(piece: Piece) -> Texture:
-    """Accompaniment density: notes per quarter note and mean polyphony where it sounds."""
+    """Accompaniment density: notes per quarter note and mean polyphony where it sounds.
+
+    Polyphony counts distinct sounding pitches: a pitch struck again while it still
+    rings (MMA's strummed guitars let strings ring over their re-strikes) is one voice,
+    as it is on the grid, where the later onset cuts the earlier note.
+    """
     n = _sample_frames(piece)
-    counts = sounding(piece.accomp, piece.resolution, n).sum(1)
+    counts = (sounding(piece.accomp, piece.resolution, n) > 0).sum(1)
     active = counts[counts > 0]
     return Texture(len(piece.accomp) / max(piece.beats, 1e-9),
                    float(active.mean()) if active.size else 0.0)
@@ -431,7 +436,7 @@ def above_melody(piece: Piece) -> float:
 
 
 def voice_slices(piece: Piece) -> list[list[int]]:
-    """Voices at each onset: the sounding accompaniment pitches sorted upwards, melody on top.
+    """Voices at each onset: the distinct sounding accompaniment pitches upwards, melody on top.
 
     One slice per distinct onset tick of melody or accompaniment; the melody's
     pitch (the highest melody note sounding, if any) is appended last whatever
@@ -443,7 +448,7 @@ def voice_slices(piece: Piece) -> list[list[int]]:
     mel = _melody_at(piece, ticks)
     slices = []
     for t, m in zip(ticks, mel, strict=True):
-        voices = sorted(a_pitches[(a_starts <= t) & (a_ends > t)].tolist())
+        voices = sorted(set(a_pitches[(a_starts <= t) & (a_ends > t)].tolist()))
         if m >= 0:
             voices.append(int(m))
         slices.append(voices)

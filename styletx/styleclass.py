@@ -68,7 +68,7 @@ def window_features(piece: Piece, start: int, stop: int) -> np.ndarray:
     feats.append(float(np.log1p(s.size / beats)))
     a = -(-start * SAMPLES_PER_BEAT // res)
     b = -(-stop * SAMPLES_PER_BEAT // res)
-    counts = sounding(piece.accomp, res, b)[a:b].sum(1)
+    counts = (sounding(piece.accomp, res, b)[a:b] > 0).sum(1)
     active = counts[counts > 0]
     feats.append(float(np.log1p(active.mean())) if active.size else 0.0)
     octave = np.clip(p // 12, 0, OCTAVES - 1)
