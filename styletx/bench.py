@@ -482,10 +482,43 @@ def assemble(directory: Path, out: Path) -> Path:
             f"Style classifier: {clf['folds']}-fold cross-validated accuracy "
             f"**{clf['cv_accuracy']:.3f}** on {clf['windows']} windows of {clf['window_beats']} beats "
             f"(folds by source melody; per style: {per}); seed {clf['seed']}.\n")
-    parts += [markdown(r) for r in results if len(r["settings"]["sweeps"]) == 1]
+    main = [r for r in results if len(r["settings"]["sweeps"]) == 1]
+    if main:
+        parts.append(summary_markdown(main))
+    parts += [markdown(r) for r in main]
     parts += [sweep_markdown(r) for r in results if len(r["settings"]["sweeps"]) > 1]
     out.write_text("\n".join(parts))
     return out
+
+
+SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("chord_agreement", "chord"),
+    ("bass_on_root", "bass root"),
+    ("bass_on_chord_tone", "bass tone"),
+    ("clash", "clash"),
+    ("groove", "groove"),
+    ("parallels", "par./100b"),
+    ("style_prob", "style p"),
+)
+
+
+def summary_markdown(results: Sequence[dict[str, Any]]) -> str:
+    """One row per style and system: the headline figures of every style's table."""
+    lines = ["## Summary", "",
+             "styletx (full inputs, default settings) beside the MMA baseline on the same inputs, "
+             "with the inputs themselves and the style's own data for reference. Details per style below.",
+             "", "| style | system | n | " + " | ".join(label for _, label in SUMMARY_COLUMNS) + " |",
+             "|---|---|---|" + "---|" * len(SUMMARY_COLUMNS)]
+    for r in results:
+        conds = r["conditions"]
+        rows = [(k, v) for k, v in conds.items() if k.startswith("styletx_sweeps_")]
+        rows += [(k, conds[k]) for k in ("baseline",) if k in conds]
+        rows += [("input", conds["input"]), ("data", r["data"])]
+        for key, cond in rows:
+            name = {"baseline": "MMA baseline", "input": "input", "data": "style data"}.get(key, "styletx")
+            cells = [_cell(cond["metrics"].get(c)) for c, _ in SUMMARY_COLUMNS]
+            lines.append(f"| {r['style']} | {name} | {cond['n']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def sweep_markdown(result: dict[str, Any]) -> str:
