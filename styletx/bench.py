@@ -397,7 +397,10 @@ def _label(key: str, sweeps: Sequence[int]) -> str:
     return ROW_LABELS.get(key, key)
 
 
-def markdown(result: dict[str, Any], heading: str | None = None) -> str:
+def markdown(
+    result: dict[str, Any], heading: str | None = None,
+    columns: Sequence[tuple[str, str]] = TABLE_COLUMNS,
+) -> str:
     """The style's section of ``docs/quality.md``."""
     s = result["settings"]
     sources = ", ".join(f"{k} {v}" for k, v in result["sources"].items())
@@ -409,14 +412,14 @@ def markdown(result: dict[str, Any], heading: str | None = None) -> str:
         f"{s['max_bars']} bars, seed {s['seed']}, temperature {s['temperature']}; style data: "
         f"{result['data']['n']} test-split pieces of the {result['style']} corpus.",
         "",
-        "| | n | " + " | ".join(label for _, label in TABLE_COLUMNS) + " |",
-        "|---|---|" + "---|" * len(TABLE_COLUMNS),
+        "| | n | " + " | ".join(label for _, label in columns) + " |",
+        "|---|---|" + "---|" * len(columns),
     ]
     rows = [("input", result["conditions"]["input"]), ("data", result["data"])]
     rows += [(k, v) for k, v in result["conditions"].items() if k != "input"]
     for key, cond in rows:
         m = cond["metrics"]
-        cells = [_cell(m.get(c)) for c, _ in TABLE_COLUMNS]
+        cells = [_cell(m.get(c)) for c, _ in columns]
         lines.append(f"| {_label(key, s['sweeps'])} | {cond['n']} | " + " | ".join(cells) + " |")
     if result["skipped"]:
         lines += ["", *[f"- {x}" for x in result["skipped"]]]
@@ -527,8 +530,9 @@ def sweep_markdown(result: dict[str, Any]) -> str:
     heading = (f"## Sampler health: {result['style']} at {', '.join(map(str, s['sweeps']))} sweeps\n\n"
                "A sampler that samples the style's distribution keeps these figures steady as the "
                "chain runs longer; a drift means the chain moves away from what the model was "
-               "trained on. Melody-only and baseline runs are in the style's main table.")
-    return markdown(result, heading)
+               "trained on. Melody-only and baseline runs are in the style's main table; *s/piece* is "
+               "the wall time of one transfer and its scoring on the shared 2-core CPU.")
+    return markdown(result, heading, (*TABLE_COLUMNS, ("seconds", "s/piece")))
 
 
 def write_results(result: dict[str, Any], directory: Path) -> tuple[Path, Path]:
