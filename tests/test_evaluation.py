@@ -292,3 +292,26 @@ def test_inputs_are_balanced_over_the_other_styles(monkeypatch: pytest.MonkeyPat
     again = [p for p, _, _ in bench.pick_inputs("pop", 8, 0, ["bach", "bossa", "jazz", "pop"])]
     assert [p.piece_id for p in again if p.style == "bach"][:2] == \
         [p.piece_id for p in picked if p.style == "bach"][:2]  # a source's draw ignores the target
+
+
+def test_results_are_written_and_assembled_into_one_page(tmp_path: Path) -> None:
+    from styletx.bench import assemble, write_results
+
+    metrics = {"chord_agreement": 0.25, "clash": float("nan"), "groove": 0.9}
+    result = {
+        "style": "jazz", "command": "styletx eval --bench jazz", "commit": "abc1234",
+        "date": "today", "seconds": 60.0, "sources": {"bach": 2},
+        "settings": {"n": 2, "seed": 0, "sweeps": [5], "max_bars": 16, "temperature": 0.6},
+        "classifier": None, "data": {"n": 1, "metrics": {"groove": 0.95}},
+        "conditions": {"input": {"n": 2, "metrics": {"chord_agreement": 1.0}},
+                       "styletx_sweeps_5": {"n": 2, "metrics": metrics},
+                       "baseline": {"n": 2, "metrics": {"chord_agreement": 0.9}}},
+        "skipped": ["MMA baseline: a reason"], "pieces": [],
+    }
+    js, _ = write_results(result, tmp_path / "quality")
+    assert json.loads(js.read_text())["conditions"]["styletx_sweeps_5"]["metrics"]["clash"] is None
+    page = assemble(tmp_path / "quality", tmp_path / "quality.md").read_text()
+    assert "styletx eval --bench jazz" in page and "abc1234" in page
+    assert "| **styletx** | 2 | 0.250 |" in page
+    assert "| MMA baseline | 2 | 0.900 |" in page
+    assert "- MMA baseline: a reason" in page
