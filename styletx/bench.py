@@ -472,7 +472,11 @@ corpus (what the model was trained to imitate). Every row is a mean over pieces.
 
 def assemble(directory: Path, out: Path) -> Path:
     """Build ``docs/quality.md`` from every ``<style>.json`` in ``directory``."""
-    results = [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+    paths = sorted(directory.glob("*.json"))
+    results = [json.loads(p.read_text()) for p in paths]
+    for path, r in zip(paths, results, strict=True):  # each style's own page, in today's format
+        sweep = len(r["settings"]["sweeps"]) > 1
+        path.with_suffix(".md").write_text(sweep_markdown(r) if sweep else markdown(r))
     if not results:
         raise StyleTxError(f"no bench results in {directory}: run styletx eval --bench STYLE")
     order = ["bach", "jazz", "bossa", "pop", "folk", "ragtime"]
@@ -542,7 +546,7 @@ def write_results(result: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     js = directory / f"{stem}.json"
     js.write_text(json.dumps(finite(result), indent=1) + "\n")
     md = directory / f"{stem}.md"
-    md.write_text(markdown(result))
+    md.write_text(sweep_markdown(result) if len(result["settings"]["sweeps"]) > 1 else markdown(result))
     return js, md
 
 
