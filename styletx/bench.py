@@ -188,11 +188,15 @@ def _score(
 
 
 def _git_commit() -> str:
+    """The checkout's short commit, with ``+dirty`` when the package or checkpoints differ from it."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                               text=True, timeout=10).stdout.strip() or "unknown"
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "styletx", "checkpoints"],
+                               cwd=REPO, capture_output=True, timeout=10).returncode != 0
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 def data_reference(
@@ -250,6 +254,7 @@ def run_bench(
     from styletx.styles import load_style, styles
 
     torch.set_num_threads(1)
+    commit = _git_commit()  # the code that runs is the code at the start
     style = load_style(style_name)
     classifier = find_classifier()
     skipped: list[str] = []
@@ -335,7 +340,7 @@ def run_bench(
     return {
         "style": style_name,
         "command": command,
-        "commit": _git_commit(),
+        "commit": commit,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "settings": {"n": len(inputs), "seed": seed, "sweeps": list(sweeps), "max_bars": max_bars,
                      "temperature": SamplerSettings.temperature, "data_pieces": data["n"]},
