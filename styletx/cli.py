@@ -518,10 +518,169 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- eval
+
+
+def _add_eval(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "eval", help="score a transfer (a musical report card) or benchmark a style",
+        description="With IN.mid OUT.mid --style S: a report card for one transfer, each metric "
+        "beside the input's or the style data's value and a line on what good looks like. "
+        "With --bench STYLE: transfer held-out pieces of the other styles into STYLE, harmonise "
+        "their melodies, score them beside an MMA baseline, and write docs/quality/STYLE.json "
+        "and docs/quality.md. With --train-classifier: train the style classifier behind "
+        "style_prob.")
+    p.add_argument("files", nargs="*", metavar="MIDI", help="IN.mid OUT.mid: an input and its transfer")
+    p.add_argument("--style", help="the transfer's target style (for style_prob, NLL, data values)")
+    p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
+                   help="melody part of IN.mid (default: guessed)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--plot", type=Path, metavar="PNG", help="also draw the report card as a PNG")
+    p.add_argument("--force", action="store_true", help="replace an existing PNG")
+    p.add_argument("--bench", metavar="STYLE", help="run the end-to-end benchmark of STYLE")
+    p.add_argument("--n", type=int, default=None,
+                   help="bench: held-out inputs, balanced over sources (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="bench and classifier seed (default 0)")
+    p.add_argument("--sweeps", default=None, metavar="K[,K...]",
+                   help="bench: sampler sweep counts to compare, e.g. 5,10,20,40 (default: the "
+                   "default setting only)")
+    p.add_argument("--max-bars", type=int, default=None,
+                   help="bench: cut inputs to their first bars (default 16; 0 = whole pieces)")
+    base = p.add_mutually_exclusive_group()
+    base.add_argument("--baseline", dest="baseline", action="store_true", default=None,
+                      help="bench: require the MMA baseline (default: run it when mma is installed)")
+    base.add_argument("--no-baseline", dest="baseline", action="store_false",
+                      help="bench: skip the MMA baseline")
+    p.add_argument("--out", type=Path, default=Path("docs/quality"),
+                   help="bench: folder for STYLE.json/.md; FOLDER.md is rebuilt from all of them")
+    p.add_argument("--assemble", action="store_true",
+                   help="only rebuild FOLDER.md (docs/quality.md) from the bench results")
+    p.add_argument("--train-classifier", action="store_true",
+                   help="train the style classifier on every style's training split")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="classifier file (default checkpoints/style_classifier.json)")
+    p.add_argument("--pieces-per-style", type=int, default=200,
+                   help="classifier: training pieces per style (default %(default)s)")
+    p.set_defaults(func=_run_eval)
+
+
+def _parse_sweeps(text: str | None) -> list[int]:
+    if text is None:
+        return [SamplerSettings.sweeps]
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise StyleTxError(f"bad --sweeps {text!r}: give positive counts, e.g. 5,10,20,40")
+    return values
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    if args.train_classifier:
+        return _eval_train_classifier(args)
+    if args.assemble:
+        from styletx.bench import assemble
+
+        print(f"wrote {assemble(args.out, args.out.with_suffix('.md'))}")
+        return 0
+    if args.bench:
+        return _eval_bench(args)
+    return _eval_pair(args)
+
+
+def _eval_train_classifier(args: argparse.Namespace) -> int:
+    from styletx.bench import command_line, train_style_classifier
+    from styletx.styleclass import CLASSIFIER_NAME
+
+    clf = train_style_classifier(seed=args.seed, pieces_per_style=args.pieces_per_style)
+    clf.info["command"] = command_line()
+    out = args.output or Path("checkpoints") / CLASSIFIER_NAME
+    clf.save(out)
+    per = ", ".join(f"{k} {v:.3f}" for k, v in clf.info["cv_accuracy_per_style"].items())
+    print(f"wrote {out}: {clf.info['folds']}-fold CV accuracy {clf.info['cv_accuracy']:.3f} "
+          f"on {clf.info['windows']} windows ({per})")
+    return 0
+
+
+def _eval_bench(args: argparse.Namespace) -> int:
+    from styletx.bench import (
+        DEFAULT_MAX_BARS,
+        DEFAULT_N,
+        assemble,
+        command_line,
+        finite,
+        run_bench,
+        write_results,
+    )
+
+    if args.files:
+        raise StyleTxError("--bench takes no MIDI files")
+    n = DEFAULT_N if args.n is None else args.n
+    if n < 1:
+        raise StyleTxError("--n must be at least 1")
+    max_bars = DEFAULT_MAX_BARS if args.max_bars is None else args.max_bars
+    result = run_bench(args.bench, n=n, seed=args.seed, sweeps=_parse_sweeps(args.sweeps),
+                       baseline=args.baseline, max_bars=max_bars or None, command=command_line())
+    js, md = write_results(result, args.out)
+    doc = assemble(args.out, args.out.with_suffix(".md"))
+    if args.json:
+        print(json.dumps(finite({k: v for k, v in result.items() if k != "pieces"}), indent=1))
+    else:
+        print(md.read_text())
+    for line in result["skipped"]:
+        print(f"note: {line}", file=sys.stderr)
+    print(f"wrote {js}, {md} and {doc}")
+    return 0
+
+
+def _eval_pair(args: argparse.Namespace) -> int:
+    from styletx.bench import find_classifier, finite
+    from styletx.evaluation import format_report, model_nll, output_parts, piece_of, transfer_metrics
+    from styletx.styles import load_style
+
+    if len(args.files) != 2:
+        raise StyleTxError("eval takes two MIDI files, IN.mid OUT.mid (or --bench STYLE)")
+    if not args.style:
+        raise StyleTxError("eval IN.mid OUT.mid needs --style, the transfer's target style")
+    if args.plot and args.plot.exists() and not args.force:
+        raise StyleTxError(f"{args.plot} exists; use --force to replace it")
+    style = load_style(args.style)
+    song_in = read_midi(args.files[0])
+    song_out = read_midi(args.files[1])
+    parts_in = select_parts(song_in, args.melody_track)
+    with progress_bar(f"eval {Path(args.files[1]).name}") as bar:
+        parts_out = output_parts(song_out, parts_in.melody)
+        m = transfer_metrics(song_in, parts_in, song_out, parts_out)
+        bar(1, 3)
+        classifier = find_classifier()
+        data: dict[str, float] = {}
+        piece = piece_of(song_out, parts_out, like=piece_of(song_in, parts_in))
+        if classifier is not None:
+            m["output"]["style_prob"] = classifier.style_prob(piece, style.name)
+            data = dict(classifier.info.get("reference", {}).get(style.name, {}))
+        bar(2, 3)
+        m["output"]["nll"] = model_nll(style, song_out, parts_out)
+        m["input"]["nll"] = model_nll(style, song_in, parts_in)
+        bar(3, 3)
+    if args.plot:
+        from styletx.evaluation import plot_report
+
+        plot_report(m["output"], {"input": m["input"], "data": data}, args.plot,
+                    title=f"{Path(args.files[1]).name} ({style.name})")
+    if args.json:
+        print(json.dumps(finite({"input_file": args.files[0], "output_file": args.files[1],
+                                 "style": style.name, **m, "data": data}), indent=1))
+    else:
+        print(format_report(m["output"], {"input": m["input"], "data": data},
+                            title=f"{args.files[1]} against {args.files[0]} ({style.name})"))
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 COMMANDS: list[Callable[[Subparsers], None]] = [
-    _add_render, _add_batch, _add_plot, _add_styles, _add_info, _add_data, _add_train,
+    _add_render, _add_batch, _add_eval, _add_plot, _add_styles, _add_info, _add_data, _add_train,
 ]
 """Registration functions, one per subcommand, in the order ``--help`` lists them."""
 
