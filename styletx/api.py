@@ -28,6 +28,7 @@ from styletx.errors import StyleTxError
 from styletx.grid import HOLD, MELODY_HOLD, MELODY_REST, OFF, ONSET, Grid, build_grid, roll_to_notes
 from styletx.limits import clip_tracks, cut_stuck_notes
 from styletx.midi_io import midi_bytes, read_midi, select_parts, write_midi
+from styletx.model import HarmonyPrior
 from styletx.sampler import DEFAULT_SETTINGS, Progress, SamplerSettings, Schedule, resample_accompaniment
 from styletx.song import Note, Parts, Song, Track
 from styletx.styles import Style, load_style
@@ -213,6 +214,12 @@ def transfer_song(
     rng = np.random.default_rng(settings.seed)
     start, melody_only = _initial_window(grid, cfg.pitch_lo, cfg.pitch_hi, rng)
     notes: list[str] = []
+    if settings.temperature is None:
+        settings = dataclasses.replace(settings, temperature=style.info.temperature)
+    if settings.prior is None:
+        settings = dataclasses.replace(
+            settings, prior=HarmonyPrior(style.info.non_chord_prior, style.info.bass_root_prior),
+            voice_leading_tries=style.info.voice_leading_tries)
     if melody_only:
         notes.append("no accompaniment in the input: harmonising the melody from scratch")
         settings = dataclasses.replace(settings, strength=1.0)
@@ -259,7 +266,7 @@ def _replace_notes(track: Track, notes: list[Note]) -> Track:
 
 
 def _settings(
-    seed: int | None, temperature: float, strength: float, schedule: Schedule, sweeps: int,
+    seed: int | None, temperature: float | None, strength: float, schedule: Schedule, sweeps: int,
 ) -> SamplerSettings:
     try:
         return SamplerSettings(schedule=schedule, temperature=temperature, strength=strength,
@@ -273,7 +280,7 @@ def transfer(
     style: str | Style = "bach",
     *,
     seed: int | None = None,
-    temperature: float = SamplerSettings.temperature,
+    temperature: float | None = None,
     strength: float = SamplerSettings.strength,
     bars: str | tuple[int, int] | None = None,
     melody_track: int | str | None = None,
@@ -296,7 +303,8 @@ def transfer(
     seed
         Same seed, input and settings → identical output. ``None`` draws one.
     temperature
-        Sampling temperature (lower = safer, more repetitive).
+        Sampling temperature (lower = safer, sparser and more repetitive); ``None``
+        takes the style's own, calibrated so that its output is as dense as its data.
     strength
         0 keeps the input's accompaniment; 1 resamples it fully.
     bars
@@ -338,7 +346,7 @@ def render(
     style: str | Style = "bach",
     *,
     seed: int | None = None,
-    temperature: float = SamplerSettings.temperature,
+    temperature: float | None = None,
     strength: float = SamplerSettings.strength,
     bars: str | tuple[int, int] | None = None,
     melody_track: int | str | None = None,

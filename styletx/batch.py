@@ -62,7 +62,7 @@ class BatchOptions:
     seed: int = 0
     force: bool = False
     wav: bool = False
-    temperature: float = SamplerSettings.temperature
+    temperature: float | None = None
     strength: float = SamplerSettings.strength
     sweeps: int = SamplerSettings.sweeps
     schedule: Literal["default", "paper"] = "default"

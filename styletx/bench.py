@@ -239,6 +239,7 @@ def run_bench(
     n: int = DEFAULT_N,
     seed: int = 0,
     sweeps: Sequence[int] = (5,),
+    temperature: float | None = None,
     baseline: bool | None = None,
     max_bars: int | None = DEFAULT_MAX_BARS,
     data_pieces: int = DATA_PIECES,
@@ -294,7 +295,7 @@ def run_bench(
         rec: dict[str, Any] = {"source": cp.style, "id": cp.piece_id,
                                "bars": len(bar_starts(song_in)), "runs": {}}
         for k in sweeps:
-            settings = SamplerSettings(seed=seed + i, sweeps=k)
+            settings = SamplerSettings(seed=seed + i, sweeps=k, temperature=temperature)
             t = time.perf_counter()
             res = transfer_song(song_in, style, settings=settings, melody_track=melody_index)
             out, _ = as_file(res.song, res.tracks, res.tracks[0])
@@ -303,7 +304,7 @@ def run_bench(
             rec["input"] = m["input"]
             bar.update()
         if full:
-            settings = SamplerSettings(seed=seed + i, sweeps=sweeps[0])
+            settings = SamplerSettings(seed=seed + i, sweeps=sweeps[0], temperature=temperature)
             t = time.perf_counter()
             res = transfer_song(mel_song, style, settings=settings, melody_track=0)
             out, _ = as_file(res.song, res.tracks, res.tracks[0])
@@ -343,7 +344,8 @@ def run_bench(
         "commit": commit,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "settings": {"n": len(inputs), "seed": seed, "sweeps": list(sweeps), "max_bars": max_bars,
-                     "temperature": SamplerSettings.temperature, "data_pieces": data["n"]},
+                     "temperature": temperature if temperature is not None else style.info.temperature,
+                     "data_pieces": data["n"]},
         "sources": {s: sum(1 for r in records if r["source"] == s)
                     for s in sorted({r["source"] for r in records})},
         "classifier": classifier.info if classifier else None,

