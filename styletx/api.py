@@ -90,24 +90,40 @@ def load_source(src: Source) -> Song:
     raise StyleTxError(f"cannot read a {type(src).__name__}: give a path, PrettyMIDI or music21 stream")
 
 
-def _initial_window(grid: Grid, lo: int, hi: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
-    """The sampler's start: the input's own accompaniment, or random chord tones if there is none."""
+def _initial_window(grid: Grid, lo: int, hi: int, rng: np.random.Generator) -> np.ndarray:
+    """The sampler's start: the input's own accompaniment, or block chords if there is none.
+
+    A melody-only input starts from its chord track played as plain block chords
+    (the root below, the chord's tones above, struck at each change and each bar),
+    and the sampler rewrites it all: this is what turns styletx into a harmoniser.
+    Beats without a chord start from random in-key tones.
+    """
     window = fold_into_range(grid.accomp, lo, hi)
     if window.any():
-        return window, False
-    # A melody-only input: start from a random in-key chord on every beat, and let
-    # the sampler rewrite it all (this is what turns styletx into a harmoniser).
-    n_frames = grid.n_frames
+        return window
     pitches = np.arange(lo, hi)
-    for start in range(0, n_frames, grid.steps_per_beat):
-        in_key = pitches[scale_mask(int(grid.key[start]))[pitches % 12]]
-        middle = in_key[(in_key >= 48) & (in_key < 72)]
-        pool = middle if middle.size >= 3 else in_key
-        chord = rng.choice(pool, size=min(3, pool.size), replace=False) - lo
-        stop = min(start + grid.steps_per_beat, n_frames)
-        window[start, chord] = ONSET
-        window[start + 1 : stop, chord] = HOLD
-    return window, True
+    strike = np.zeros(grid.n_frames, dtype=bool)
+    strike[np.flatnonzero(grid.bar_step == 0)] = True
+    strike[0] = True
+    strike[1:] |= np.diff(grid.chords) != 0
+    beat = grid.bar_step % grid.steps_per_beat == 0
+    for start in np.flatnonzero(strike | (beat & (grid.chords == NO_CHORD))):
+        chord = Chord.from_token(int(grid.chords[start]))
+        if chord is not None:
+            tones = pitches[np.isin(pitches % 12, list(chord.pitch_classes)) & (pitches >= 52)]
+            tones = tones[tones < 67]
+            roots = pitches[(pitches % 12 == chord.root) & (pitches < 52)]
+            voicing = np.concatenate([roots[-1:], tones[:3]])
+        else:
+            in_key = pitches[scale_mask(int(grid.key[start]))[pitches % 12]]
+            middle = in_key[(in_key >= 48) & (in_key < 72)]
+            pool = middle if middle.size >= 3 else in_key
+            voicing = rng.choice(pool, size=min(3, pool.size), replace=False)
+        later = np.flatnonzero(strike[start + 1 :] | beat[start + 1 :])
+        stop = start + 1 + int(later[0]) if later.size else grid.n_frames
+        window[start, voicing - lo] = ONSET
+        window[start + 1 : stop, voicing - lo] = HOLD
+    return window
 
 
 def parse_chart(chart: str, grid: Grid) -> np.ndarray:
@@ -212,14 +228,15 @@ def transfer_song(
             f"(limit {MAX_FRAMES}); cut it into sections")
     cfg = style.model.cfg
     rng = np.random.default_rng(settings.seed)
-    start, melody_only = _initial_window(grid, cfg.pitch_lo, cfg.pitch_hi, rng)
+    melody_only = not fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi).any()
     notes: list[str] = []
     if settings.temperature is None:
         settings = dataclasses.replace(settings, temperature=style.info.temperature)
     if settings.prior is None:
         settings = dataclasses.replace(
-            settings, prior=HarmonyPrior(style.info.non_chord_prior, style.info.bass_root_prior),
-            voice_leading_tries=style.info.voice_leading_tries)
+            settings, prior=HarmonyPrior(style.info.non_chord_prior, style.info.bass_root_prior))
+    if settings.voice_leading_tries is None:
+        settings = dataclasses.replace(settings, voice_leading_tries=style.info.voice_leading_tries)
     if melody_only:
         notes.append("no accompaniment in the input: harmonising the melody from scratch")
         settings = dataclasses.replace(settings, strength=1.0)
@@ -228,6 +245,7 @@ def transfer_song(
         grid.chords = parse_chart(chords, grid)
     elif reharmonize:
         grid.chords = np.zeros_like(grid.chords)
+    start = _initial_window(grid, cfg.pitch_lo, cfg.pitch_hi, rng)
     update = np.ones(grid.n_frames, dtype=bool)
     if bars is not None:
         if bars[0] > grid.n_bars:

@@ -610,8 +610,9 @@ class HarmonyPrior:
     The network already reads the chord; the prior makes the song's harmony binding,
     as a product of experts: ``p(state) ∝ p_net(state) · exp(bias)``, where the bias is
     ``-non_chord`` on the onset of a pitch outside the frame's chord and, at the first
-    frame of a chord segment (a half bar, or a chord change), ``-bass_root`` on a lowest
-    sounding note (struck or held) that is not the chord's root. Values are in logits (nats); each style's
+    frame of a chord segment (a half bar, or a chord change), ``∓bass_root / 2`` on a
+    lowest sounding note (struck or held): a bonus for the chord's root, a cost for
+    any other pitch. Values are in logits (nats); each style's
     ``style.json`` holds its own, set so that its output's share of non-chord onsets
     stays near its training data's (see ``docs/quality.md``).
     """
@@ -626,7 +627,7 @@ class HarmonyPrior:
         """
         known = has_chord[:, None].float()
         tone, root = flags[..., 0], flags[..., 1]
-        return -self.non_chord * (1 - tone) * known, -self.bass_root * (1 - root) * known
+        return -self.non_chord * (1 - tone) * known, self.bass_root * (root - 0.5) * known
 
 
 # ---------------------------------------------------------------------- utilities

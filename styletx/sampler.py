@@ -62,7 +62,7 @@ class SamplerSettings:
     paper_iterations: int = 25
     seed: int | None = None
     prior: HarmonyPrior | None = None  # None: the network alone
-    voice_leading_tries: int = 0  # redraws of each beat that makes parallel fifths/octaves
+    voice_leading_tries: int | None = None  # redraws of beats with parallels; None: the style's
 
     def __post_init__(self) -> None:
         if self.schedule not in ("default", "paper"):
