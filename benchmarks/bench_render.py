@@ -34,7 +34,7 @@ from styletx.errors import StyleTxError
 from styletx.grid import build_grid
 from styletx.metrics import chroma_similarity, in_key_share
 from styletx.midi_io import select_parts
-from styletx.sampler import SamplerSettings
+from styletx.settings import SamplerSettings
 from styletx.song import KeySignature, Note, Song, Track
 from styletx.splits import split_of
 from styletx.styles import Style, load_style

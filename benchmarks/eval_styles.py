@@ -37,7 +37,7 @@ from styletx.errors import StyleTxError
 from styletx.grid import ONSET, build_grid, notes_to_roll
 from styletx.metrics import chroma_similarity, in_key_share, notes_per_beat, onset_beat_histogram, polyphony
 from styletx.paths import cache_dir
-from styletx.sampler import SamplerSettings
+from styletx.settings import SamplerSettings
 from styletx.song import Song
 from styletx.splits import split_of
 from styletx.styles import load_style, styles

@@ -286,7 +286,7 @@ def check(data: bytes, style: Style | None = None, limit: float = 20.0) -> str:
     """Run one file; return ``"ok"``, ``"error"`` (a clean StyleTxError), ``"timeout"``,
     or ``"crash: ..."`` / ``"melody changed"`` for a bug."""
     from styletx.api import transfer_song
-    from styletx.sampler import SamplerSettings
+    from styletx.settings import SamplerSettings
 
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, limit)

@@ -9,12 +9,14 @@ it beside the *original* melody notes, tempo, meter and key maps.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import os
 import re
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,8 @@ from styletx.errors import StyleTxError
 from styletx.grid import HOLD, MELODY_HOLD, MELODY_REST, OFF, ONSET, Grid, build_grid, roll_to_notes
 from styletx.limits import clip_tracks, cut_stuck_notes
 from styletx.midi_io import midi_bytes, read_midi, select_parts, write_midi
-from styletx.model import HarmonyPrior
-from styletx.sampler import DEFAULT_SETTINGS, Progress, SamplerSettings, Schedule, resample_accompaniment
+from styletx.sampler import resample_accompaniment
+from styletx.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings, Schedule
 from styletx.song import Note, Parts, Song, Track
 from styletx.styles import Style, load_style
 
@@ -192,6 +194,28 @@ def guide_melody(grid: Grid, min_frames: int) -> np.ndarray:
     return tokens
 
 
+DEFAULT_THREADS = 1
+"""Torch CPU threads while sampling. The sampler makes thousands of tiny tensor calls;
+waking a thread pool for each made it 30-40x slower on a loaded 2-core machine, so every
+entry point (API, CLI, batch) samples on one thread unless told otherwise."""
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run a block with torch on ``n`` CPU threads, then restore the caller's setting."""
+    import torch
+
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _velocity(parts: Parts) -> int:
     acc = [n.velocity for t in parts.accompaniment for n in t.notes]
     if acc:
@@ -210,8 +234,12 @@ def transfer_song(
     chords: str | None = None,
     reharmonize: bool = False,
     progress: Progress | None = None,
+    threads: int | None = DEFAULT_THREADS,
 ) -> TransferResult:
     """Resample a song's accompaniment in ``style``; the core of every entry point.
+
+    ``threads`` is torch's CPU thread count while sampling, restored afterwards
+    (:data:`DEFAULT_THREADS`; ``None`` leaves torch's own setting).
 
     The chord track the model follows is, in order of precedence: ``chords`` (a
     chart, see :func:`parse_chart`); none at all with ``reharmonize`` (the model
@@ -251,10 +279,11 @@ def transfer_song(
         if bars[0] > grid.n_bars:
             raise StyleTxError(f"bar range {bars[0]}-{bars[1]} starts after the last bar ({grid.n_bars})")
         update = grid.bar_mask(*bars)
-    window = resample_accompaniment(
-        style.model, guide_melody(grid, 2 * grid.steps_per_beat), start, grid.meta(cfg.max_bar_steps),
-        update=update, settings=settings, progress=progress,
-    )
+    with torch_threads(threads):
+        window = resample_accompaniment(
+            style.model, guide_melody(grid, 2 * grid.steps_per_beat), start,
+            grid.meta(cfg.max_bar_steps), update=update, settings=settings, progress=progress,
+        )
     new_roll = unfold(window, cfg.pitch_lo)
     velocity = _velocity(parts)
 
@@ -308,6 +337,7 @@ def transfer(
     chords: str | None = None,
     reharmonize: bool = False,
     device: str = "cpu",
+    threads: int | None = DEFAULT_THREADS,
 ) -> pretty_midi.PrettyMIDI:
     """Rewrite the accompaniment of ``src`` in ``style``, keeping the melody note for note.
 
@@ -342,6 +372,9 @@ def transfer(
         Let the model choose the harmony instead of keeping the song's.
     device
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (used when ``style`` is a name).
+    threads
+        Torch CPU threads while sampling (default 1, see :data:`DEFAULT_THREADS`);
+        ``None`` keeps torch's own setting.
 
     Returns
     -------
@@ -353,7 +386,7 @@ def transfer(
         load_source(src), style_obj,
         settings=_settings(seed, temperature, strength, schedule, sweeps),
         bars=parse_bars(bars), melody_track=melody_track, keep_drums=keep_drums,
-        chords=chords, reharmonize=reharmonize,
+        chords=chords, reharmonize=reharmonize, threads=threads,
     )
     return result.to_pretty_midi()
 
@@ -376,6 +409,7 @@ def render(
     force: bool = False,
     device: str = "cpu",
     progress: Progress | None = None,
+    threads: int | None = DEFAULT_THREADS,
 ) -> TransferResult:
     """File to file: :func:`transfer` that writes ``out`` atomically (never over ``src``)."""
     style_obj = style if isinstance(style, Style) else load_style(style, device=device)
@@ -386,7 +420,7 @@ def render(
         read_midi(src), style_obj,
         settings=_settings(seed, temperature, strength, schedule, sweeps),
         bars=parse_bars(bars), melody_track=melody_track, keep_drums=keep_drums,
-        chords=chords, reharmonize=reharmonize, progress=progress,
+        chords=chords, reharmonize=reharmonize, progress=progress, threads=threads,
     )
     write_midi(out_path, result.song, result.tracks, force=force, protect=[src])
     return result

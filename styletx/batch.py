@@ -46,7 +46,7 @@ from styletx.diagnostics import LOGGER, collect_warnings, quantization_note
 from styletx.errors import StyleTxError
 from styletx.fileio import StrPath, atomic_write
 from styletx.midi_io import ReadWarnings, read_midi, write_midi
-from styletx.sampler import SamplerSettings
+from styletx.settings import SamplerSettings
 from styletx.styles import Style, load_style
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -235,15 +235,18 @@ def _done(job: Job, options: BatchOptions) -> bool:
 
 _STYLE: Style | None = None
 """The style loaded in this process (by :func:`_init_worker` or :func:`run_batch`)."""
+_STYLE_KEY: tuple[str, str] | None = None
+"""What :data:`_STYLE` was loaded as: (style name, device), so another device reloads it."""
 
 
 def _init_worker(style: str, device: str) -> None:
     """Process-pool initializer: one torch thread (workers are the parallelism), load once."""
     import torch
 
-    global _STYLE
+    global _STYLE, _STYLE_KEY
     torch.set_num_threads(1)
     _STYLE = load_style(style, device=device)
+    _STYLE_KEY = (style, device)
 
 
 def _peak_rss_mib() -> float:
@@ -379,10 +382,11 @@ def _run(
     pending: list[Job], options: BatchOptions, jobs: int, record: Callable[[FileResult], None]
 ) -> None:
     """Convert ``pending`` in this process or in a pool, calling ``record`` per file."""
-    global _STYLE
+    global _STYLE, _STYLE_KEY
     if jobs == 1:
-        if _STYLE is None or _STYLE.name != options.style:
+        if _STYLE is None or _STYLE_KEY != (options.style, options.device):
             _STYLE = load_style(options.style, device=options.device)
+            _STYLE_KEY = (options.style, options.device)
         for job in pending:
             record(convert_one(job, options))
         return

@@ -251,7 +251,7 @@ def run_bench(
     from tqdm import tqdm
 
     from styletx.api import transfer_song
-    from styletx.sampler import SamplerSettings
+    from styletx.settings import SamplerSettings
     from styletx.styles import load_style, styles
 
     torch.set_num_threads(1)

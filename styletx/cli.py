@@ -24,7 +24,7 @@ from styletx.diagnostics import WarningCollector, collect_warnings
 from styletx.errors import NoMelodyError, StyleTxError
 from styletx.midi_io import SKYLINE, part_stats, read_midi, select_parts
 from styletx.progress import progress_bar
-from styletx.sampler import SamplerSettings
+from styletx.settings import SamplerSettings
 from styletx.song import Parts, Song
 from styletx.timing import bar_number, bar_starts, duration_seconds, has_pickup, tick_to_seconds
 
@@ -392,18 +392,20 @@ def _add_styles(subparsers: Subparsers) -> None:
 
 
 def _run_styles(args: argparse.Namespace) -> int:
-    from styletx.model import ModelConfig
-    from styletx.styles import read_info, style_dirs
+    from styletx.styles import CONFIG_NAME, read_info, style_dirs
 
     rows = []
     for name, directory in sorted(style_dirs().items()):
         info = read_info(directory)
-        cfg = ModelConfig.load_json(directory / "config.json")
+        # the JSON, not ModelConfig: listing styles should not load torch
+        cfg = json.loads((directory / CONFIG_NAME).read_text())
         rows.append({
             "name": name,
             "meters": info.meters,
-            "steps_per_beat": cfg.steps_per_beat,
-            "pitch_range": [cfg.pitch_lo, cfg.pitch_hi - 1],
+            "steps_per_beat": cfg["steps_per_beat"],
+            "pitch_range": [cfg["pitch_lo"], cfg["pitch_hi"] - 1],
+            "temperature": info.temperature,
+            "chords_per": info.harmonic_rhythm,
             "instrumentation": [f"{p.name} (program {p.program}{', bass line' if p.role == 'bass' else ''})"
                                 for p in info.instrumentation],
             "provenance": info.provenance,
@@ -416,7 +418,8 @@ def _run_styles(args: argparse.Namespace) -> int:
         print("no styles installed")
     for r in rows:
         print(f"{r['name']}: meters {', '.join(r['meters']) or '?'}; {r['steps_per_beat']} steps per beat; "
-              f"pitches {r['pitch_range'][0]}-{r['pitch_range'][1]}")
+              f"pitches {r['pitch_range'][0]}-{r['pitch_range'][1]}; temperature {r['temperature']:g}; "
+              f"chords per {r['chords_per'].replace('_', ' ')}")
         print(f"  instruments: {'; '.join(r['instrumentation'])}")
         print(f"  data: {r['provenance']}")
     return 0

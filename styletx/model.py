@@ -42,6 +42,7 @@ from torch import Tensor, nn
 from styletx.chords import N_CHORD_TOKENS, QUALITIES, chord_tone_mask
 from styletx.errors import StyleTxError
 from styletx.grid import HOLD, MELODY_HOLD, META_CHORD, OFF, ONSET
+from styletx.settings import HarmonyPrior
 from styletx.styles import CONFIG_NAME, WEIGHTS_NAME
 
 N_STATES = 3
@@ -601,33 +602,6 @@ class StyleNet(nn.Module):
             segment_start=segment_start,
         )
         return states
-
-
-@dataclass(frozen=True)
-class HarmonyPrior:
-    """A style's prior on onsets, multiplied into the network's distribution when sampling.
-
-    The network already reads the chord; the prior makes the song's harmony binding,
-    as a product of experts: ``p(state) ∝ p_net(state) · exp(bias)``, where the bias is
-    ``-non_chord`` on the onset of a pitch outside the frame's chord and, at the first
-    frame of a chord segment (a half bar, or a chord change), ``∓bass_root / 2`` on a
-    lowest sounding note (struck or held): a bonus for the chord's root, a cost for
-    any other pitch. Values are in logits (nats); each style's
-    ``style.json`` holds its own, set so that its output's share of non-chord onsets
-    stays near its training data's (see ``docs/quality.md``).
-    """
-
-    non_chord: float = 0.0
-    bass_root: float = 0.0
-
-    def onset_bias(self, flags: Tensor, has_chord: Tensor) -> tuple[Tensor, Tensor]:
-        """``(everywhere [N, P], lowest note at a segment start [N, P])`` onset biases.
-
-        ``flags [N, P, 2]`` are the chord-tone and root flags of each frame's pitches.
-        """
-        known = has_chord[:, None].float()
-        tone, root = flags[..., 0], flags[..., 1]
-        return -self.non_chord * (1 - tone) * known, self.bass_root * (root - 0.5) * known
 
 
 # ---------------------------------------------------------------------- utilities

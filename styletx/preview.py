@@ -212,28 +212,24 @@ def plot_piano_roll(
     Drums are left out. In a second file, the part holding exactly the first
     file's melody notes is the melody (styletx keeps it note for note).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A bare Figure draws with Agg by itself: no pyplot, so a notebook's backend is left alone.
+    from matplotlib.figure import Figure
 
     if not files:
         raise StyleTxError("plot needs at least one MIDI file")
     songs = [read_midi(f) for f in files]
     rows = len(songs)
     size = (PLOT_WIDTH_PX / PLOT_DPI, rows * PLOT_ROW_HEIGHT_PX / PLOT_DPI)
-    fig, axes = plt.subplots(rows, 1, squeeze=False, dpi=PLOT_DPI, figsize=size)
-    try:
-        first_melody: list[Note] | None = None
-        for ax, song, f in zip(axes[:, 0], songs, files, strict=True):
-            melody = _melody_of(song, melody_track if first_melody is None else None, first_melody)
-            first_melody = first_melody if first_melody is not None else melody.notes
-            _draw(ax, song, melody, Path(f).name)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=PLOT_DPI)
-    finally:
-        plt.close(fig)
+    fig = Figure(dpi=PLOT_DPI, figsize=size)
+    axes = fig.subplots(rows, 1, squeeze=False)
+    first_melody: list[Note] | None = None
+    for ax, song, f in zip(axes[:, 0], songs, files, strict=True):
+        melody = _melody_of(song, melody_track if first_melody is None else None, first_melody)
+        first_melody = first_melody if first_melody is not None else melody.notes
+        _draw(ax, song, melody, Path(f).name)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PLOT_DPI)
     return atomic_write(path, buf.getvalue(), force=force, protect=files)
 
 

@@ -36,48 +36,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
 
 from styletx.chords import beat_starts, segment_starts
 from styletx.grid import HOLD, META_CHORD, OFF, ONSET, repair_holds
-from styletx.model import UNKNOWN, HarmonyPrior, StyleNet
+from styletx.model import UNKNOWN, StyleNet
+from styletx.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings
 from styletx.voicing import count_parallels, roll_slices
-
-Schedule = Literal["default", "paper"]
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    """How to resample; every field is exposed in the API and the CLI."""
-
-    schedule: Schedule = "default"
-    temperature: float | None = None  # None: the style's calibrated temperature (style.json)
-    strength: float = 1.0
-    sweeps: int = 5
-    sequential_share: float = 0.02
-    paper_iterations: int = 25
-    seed: int | None = None
-    prior: HarmonyPrior | None = None  # None: the network alone
-    voice_leading_tries: int | None = None  # redraws of beats with parallels; None: the style's
-
-    def __post_init__(self) -> None:
-        if self.schedule not in ("default", "paper"):
-            raise ValueError(f"unknown schedule {self.schedule!r}")
-        if not 0.0 <= self.strength <= 1.0:
-            raise ValueError("strength must be between 0 and 1")
-        if self.temperature is not None and self.temperature <= 0:
-            raise ValueError("temperature must be positive")
-        if self.sweeps < 1:
-            raise ValueError("sweeps must be at least 1")
-
-
-DEFAULT_SETTINGS = SamplerSettings()
-
-Progress = Callable[[int, int], None]
 
 
 class _State:

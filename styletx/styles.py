@@ -53,7 +53,7 @@ class StyleInfo:
     harmonic_rhythm: str = "half_bar"
     # the default sampling temperature: the one at which transfers are as dense as the data
     temperature: float = 1.0
-    # the harmony prior while sampling (styletx.model.HarmonyPrior), in logits
+    # the harmony prior while sampling (styletx.settings.HarmonyPrior), in logits
     non_chord_prior: float = 0.0
     bass_root_prior: float = 0.0
     # best-of-N redraws of beats with parallel fifths/octaves (styletx.sampler), 0 = off

@@ -13,7 +13,7 @@ from styletx.api import parse_chart, transfer_song
 from styletx.chords import Chord
 from styletx.evaluation import estimate_chords, piece_of
 from styletx.midi_io import read_midi, select_parts
-from styletx.sampler import SamplerSettings
+from styletx.settings import SamplerSettings
 from styletx.song import Parts
 from styletx.styles import load_style, style_dirs
 from styletx.voicing import count_parallels, roll_slices

@@ -13,7 +13,7 @@ from styletx.corpus import chorale_song, load_pieces, piece_from_grid, save_piec
 from styletx.grid import build_grid
 from styletx.midi_io import read_midi, select_parts
 from styletx.model import ModelConfig, StyleNet
-from styletx.sampler import SamplerSettings
+from styletx.settings import SamplerSettings
 from styletx.splits import split_of
 from styletx.styles import load_style, style_dirs
 from styletx.train import TrainConfig, evaluate, train, transpose_piece, valid_shifts

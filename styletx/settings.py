@@ -1,0 +1,74 @@
+"""How a transfer samples: plain settings, with no torch, so the CLI and the API can read them cheaply.
+
+:class:`SamplerSettings` is what :func:`styletx.sampler.resample_accompaniment` takes;
+:class:`HarmonyPrior` is a style's prior on onsets (read from its ``style.json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+
+@dataclass(frozen=True)
+class HarmonyPrior:
+    """A style's prior on onsets, multiplied into the network's distribution when sampling.
+
+    The network already reads the chord; the prior makes the song's harmony binding,
+    as a product of experts: ``p(state) ∝ p_net(state) · exp(bias)``, where the bias is
+    ``-non_chord`` on the onset of a pitch outside the frame's chord and, at the first
+    frame of a chord segment (a half bar, or a chord change), ``∓bass_root / 2`` on a
+    lowest sounding note (struck or held): a bonus for the chord's root, a cost for
+    any other pitch. Values are in logits (nats); each style's
+    ``style.json`` holds its own, set so that its output's share of non-chord onsets
+    stays near its training data's (see ``docs/quality.md``).
+    """
+
+    non_chord: float = 0.0
+    bass_root: float = 0.0
+
+    def onset_bias(self, flags: Tensor, has_chord: Tensor) -> tuple[Tensor, Tensor]:
+        """``(everywhere [N, P], lowest note at a segment start [N, P])`` onset biases.
+
+        ``flags [N, P, 2]`` are the chord-tone and root flags of each frame's pitches.
+        """
+        known = has_chord[:, None].float()
+        tone, root = flags[..., 0], flags[..., 1]
+        return -self.non_chord * (1 - tone) * known, self.bass_root * (root - 0.5) * known
+
+
+Schedule = Literal["default", "paper"]
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How to resample; every field is exposed in the API and the CLI."""
+
+    schedule: Schedule = "default"
+    temperature: float | None = None  # None: the style's calibrated temperature (style.json)
+    strength: float = 1.0
+    sweeps: int = 5
+    sequential_share: float = 0.02
+    paper_iterations: int = 25
+    seed: int | None = None
+    prior: HarmonyPrior | None = None  # None: the network alone
+    voice_leading_tries: int | None = None  # redraws of beats with parallels; None: the style's
+
+    def __post_init__(self) -> None:
+        if self.schedule not in ("default", "paper"):
+            raise ValueError(f"unknown schedule {self.schedule!r}")
+        if not 0.0 <= self.strength <= 1.0:
+            raise ValueError("strength must be between 0 and 1")
+        if self.temperature is not None and self.temperature <= 0:
+            raise ValueError("temperature must be positive")
+        if self.sweeps < 1:
+            raise ValueError("sweeps must be at least 1")
+
+
+DEFAULT_SETTINGS = SamplerSettings()
+
+Progress = Callable[[int, int], None]
