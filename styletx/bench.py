@@ -301,6 +301,8 @@ def run_bench(
             m = _score(song_in, parts_in, out, style, classifier)
             rec["runs"][f"styletx_sweeps_{k}"] = {**m["output"], "seconds": time.perf_counter() - t}
             rec["input"] = m["input"]
+            if k == sweeps[0]:
+                first_roll = res.new_accomp
             bar.update()
         if full:
             settings = SamplerSettings(seed=seed + i, sweeps=sweeps[0])
@@ -309,6 +311,8 @@ def run_bench(
             out, _ = as_file(res.song, res.tracks, res.tracks[0])
             m = _score(song_in, parts_in, out, style, classifier)
             rec["runs"]["styletx_melody_only"] = {**m["output"], "seconds": time.perf_counter() - t}
+            # Sampler health: does the input's accompaniment change the output at all?
+            rec["same_as_melody_only"] = bool(np.array_equal(first_roll, res.new_accomp))
             bar.update()
         if use_baseline and full:
             from styletx.baseline import baseline_song
@@ -350,6 +354,8 @@ def run_bench(
         "data": data,
         "conditions": conditions,
         "skipped": skipped,
+        "same_as_melody_only": (sum(r["same_as_melody_only"] for r in records)
+                                if full else None),
         "seconds": time.perf_counter() - t0,
         "pieces": records,
     }
@@ -426,6 +432,11 @@ def markdown(
         m = cond["metrics"]
         cells = [_cell(m.get(c)) for c, _ in columns]
         lines.append(f"| {_label(key, s['sweeps'])} | {cond['n']} | " + " | ".join(cells) + " |")
+    same = result.get("same_as_melody_only")
+    if same is not None:
+        lines += ["", f"Sampler start: for {same} of {s['n']} inputs the transfer of the full input is, "
+                  "cell for cell, the harmonisation of its melody alone (same seed): the input's "
+                  "accompaniment, where the chain starts, leaves no trace in the output."]
     if result["skipped"]:
         lines += ["", *[f"- {x}" for x in result["skipped"]]]
     return "\n".join(lines) + "\n"
