@@ -231,6 +231,8 @@ def test_mma_baseline_keeps_the_melody_and_the_chords() -> None:
     m = transfer_metrics(song, parts(song), out)["output"]
     assert m["melody_exact"] == 1.0 and m["meta_kept"] == 1.0
     assert m["root_agreement"] >= 0.75
+    again = baseline_song(song, parts(song), "jazz")
+    assert [t.notes for t in again.tracks] == [t.notes for t in out.tracks]  # MMA is seeded
 
 
 # -------------------------------------------------------------------------- CLI
