@@ -435,8 +435,8 @@ def markdown(
     same = result.get("same_as_melody_only")
     if same is not None:
         lines += ["", f"Sampler start: for {same} of {s['n']} inputs the transfer of the full input is, "
-                  "cell for cell, the harmonisation of its melody alone (same seed): the input's "
-                  "accompaniment, where the chain starts, leaves no trace in the output."]
+                  "cell for cell, the harmonisation of its melody alone (same seed); for those, the "
+                  "input's accompaniment, where the chain starts, leaves no trace in the output."]
     if result["skipped"]:
         lines += ["", *[f"- {x}" for x in result["skipped"]]]
     return "\n".join(lines) + "\n"
@@ -453,7 +453,8 @@ renderings of the other corpora and the Bach test chorales, balanced over source
 to their first 16 bars. *styletx* transfers each into the style; *styletx, melody only*
 harmonises the melody alone. The *MMA baseline* (`benchmarks/baseline_mma.py`) detects
 one chord per half bar in the input, plays it with one MMA groove of the style (Bach:
-MMA's `Hymn`, 4/4 only) in the input's meter and puts the melody back. *Input* scores
+MMA's `Hymn`, 4/4 only; MMA seeded with `RndSeed 1`) in the input's meter and puts the
+melody back; inputs in a meter the groove lacks are left out of its rows (see *n*). *Input* scores
 the originals themselves; *style data* scores test-split pieces of the style's own
 corpus (what the model was trained to imitate). Every row is a mean over pieces.
 
