@@ -111,7 +111,11 @@ def baseline_chart(song: Song, parts: Parts, style: str) -> tuple[LeadSheet, str
     return sheet, groove, shift
 
 
-def baseline_tracks(song: Song, parts: Parts, style: str) -> list[Track]:
+BASELINE_SEED = 1
+"""MMA's ``RndSeed`` for the baseline: its grooves skip notes and shift timing at random."""
+
+
+def baseline_tracks(song: Song, parts: Parts, style: str, seed: int = BASELINE_SEED) -> list[Track]:
     """The baseline's output parts: the melody (unchanged) then MMA's pitched tracks."""
     mma_binary()  # a one-line error when MMA is missing
     sheet, groove, shift = baseline_chart(song, parts, style)
@@ -119,7 +123,7 @@ def baseline_tracks(song: Song, parts: Parts, style: str) -> list[Track]:
     with tempfile.TemporaryDirectory(prefix="styletx-baseline-") as tmp:
         path = Path(tmp) / "baseline.mid"
         try:
-            render_piece(sheet, groove, tempo, path)
+            render_piece(sheet, groove, tempo, path, seed=seed)
         except RuntimeError as e:
             raise StyleTxError(f"MMA failed: {e}") from e
         rendered = read_midi(path)
@@ -143,8 +147,9 @@ def baseline_tracks(song: Song, parts: Parts, style: str) -> list[Track]:
     return tracks
 
 
-def baseline_song(song: Song, parts: Parts, style: str) -> Song:
-    """The whole baseline output as a song with the input's resolution and maps."""
-    return Song(resolution=song.resolution, tracks=baseline_tracks(song, parts, style),
+def baseline_song(song: Song, parts: Parts, style: str, seed: int = BASELINE_SEED) -> Song:
+    """The whole baseline output as a song with the input's resolution and maps (same seed,
+    same input: the same notes)."""
+    return Song(resolution=song.resolution, tracks=baseline_tracks(song, parts, style, seed),
                 tempos=list(song.tempos), time_signatures=list(song.time_signatures),
                 key_signatures=list(song.key_signatures), source="")

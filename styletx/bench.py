@@ -302,6 +302,8 @@ def run_bench(
             m = _score(song_in, parts_in, out, style, classifier)
             rec["runs"][f"styletx_sweeps_{k}"] = {**m["output"], "seconds": time.perf_counter() - t}
             rec["input"] = m["input"]
+            if k == sweeps[0]:
+                first_roll = res.new_accomp
             bar.update()
         if full:
             settings = SamplerSettings(seed=seed + i, sweeps=sweeps[0], temperature=temperature)
@@ -310,6 +312,8 @@ def run_bench(
             out, _ = as_file(res.song, res.tracks, res.tracks[0])
             m = _score(song_in, parts_in, out, style, classifier)
             rec["runs"]["styletx_melody_only"] = {**m["output"], "seconds": time.perf_counter() - t}
+            # Sampler health: does the input's accompaniment change the output at all?
+            rec["same_as_melody_only"] = bool(np.array_equal(first_roll, res.new_accomp))
             bar.update()
         if use_baseline and full:
             from styletx.baseline import baseline_song
@@ -352,6 +356,8 @@ def run_bench(
         "data": data,
         "conditions": conditions,
         "skipped": skipped,
+        "same_as_melody_only": (sum(r["same_as_melody_only"] for r in records)
+                                if full else None),
         "seconds": time.perf_counter() - t0,
         "pieces": records,
     }
@@ -428,6 +434,11 @@ def markdown(
         m = cond["metrics"]
         cells = [_cell(m.get(c)) for c, _ in columns]
         lines.append(f"| {_label(key, s['sweeps'])} | {cond['n']} | " + " | ".join(cells) + " |")
+    same = result.get("same_as_melody_only")
+    if same is not None:
+        lines += ["", f"Sampler start: for {same} of {s['n']} inputs the transfer of the full input is, "
+                  "cell for cell, the harmonisation of its melody alone (same seed); for those, the "
+                  "input's accompaniment, where the chain starts, leaves no trace in the output."]
     if result["skipped"]:
         lines += ["", *[f"- {x}" for x in result["skipped"]]]
     return "\n".join(lines) + "\n"
@@ -444,7 +455,8 @@ renderings of the other corpora and the Bach test chorales, balanced over source
 to their first 16 bars. *styletx* transfers each into the style; *styletx, melody only*
 harmonises the melody alone. The *MMA baseline* (`benchmarks/baseline_mma.py`) detects
 one chord per half bar in the input, plays it with one MMA groove of the style (Bach:
-MMA's `Hymn`, 4/4 only) in the input's meter and puts the melody back. *Input* scores
+MMA's `Hymn`, 4/4 only; MMA seeded with `RndSeed 1`) in the input's meter and puts the
+melody back; inputs in a meter the groove lacks are left out of its rows (see *n*). *Input* scores
 the originals themselves; *style data* scores test-split pieces of the style's own
 corpus (what the model was trained to imitate). Every row is a mean over pieces.
 

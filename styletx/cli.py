@@ -652,10 +652,10 @@ def _eval_pair(args: argparse.Namespace) -> int:
         raise StyleTxError("eval IN.mid OUT.mid needs --style, the transfer's target style")
     if args.plot and args.plot.exists() and not args.force:
         raise StyleTxError(f"{args.plot} exists; use --force to replace it")
-    style = load_style(args.style)
     song_in = read_midi(args.files[0])
     song_out = read_midi(args.files[1])
     parts_in = select_parts(song_in, args.melody_track)
+    style = load_style(args.style)
     with progress_bar(f"eval {Path(args.files[1]).name}") as bar:
         parts_out = output_parts(song_out, parts_in.melody)
         m = transfer_metrics(song_in, parts_in, song_out, parts_out)

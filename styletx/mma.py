@@ -164,12 +164,14 @@ def corpus_mma_version(style: str) -> str:
         return "unknown"
 
 
-def mma_chart(sheet: LeadSheet, groove: str, tempo_qbpm: float) -> str:
+def mma_chart(sheet: LeadSheet, groove: str, tempo_qbpm: float, seed: int | None = None) -> str:
     """The MMA source for a lead sheet's accompaniment: tempo, groove, one line per bar.
 
     Bar 0 of the lead sheet is MMA's bar 1 (MMA adds no count-in); a pickup simply sits
     at the end of it, over the first chord. Chords go into the bar's beat slots ("/"
     keeps the previous chord); tempo is in MMA beats, which are eighths for 6/8 grooves.
+    ``seed`` adds MMA's ``RndSeed``, so the grooves' random skips and timing repeat
+    (``None``, the corpus builder's choice, leaves MMA unseeded).
     """
     slots_per_bar = MMA_BEATS_PER_BAR[sheet.numerator]
     beat_q = sheet.bar_beats / slots_per_bar  # quarter notes per MMA beat
@@ -179,7 +181,8 @@ def mma_chart(sheet: LeadSheet, groove: str, tempo_qbpm: float) -> str:
         if not 0 <= c.bar < sheet.n_bars or abs(slot * beat_q - c.beat) > 1e-6:
             raise ValueError(f"chord {c} is off MMA's beat grid")
         bars[c.bar][slot] = c.name
-    lines = [f"// styletx: {sheet.piece_id}", f"Tempo {tempo_qbpm / beat_q:g}", f"Groove {groove}"]
+    lines = [f"// styletx: {sheet.piece_id}", *([f"RndSeed {seed}"] if seed is not None else []),
+             f"Tempo {tempo_qbpm / beat_q:g}", f"Groove {groove}"]
     lines += [f"{i + 1} {' '.join(b)}" for i, b in enumerate(bars)]
     return "\n".join(lines) + "\n"
 
@@ -211,7 +214,7 @@ def _to_track(events: list[tuple[int, mido.Message]]) -> mido.MidiTrack:
 
 
 def render_piece(
-    sheet: LeadSheet, groove: str, tempo_qbpm: float, out_path: Path
+    sheet: LeadSheet, groove: str, tempo_qbpm: float, out_path: Path, seed: int | None = None
 ) -> list[dict]:
     """Render one lead sheet with MMA and write the type-1 MIDI file ``out_path``.
 
@@ -222,7 +225,7 @@ def render_piece(
     """
     with tempfile.TemporaryDirectory(prefix="styletx-mma-") as tmp:
         src = Path(tmp) / "piece.mma"
-        src.write_text(mma_chart(sheet, groove, tempo_qbpm))
+        src.write_text(mma_chart(sheet, groove, tempo_qbpm, seed))
         res = subprocess.run([mma_binary(), "-f", "piece.mid", "piece.mma"], cwd=tmp,
                              capture_output=True, text=True, timeout=MMA_TIMEOUT_S)
         mid_path = Path(tmp) / "piece.mid"

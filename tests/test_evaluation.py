@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from styletx.song import KeySignature, Note, Parts, Song, TimeSignature, Track
 RES = 480
 BAR = 4 * RES
 FIXTURES = Path(__file__).parent / "fixtures"
+CHECKPOINTS = Path(__file__).parent.parent / "checkpoints"
 
 # C F G C, one chord per half bar over two bars, as bass + three upper notes.
 PROGRESSION = [(48, (60, 64, 67)), (41, (60, 65, 69)), (43, (59, 62, 67)), (48, (60, 64, 67))]
@@ -231,16 +233,21 @@ def test_mma_baseline_keeps_the_melody_and_the_chords() -> None:
     m = transfer_metrics(song, parts(song), out)["output"]
     assert m["melody_exact"] == 1.0 and m["meta_kept"] == 1.0
     assert m["root_agreement"] >= 0.75
+    again = baseline_song(song, parts(song), "jazz")
+    assert [t.notes for t in again.tracks] == [t.notes for t in out.tracks]  # MMA is seeded
 
 
 # -------------------------------------------------------------------------- CLI
 
 
 def test_cli_eval_reports_json_for_a_render(tiny_style: str, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+                                            capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     src = FIXTURES / "named_tracks.mid"
     out = tmp_path / "out.mid"
     styletx.render(src, out, tiny_style, seed=1, sweeps=1)
+    # Score it under this checkout's bach model (not whatever an installed copy ships).
+    monkeypatch.setenv("STYLETX_MODELS", os.pathsep.join([os.environ["STYLETX_MODELS"], str(CHECKPOINTS)]))
     assert main(["eval", str(src), str(out), "--style", "bach", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["output"]["melody_exact"] == 1.0
