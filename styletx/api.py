@@ -262,7 +262,8 @@ def transfer_song(
         settings = dataclasses.replace(settings, temperature=style.info.temperature)
     if settings.prior is None:
         settings = dataclasses.replace(
-            settings, prior=HarmonyPrior(style.info.non_chord_prior, style.info.bass_root_prior))
+            settings, prior=HarmonyPrior(style.info.non_chord_prior, style.info.bass_root_prior,
+                                         style.info.above_melody_prior))
     if settings.voice_leading_tries is None:
         settings = dataclasses.replace(settings, voice_leading_tries=style.info.voice_leading_tries)
     if melody_only:

@@ -527,9 +527,11 @@ class StyleNet(nn.Module):
         token = prev.new_full((N,), N_STATES)
         neg_inf = torch.tensor(-math.inf, device=prev.device)
         bias = None
-        if prior is not None and (prior.non_chord or prior.bass_root):
+        if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody):
+            kind, mpitch = _melody_parts(melody_tok)
+            above = (kind > 0)[:, None] & (self.pitches[None, :] > mpitch[:, None])
             bias = prior.onset_bias(self.chord_flags[chord_tok.clamp(0, N_CHORD_TOKENS - 1)],
-                                    chord_tok > 0)
+                                    chord_tok > 0, above)
             starts = (segment_start if segment_start is not None
                       else torch.zeros(N, dtype=torch.bool, device=prev.device))
             below = torch.zeros(N, dtype=torch.bool, device=prev.device)

@@ -23,22 +23,28 @@ class HarmonyPrior:
     ``-non_chord`` on the onset of a pitch outside the frame's chord and, at the first
     frame of a chord segment (a half bar, or a chord change), ``∓bass_root / 2`` on a
     lowest sounding note (struck or held): a bonus for the chord's root, a cost for
-    any other pitch. Values are in logits (nats); each style's
-    ``style.json`` holds its own, set so that its output's share of non-chord onsets
-    stays near its training data's (see ``docs/quality.md``).
+    any other pitch; and ``-above_melody`` on an onset above the sounding melody note
+    (a musician voices the accompaniment under the tune, as far as the style does).
+    Values are in logits (nats); each style's ``style.json`` holds its own, chosen on
+    the bench (``docs/quality.md``) to keep the song's chords without losing the texture.
     """
 
     non_chord: float = 0.0
     bass_root: float = 0.0
+    above_melody: float = 0.0
 
-    def onset_bias(self, flags: Tensor, has_chord: Tensor) -> tuple[Tensor, Tensor]:
+    def onset_bias(
+        self, flags: Tensor, has_chord: Tensor, above: Tensor
+    ) -> tuple[Tensor, Tensor]:
         """``(everywhere [N, P], lowest note at a segment start [N, P])`` onset biases.
 
-        ``flags [N, P, 2]`` are the chord-tone and root flags of each frame's pitches.
+        ``flags [N, P, 2]`` are the chord-tone and root flags of each frame's pitches,
+        ``above [N, P]`` marks the pitches above the sounding melody note.
         """
         known = has_chord[:, None].float()
         tone, root = flags[..., 0], flags[..., 1]
-        return -self.non_chord * (1 - tone) * known, self.bass_root * (root - 0.5) * known
+        everywhere = -self.non_chord * (1 - tone) * known - self.above_melody * above.float()
+        return everywhere, self.bass_root * (root - 0.5) * known
 
 
 Schedule = Literal["default", "paper"]

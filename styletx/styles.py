@@ -56,6 +56,7 @@ class StyleInfo:
     # the harmony prior while sampling (styletx.settings.HarmonyPrior), in logits
     non_chord_prior: float = 0.0
     bass_root_prior: float = 0.0
+    above_melody_prior: float = 0.0
     # best-of-N redraws of beats with parallel fifths/octaves (styletx.sampler), 0 = off
     voice_leading_tries: int = 0
 
