@@ -214,7 +214,7 @@ def _add_render(subparsers: Subparsers) -> None:
                      help="keep the adapted model as the user style NAME")
     few.add_argument("--adapt-seconds", type=float, default=None,
                      help="time budget of the adaptation, choice of the base style included "
-                     "(default 30)")
+                     "(default 40)")
     few.add_argument("--adapt-steps", type=int, default=None,
                      help="at most this many fine-tuning steps (default: as many as the time allows)")
     p.add_argument("--temperature", type=float, default=None,
@@ -622,7 +622,7 @@ def _train_own(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, lr=args.lr,
         model=json.loads(args.model) if args.model else None, seed=args.seed, force=args.force,
         resume=args.resume, device=args.device, progress=not args.quiet,
-        command="styletx " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        command="styletx " + " ".join(shlex.quote(a) for a in args.argv),
     )
     out = train_from_folder(opts)
     print(f"installed style {args.style!r} in {out}")
@@ -822,6 +822,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status (never raises, except SystemExit
     from argparse's own usage errors and ``--help``)."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for the model card's command
     try:
         with collect_warnings() as warnings:
             try:

@@ -48,7 +48,7 @@ MAX_BAR_STEPS = 96  # ModelConfig.max_bar_steps: steps within a bar
 FINE_TUNE_LR = 5e-4
 FINE_TUNE_MINUTES = 10.0
 ADAPT_LR = 1e-3
-ADAPT_SECONDS = 30.0
+ADAPT_SECONDS = 40.0
 SPLITS_NAME = "splits.json"
 
 
@@ -491,8 +491,8 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
         shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
     (partial / SPLITS_NAME).write_text(json.dumps(corpus.split_record(), indent=1) + "\n")
-    extra = {"user_data": corpus.summary(), "base_style": base,
-             "base_note": base_note, "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    extra = {"user_data": corpus.summary(), "base_style": base, "base_note": base_note,
+             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     try:
         train(cfg, partial, device=opts.device, resume=resume, progress=opts.progress,
               command=opts.command, pieces=pieces, init_from=None if resume else base_dir,
@@ -576,14 +576,15 @@ def adapt(
         raise StyleTxError(f"--style-from: {corpus.skipped[0].name}: {corpus.skipped[0].reason}")
     pieces += [replace(p, split="valid") for p in pieces]
     cfg = base_style.model.cfg
-    per_epoch = 8
+    per_epoch = 8  # steps between checkpoints (each one scores the examples once)
     budget_min = max(seconds - (time.perf_counter() - t0), 1.0) / 60
-    steps_cap = max_steps if max_steps is not None else 10_000
+    steps_cap = max_steps if max_steps is not None else 100_000
     tc = TrainConfig(
         style=name, steps_per_beat=cfg.steps_per_beat, pitch_lo=cfg.pitch_lo, pitch_hi=cfg.pitch_hi,
         chunk_frames=16 * cfg.steps_per_beat, batch_size=16, lr=ADAPT_LR, max_transpose=6,
-        epochs=max(1, math.ceil(steps_cap / per_epoch)), patience=10_000,
-        max_steps_per_epoch=min(per_epoch, steps_cap), max_minutes=budget_min, seed=seed,
+        epochs=max(1, math.ceil(steps_cap / per_epoch)), patience=100_000,
+        steps_per_epoch=min(per_epoch, steps_cap), max_steps=steps_cap, max_minutes=budget_min,
+        seed=seed,
     )
     directory = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="styletx-adapt-"))
     threads = torch.get_num_threads()

@@ -53,6 +53,8 @@ class TrainConfig:
     seed: int = 0
     limit: int | None = None  # number of corpus pieces (tests); None = all
     max_steps_per_epoch: int | None = None
+    steps_per_epoch: int | None = None  # a fixed epoch length (few-shot: the data is one chunk)
+    max_steps: int | None = None  # stop after this many optimizer steps in all
     max_minutes: float | None = None
     model: dict = field(default_factory=dict)  # overrides of ModelConfig fields
 
@@ -138,6 +140,8 @@ class ChunkSampler:
         self.total_frames = int(lengths.sum())
 
     def steps_per_epoch(self) -> int:
+        if self.cfg.steps_per_epoch:
+            return self.cfg.steps_per_epoch
         steps = math.ceil(self.total_frames / (self.cfg.batch_size * self.cfg.chunk_frames))
         return min(steps, self.cfg.max_steps_per_epoch or steps)
 
@@ -307,6 +311,7 @@ def train(
     t0 = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
     deadline = t0 + cfg.max_minutes * 60 if cfg.max_minutes else math.inf
     total_steps = int(history[-1].get("steps", 0)) if history else 0
+    step_cap = cfg.max_steps or math.inf
     bad_epochs = 0
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
@@ -314,7 +319,7 @@ def train(
                    file=sys.stderr, leave=False)
         running = 0.0
         for step in bar:
-            if step and time.perf_counter() > deadline:
+            if (step and time.perf_counter() > deadline) or total_steps >= step_cap:
                 break
             batch = sampler.batch()
             # The generator scores a random share of the real frames (the encoder reads
@@ -358,7 +363,7 @@ def train(
         _write_record(out_dir, cfg, commands, splits, history, None, elapsed, extra)
         if bad_epochs >= cfg.patience:
             break
-        if cfg.max_minutes and time.perf_counter() > deadline:
+        if (cfg.max_minutes and time.perf_counter() > deadline) or total_steps >= step_cap:
             break
 
     best_model = load_checkpoint(out_dir, device=dev)
