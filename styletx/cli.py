@@ -320,14 +320,18 @@ def _adapted_style(args: argparse.Namespace) -> Any:
     """``--style-from``: adapt the nearest shipped style (or ``--style``) to the examples."""
     import shutil
 
+    from styletx.api import torch_threads
     from styletx.own import ADAPT_SECONDS, adapt, check_name, save_adapted
     from styletx.styles import user_styles_dir
 
     if args.save_style:  # refuse a bad name before spending the time
         check_name(args.save_style, user_styles_dir() / args.save_style, args.force)
     seconds = ADAPT_SECONDS if args.adapt_seconds is None else args.adapt_seconds
-    adapted = adapt(args.style_from, base=args.style, seconds=seconds, max_steps=args.adapt_steps,
-                    seed=args.seed or 0, name=args.save_style or "adapted")
+    # Training, unlike sampling, gains from a second thread.
+    with torch_threads(max(args.threads, min(2, os.cpu_count() or 1))):
+        adapted = adapt(args.style_from, base=args.style, seconds=seconds,
+                        max_steps=args.adapt_steps, seed=args.seed or 0,
+                        name=args.save_style or "adapted")
     print(adapted.describe(), file=sys.stderr)
     if args.save_style:
         print(f"saved style {args.save_style!r} in "

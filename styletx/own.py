@@ -45,9 +45,13 @@ SMALL_DATA_BEATS = 2000
 """Under this many beats of data, ``train --data`` fine-tunes a shipped model by default."""
 MAX_BAR_BEATS = 15  # the model's bar-length embedding holds bars of 1..15 quarter notes
 MAX_BAR_STEPS = 96  # ModelConfig.max_bar_steps: steps within a bar
-FINE_TUNE_LR = 5e-4
+FINE_TUNE_LR = 2e-3
 FINE_TUNE_MINUTES = 10.0
-ADAPT_LR = 1e-3
+ADAPT_LR = 2e-3
+ADAPT_FROZEN = ["accomp_mask", "past_start", "future_end", "mel_kind", "mel_pitch", "beat_step",
+                "bar_step", "key", "bar_len", "accomp_in", "frame_in", "lstm_past", "lstm_future"]
+"""Few-shot adaptation trains the generator and its conditioning only: the encoder (the
+LSTMs and what feeds them) stays the base style's, which halves the cost of a step."""
 ADAPT_SECONDS = 40.0
 SPLITS_NAME = "splits.json"
 
@@ -315,9 +319,12 @@ def style_fit(style: Style, pieces: Sequence[PieceArrays]) -> float:
 
 
 def nearest_style(
-    corpus: FolderCorpus, candidates: Sequence[str] | None = None, max_pieces: int = 8,
+    corpus: FolderCorpus, candidates: Sequence[str] | None = None, max_pieces: int = 4,
+    max_beats: int = 64,
 ) -> tuple[str, dict[str, float]]:
-    """The shipped style whose model fits the files best (lowest NLL per beat), and every fit."""
+    """The shipped style whose model fits the files best (lowest NLL per beat), and every fit.
+
+    Scored on the first ``max_beats`` beats of at most ``max_pieces`` files."""
     from styletx.styles import load_style, shipped_styles
 
     names = list(candidates) if candidates else shipped_styles()
@@ -328,6 +335,11 @@ def nearest_style(
         style = load_style(name)
         trial = FolderCorpus(root=corpus.root, files=list(corpus.files[:max_pieces]))
         pieces = trial.pieces(style.steps_per_beat, style.info.harmonic_rhythm)
+        # the first bars of each file are enough to tell the styles apart, at a fraction
+        # of the cost (this runs inside render --style-from's time budget)
+        limit = max_beats * style.steps_per_beat
+        pieces = [replace(p, melody=p.melody[:limit], accomp=p.accomp[:limit], meta=p.meta[:limit])
+                  for p in pieces]
         fits[name] = style_fit(style, pieces) if pieces else math.inf
     return min(fits, key=fits.__getitem__), fits
 
@@ -477,6 +489,7 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
         style=opts.name, steps_per_beat=steps, pitch_lo=lo, pitch_hi=hi, chunk_frames=16 * steps,
         max_transpose=6, seed=opts.seed, model=dict(opts.model or {}) if base is None else {},
         lr=opts.lr or (FINE_TUNE_LR if base else 2e-3),
+        batch_size=16 if base else 32, freeze=list(ADAPT_FROZEN) if base else [],
         max_minutes=opts.max_minutes if opts.max_minutes is not None else (
             FINE_TUNE_MINUTES if base else None),
     )
@@ -550,8 +563,9 @@ def adapt(
     The examples are read like ``train --data`` files; every one is a training piece
     (and the validation set: there is nothing to hold out). Training stops after
     ``seconds`` or ``max_steps`` optimizer steps, whichever comes first; each step is a
-    batch of 16 random chunks, transposed within ±6 semitones. The base style's
-    instruments, sampling settings and chord model are kept.
+    batch of 16 random chunks, transposed within ±6 semitones, and updates the generator
+    side only (:data:`ADAPT_FROZEN`). The base style's instruments, sampling settings and
+    chord model are kept.
     """
     import torch
 
@@ -577,14 +591,15 @@ def adapt(
     pieces += [replace(p, split="valid") for p in pieces]
     cfg = base_style.model.cfg
     per_epoch = 8  # steps between checkpoints (each one scores the examples once)
-    budget_min = max(seconds - (time.perf_counter() - t0), 1.0) / 60
+    # keep a tenth of what is left for the last checkpoint's scoring and the reload
+    budget_min = max(0.9 * (seconds - (time.perf_counter() - t0)), 1.0) / 60
     steps_cap = max_steps if max_steps is not None else 100_000
     tc = TrainConfig(
         style=name, steps_per_beat=cfg.steps_per_beat, pitch_lo=cfg.pitch_lo, pitch_hi=cfg.pitch_hi,
         chunk_frames=16 * cfg.steps_per_beat, batch_size=16, lr=ADAPT_LR, max_transpose=6,
         epochs=max(1, math.ceil(steps_cap / per_epoch)), patience=100_000,
         steps_per_epoch=min(per_epoch, steps_cap), max_steps=steps_cap, max_minutes=budget_min,
-        seed=seed,
+        seed=seed, freeze=list(ADAPT_FROZEN), final_test=False,
     )
     directory = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="styletx-adapt-"))
     threads = torch.get_num_threads()

@@ -56,6 +56,9 @@ class TrainConfig:
     steps_per_epoch: int | None = None  # a fixed epoch length (few-shot: the data is one chunk)
     max_steps: int | None = None  # stop after this many optimizer steps in all
     max_minutes: float | None = None
+    # parameter-name prefixes left untouched (fine-tuning only part of a loaded model)
+    freeze: list[str] = field(default_factory=list)
+    final_test: bool = True  # score the best model on the test split at the end
     model: dict = field(default_factory=dict)  # overrides of ModelConfig fields
 
 
@@ -300,7 +303,10 @@ def train(
         model_cfg = model.cfg
     else:
         model = StyleNet(model_cfg).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    for name, param in model.named_parameters():
+        param.requires_grad_(not any(name.startswith(prefix) for prefix in cfg.freeze))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                            weight_decay=cfg.weight_decay)
     if resume and (out_dir / "train_state.pt").exists():
         opt.load_state_dict(state["optimizer"])
 
@@ -366,6 +372,9 @@ def train(
         if (cfg.max_minutes and time.perf_counter() > deadline) or total_steps >= step_cap:
             break
 
+    if not cfg.final_test:
+        return _write_record(out_dir, cfg, commands, splits, history, None,
+                             time.perf_counter() - t0, extra)
     best_model = load_checkpoint(out_dir, device=dev)
     test = evaluate(best_model, splits["test"] or splits["valid"], dev)
     record = _write_record(out_dir, cfg, commands, splits, history, test,

@@ -40,11 +40,11 @@ def song_file(path: Path, bars: int = 8, numerator: int = 4, denominator: int = 
     for b in range(bars):
         t0 = b * bar
         chord = CHORDS[(b + seed) % 4]
-        n = int(round(bar / step))
+        n = round(bar / step)
         for i in range(n):
             p = scale[(i + b + seed) % len(scale)]
             melody.notes.append(pretty_midi.Note(90, p, t0 + i * step, t0 + (i + 1) * step))
-        for k in range(int(round(bar / beat))):
+        for k in range(round(bar / beat)):
             for p in chord:
                 piano.notes.append(pretty_midi.Note(70, p, t0 + k * beat, t0 + k * beat + beat * 0.9))
         bass.notes.append(pretty_midi.Note(80, chord[0] - 24, t0, t0 + bar))
@@ -180,7 +180,7 @@ def test_interrupted_training_leaves_no_style_and_resumes(
     real = styletx.train.evaluate
     calls = {"n": 0}
 
-    def interrupt_second_epoch(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def interrupt_second_epoch(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
