@@ -252,3 +252,21 @@ def test_style_from_a_bad_example_is_one_line(tmp_path: Path, tiny_style: str,
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "drums_only.mid: drums only" in err[0]
+
+
+def test_train_data_from_a_base_style_fine_tunes_it(data_dir: Path, user_dir: Path,
+                                                    tiny_style: str,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    assert main(["train", "--style", "mine", "--data", str(data_dir), "--from", tiny_style,
+                 "--epochs", "1", "--max-steps-per-epoch", "2", "--quiet", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert f"base model: {tiny_style}" in out
+    installed = user_dir / "mine"
+    cfg = json.loads((installed / "config.json").read_text())
+    base_cfg = json.loads((style_origins()[tiny_style][0] / "config.json").read_text())
+    assert cfg["style"] == "mine"
+    assert {k: v for k, v in cfg.items() if k != "style"} == \
+        {k: v for k, v in base_cfg.items() if k != "style"}  # the base's network, fine-tuned
+    record = json.loads((installed / "train.json").read_text())
+    assert record["base_style"] == tiny_style and record["history"][-1]["steps"] >= 1
+    assert f"`{tiny_style}`, fine-tuned" in (installed / "MODEL_CARD.md").read_text()
