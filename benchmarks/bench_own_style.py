@@ -105,17 +105,54 @@ def run_system(name: str, style, inputs: list[Path], out_dir: Path, seed: int) -
             "melody_exact": float(np.mean([r["melody_exact"] for r in rows]))}
 
 
+def markdown(results: dict) -> str:
+    """The tables of ``docs/own_style.md`` from the results JSON."""
+    lines = []
+    for groove, g in results["grooves"].items():
+        ref = g["reference"]
+        lines += [
+            f"### {groove}",
+            "",
+            f"Reference: MMA's `{groove}` on the {results['n_test']} held-out melodies: "
+            f"{ref['notes_per_beat']:.2f} notes per beat, chord agreement with the inputs "
+            f"{ref['chord_agreement']:.3f}. Nearest shipped style on one example: "
+            f"**{g['nearest']}** (NLL per beat: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in sorted(g["fits_one_example"].items(),
+                                                          key=lambda x: x[1])) + ").",
+            "",
+            "| system | onset histogram distance (TV) | vs unadapted | notes per beat | "
+            "chord agreement | melody exact | adaptation wall time | render wall time "
+            f"({results['n_test']} inputs) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in g["systems"]:
+            lines.append(
+                f"| {r['system']} | {r['hist_distance']:.3f} | {r['distance_vs_unadapted']:.2f}× | "
+                f"{r['notes_per_beat']:.2f} | {r['chord_agreement']:.3f} | {r['melody_exact']:.0f} | "
+                f"{r['adapt_seconds']:.0f} s | {r['render_seconds']:.0f} s |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--grooves", default="Tango,March")
     ap.add_argument("--n-test", type=int, default=6, help="held-out inputs per groove")
     ap.add_argument("--n-train", type=int, default=100, help="files for train --data")
     ap.add_argument("--adapt-seconds", type=float, default=40.0)
+    ap.add_argument("--adapt-steps", type=int, default=None,
+                    help="also cap the few-shot fine-tuning at this many steps (a machine-"
+                    "independent budget; the default is the time budget only)")
     ap.add_argument("--train-minutes", type=float, default=4.0)
     ap.add_argument("--work", type=Path, default=Path("/tmp/styletx-own-bench"))
     ap.add_argument("--out", type=Path, default=Path("docs/own_style.json"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--markdown", action="store_true",
+                    help="only print the tables of an existing --out JSON")
     args = ap.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(args.out.read_text())))
+        return 0
 
     grooves = args.grooves.split(",")
     clash = used_grooves() & set(grooves)
@@ -162,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         # 2, 3. few-shot
         for k in (1, 5):
             t0 = time.perf_counter()
-            a = adapt(ex[:k], seconds=args.adapt_seconds, seed=args.seed)
+            a = adapt(ex[:k], seconds=args.adapt_seconds, max_steps=args.adapt_steps,
+                      seed=args.seed)
             systems.append((f"--style-from {k} example{'s' if k > 1 else ''} (base {a.base}, "
                             f"{a.steps} steps)", a.style, time.perf_counter() - t0))
             print(f"{groove}: {a.describe()}", flush=True)
