@@ -57,11 +57,12 @@ def render_set(sheets, groove: str, folder: Path, rng: random.Random, tempo=(90,
     out = []
     for s in sheets:
         k = rng.randrange(-5, 7) if transpose else 0
+        bpm = rng.randint(*tempo)  # drawn whether or not the file exists: the same plan each run
         sheet = s.transposed(k) if k else s
         path = folder / f"{s.piece_id.replace('/', '_')}_{groove}_k{k:+d}.mid"
         if not path.exists():
             try:
-                render_piece(sheet, groove, rng.randint(*tempo), path, seed=1)
+                render_piece(sheet, groove, bpm, path, seed=1)
             except (RuntimeError, subprocess.TimeoutExpired) as e:
                 print(f"skip {s.piece_id}: {e}", file=sys.stderr)
                 continue
