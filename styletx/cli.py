@@ -438,14 +438,14 @@ def _add_styles(subparsers: Subparsers) -> None:
 
 
 def _remove_style(args: argparse.Namespace) -> int:
-    from styletx.styles import remove_user_style, style_origins
+    from styletx.styles import WEIGHTS_NAME, remove_user_style, user_styles_dir
 
-    found = style_origins().get(args.remove)
-    if found is None or found[1] != "user":
-        remove_user_style(args.remove)  # raises with the reason
+    directory = user_styles_dir() / args.remove
+    if "/" in args.remove or not (directory / WEIGHTS_NAME).is_file():
+        remove_user_style(args.remove)  # not a user style: raises with the reason
     if not args.yes:
         try:
-            answer = input(f"delete the user style {args.remove!r} ({found[0]})? [y/N] ")
+            answer = input(f"delete the user style {args.remove!r} ({directory})? [y/N] ")
         except EOFError:
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
