@@ -167,7 +167,7 @@ def find_classifier() -> StyleClassifier | None:
     """The style classifier from ``$STYLETX_MODELS`` or the shipped checkpoints, if trained."""
     from styletx.styles import _search_roots
 
-    for root in _search_roots():
+    for root, _ in _search_roots():
         path = root / CLASSIFIER_NAME
         if path.is_file():
             return StyleClassifier.load(path)

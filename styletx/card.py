@@ -53,9 +53,12 @@ def model_card(directory: Path) -> str:
     tc = record["train_config"]
     test = record.get("test_metrics") or {}
     n_params = _count_parameters(directory / WEIGHTS_NAME)
+    user = record.get("user_data")
     chord_source = (
         "the four-part texture (one chord per beat, `styletx.chords.chord_track`)"
-        if info.name == "bach" else "the MMA chart that was rendered (exact labels)"
+        if info.name == "bach" and not user else
+        "the files' full texture (estimated, `styletx.chords.chord_track`)" if user
+        else "the MMA chart that was rendered (exact labels)"
     )
     lines = [
         f"# styletx model card: `{info.name}`",
@@ -66,20 +69,28 @@ def model_card(directory: Path) -> str:
         "",
         f"- Source: {info.provenance}.",
     ]
-    if info.name != "bach":
+    if user:
+        lines += _user_data_lines(directory, record)
+    elif info.name != "bach":
         lines += ["", MMA_NOTE]
     else:
         lines += [
             "- Licence: the chorales are public domain; music21's corpus files are distributed "
             "with music21 (BSD licence). The weights are released with styletx (MIT).",
         ]
+    split_rule = (
+        "By file: the split of a file is a function of the SHA-1 of its bytes (`styletx/splits.py` "
+        "on the hash; 8 = valid, 9 = test), with at least one valid file from 2 files and one "
+        "test file from 5; the file lists are in `splits.json`."
+        if user else
+        "Piece-level and fixed: the split of a piece is a function of its source melody id "
+        "(`styletx/splits.py`: SHA-1 of the id modulo 10; 8 = valid, 9 = test), so every "
+        "transposition and rendering of one melody stays in one split.")
     lines += [
         "",
         "## Split",
         "",
-        "Piece-level and fixed: the split of a piece is a function of its source melody id "
-        "(`styletx/splits.py`: SHA-1 of the id modulo 10; 8 = valid, 9 = test), so every "
-        "transposition and rendering of one melody stays in one split.",
+        split_rule,
         "",
         "| split | pieces | distinct melodies | frames |",
         "|---|---|---|---|",
@@ -88,7 +99,11 @@ def model_card(directory: Path) -> str:
         d = record["data"][name]
         lines.append(f"| {name} | {d['pieces']} | {d['sources']} | {d['frames']} |")
     test_ids = record.get("test_pieces", [])
-    lines += ["", f"Test melodies ({len(test_ids)}): " + ", ".join(test_ids[:60])
+    label = "Test melodies"
+    if user and (directory / "splits.json").is_file():
+        test_ids = [f["file"] for f in json.loads((directory / "splits.json").read_text())["test"]]
+        label = "Test files"
+    lines += ["", f"{label} ({len(test_ids)}): " + ", ".join(test_ids[:60])
               + (" …" if len(test_ids) > 60 else ""), ""]
     lines += [
         "## Model",
@@ -192,6 +207,33 @@ def model_card(directory: Path) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _user_data_lines(directory: Path, record: dict) -> list[str]:
+    """The data section of a user style's card (``styletx train --data``)."""
+    d = record["user_data"]
+    base = record.get("base_style")
+    meters = ", ".join(f"{m} ({n} files)" for m, n in d["meters"].items()) or "none"
+    lines = [
+        f"- Folder: `{d['folder']}`; {d['files_used']} files used, {d['files_skipped']} skipped.",
+        f"- Meters: {meters}.",
+        f"- {d['beats']:.0f} beats of music; per beat {d['accompaniment_notes_per_beat']:.2f} "
+        f"accompaniment notes and {d['melody_notes_per_beat']:.2f} melody notes.",
+        f"- Grid: {d['steps_per_beat']} steps per beat ({d['steps_reason']}).",
+        "- Melody: chosen per file by the same rule as `render` (or `--melody-track`); every "
+        "other pitched part is the accompaniment; drums are left out. Key and chords are "
+        "estimated from the notes.",
+        f"- Base model: {'`' + base + '`, fine-tuned' if base else 'none, trained from scratch'}"
+        + (f" ({record['base_note']})" if record.get("base_note") else "") + ".",
+        f"- Finished: {record.get('finished', '?')}.",
+        "- Licence: whatever the files' own licence is; the weights derive from them.",
+    ]
+    if d["skipped"]:
+        lines += ["", "Skipped files:", ""]
+        lines += [f"- `{k['file']}`: {k['reason']}" for k in d["skipped"][:40]]
+        if len(d["skipped"]) > 40:
+            lines.append(f"- … and {len(d['skipped']) - 40} more")
+    return lines
 
 
 def write_model_card(directory: Path) -> Path:

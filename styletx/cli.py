@@ -201,8 +201,22 @@ def _add_render(subparsers: Subparsers) -> None:
     p.add_argument("inputs", nargs="+", help="input MIDI file(s)")
     p.add_argument("-o", "--output", required=True,
                    help="output file (one input) or folder (several inputs, or ending in /)")
-    p.add_argument("--style", default="bach", help="style name (see `styletx styles`)")
+    p.add_argument("--style", default=None,
+                   help="style name (see `styletx styles`; default bach); with --style-from, "
+                   "the style to adapt instead of the nearest one")
     add_melody_args(p)
+    few = p.add_argument_group("few-shot: adapt a style to examples")
+    few.add_argument("--style-from", nargs="+", metavar="EX.mid", default=None,
+                     help="fine-tune the nearest shipped style on these example files, then "
+                     "render with it (put -o before or after, not between, the examples and "
+                     "the inputs)")
+    few.add_argument("--save-style", metavar="NAME",
+                     help="keep the adapted model as the user style NAME")
+    few.add_argument("--adapt-seconds", type=float, default=None,
+                     help="time budget of the adaptation, choice of the base style included "
+                     "(default 40)")
+    few.add_argument("--adapt-steps", type=int, default=None,
+                     help="at most this many fine-tuning steps (default: as many as the time allows)")
     p.add_argument("--temperature", type=float, default=None,
                    help="sampling temperature (default: the style's, see `styletx styles`)")
     p.add_argument("--strength", type=float, default=SamplerSettings.strength,
@@ -257,7 +271,12 @@ def _run_render(args: argparse.Namespace) -> int:
     # The sampler makes many small tensor calls; one thread avoids the cost of
     # waking a pool for each (measured faster on the 2-core machines).
     torch.set_num_threads(args.threads)
-    style = load_style(args.style, device=args.device)
+    if args.style_from:
+        style = _adapted_style(args)
+    else:
+        if args.save_style or args.adapt_seconds is not None or args.adapt_steps is not None:
+            raise StyleTxError("--save-style, --adapt-seconds and --adapt-steps go with --style-from")
+        style = load_style(args.style or "bach", device=args.device)
     failures = 0
     for src, dst in render_targets(args.inputs, args.output):
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -295,6 +314,31 @@ def _run_render(args: argparse.Namespace) -> int:
             LOGGER.warning("%s: %s", src, quantized)
         print(f"wrote {dst}{' and its .wav' if args.wav else ''} ({result.seconds:.2f} s)")
     return 2 if failures else 0
+
+
+def _adapted_style(args: argparse.Namespace) -> Any:
+    """``--style-from``: adapt the nearest shipped style (or ``--style``) to the examples."""
+    import shutil
+
+    from styletx.api import torch_threads
+    from styletx.own import ADAPT_SECONDS, adapt, check_name, save_adapted
+    from styletx.styles import user_styles_dir
+
+    if args.save_style:  # refuse a bad name before spending the time
+        check_name(args.save_style, user_styles_dir() / args.save_style, args.force)
+    seconds = ADAPT_SECONDS if args.adapt_seconds is None else args.adapt_seconds
+    # Training, unlike sampling, gains from a second thread.
+    with torch_threads(max(args.threads, min(2, os.cpu_count() or 1))):
+        adapted = adapt(args.style_from, base=args.style, seconds=seconds,
+                        max_steps=args.adapt_steps, seed=args.seed or 0,
+                        name=args.save_style or "adapted")
+    print(adapted.describe(), file=sys.stderr)
+    if args.save_style:
+        print(f"saved style {args.save_style!r} in "
+              f"{save_adapted(adapted, args.save_style, force=args.force)}", file=sys.stderr)
+    style = adapted.style
+    shutil.rmtree(adapted.directory, ignore_errors=True)  # the weights are loaded
+    return style
 
 
 def _warn_meter(src: Path, song: Song, style: Any) -> None:
@@ -388,14 +432,36 @@ def _add_styles(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("styles", help="list the installed styles",
                               description="List every installed style and what it was trained on.")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--remove", metavar="NAME", help="delete the user style NAME (asks first)")
+    p.add_argument("--yes", action="store_true", help="with --remove: do not ask")
     p.set_defaults(func=_run_styles)
 
 
-def _run_styles(args: argparse.Namespace) -> int:
-    from styletx.styles import CONFIG_NAME, read_info, style_dirs
+def _remove_style(args: argparse.Namespace) -> int:
+    from styletx.styles import WEIGHTS_NAME, remove_user_style, user_styles_dir
 
+    directory = user_styles_dir() / args.remove
+    if "/" in args.remove or not (directory / WEIGHTS_NAME).is_file():
+        remove_user_style(args.remove)  # not a user style: raises with the reason
+    if not args.yes:
+        try:
+            answer = input(f"delete the user style {args.remove!r} ({directory})? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("not deleted")
+            return 1
+    print(f"deleted {remove_user_style(args.remove)}")
+    return 0
+
+
+def _run_styles(args: argparse.Namespace) -> int:
+    from styletx.styles import CONFIG_NAME, read_info, style_origins, user_styles_dir
+
+    if args.remove:
+        return _remove_style(args)
     rows = []
-    for name, directory in sorted(style_dirs().items()):
+    for name, (directory, origin) in sorted(style_origins().items()):
         info = read_info(directory)
         # the JSON, not ModelConfig: listing styles should not load torch
         cfg = json.loads((directory / CONFIG_NAME).read_text())
@@ -409,6 +475,7 @@ def _run_styles(args: argparse.Namespace) -> int:
             "instrumentation": [f"{p.name} (program {p.program}{', bass line' if p.role == 'bass' else ''})"
                                 for p in info.instrumentation],
             "provenance": info.provenance,
+            "origin": origin,
             "path": str(directory),
         })
     if args.json:
@@ -417,11 +484,13 @@ def _run_styles(args: argparse.Namespace) -> int:
     if not rows:
         print("no styles installed")
     for r in rows:
-        print(f"{r['name']}: meters {', '.join(r['meters']) or '?'}; {r['steps_per_beat']} steps per beat; "
+        print(f"{r['name']} ({r['origin']}): meters {', '.join(r['meters']) or '?'}; "
+              f"{r['steps_per_beat']} steps per beat; "
               f"pitches {r['pitch_range'][0]}-{r['pitch_range'][1]}; temperature {r['temperature']:g}; "
               f"chords per {r['chords_per'].replace('_', ' ')}")
         print(f"  instruments: {'; '.join(r['instrumentation'])}")
         print(f"  data: {r['provenance']}")
+    print(f"user styles folder: {user_styles_dir()}")
     return 0
 
 
@@ -462,9 +531,24 @@ def _add_train(subparsers: Subparsers) -> None:
         "train", help="train a style model",
         description="Train one style model on its corpus (see `styletx data`), with early "
         "stopping on the validation split and held-out metrics at the end.")
-    p.add_argument("--style", required=True)
+    p.add_argument("--style", required=True,
+                   help="a shipped style's name, or with --data the name of your own style")
     p.add_argument("-o", "--output", type=Path, default=None,
-                   help="checkpoint folder (default: <cache>/models/STYLE)")
+                   help="checkpoint folder (default: <cache>/models/STYLE; with --data the "
+                   "user styles folder, see `styletx styles`)")
+    own = p.add_argument_group("your own style (--data)")
+    own.add_argument("--data", type=Path, default=None, metavar="DIR",
+                     help="train on every MIDI file under DIR (searched recursively); the "
+                     "result installs as a user style")
+    base = own.add_mutually_exclusive_group()
+    base.add_argument("--from", dest="base", default=None, metavar="STYLE",
+                      help="fine-tune from this shipped style (the default, with the nearest "
+                      "style, when the data has under 2,000 beats)")
+    base.add_argument("--scratch", action="store_true", help="train from scratch even on small data")
+    own.add_argument("--melody-track", type=melody_track_arg, metavar="X",
+                     help="the melody part (index or name) in every file (default: chosen per file)")
+    own.add_argument("--force", action="store_true",
+                     help="replace an installed user style, or hide a shipped style of that name")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--chunk-frames", type=int, default=None)
@@ -499,6 +583,10 @@ def _run_train(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.data is not None:
+        return _train_own(args)
+    if args.base or args.scratch or args.melody_track is not None or args.force:
+        raise StyleTxError("--from, --scratch, --melody-track and --force go with --data DIR")
     cfg = style_defaults(args.style)
     overrides = {
         "epochs": args.epochs, "batch_size": args.batch_size, "chunk_frames": args.chunk_frames,
@@ -519,6 +607,29 @@ def _run_train(args: argparse.Namespace) -> int:
     write_style_info(args.style, out)
     write_model_card(out)
     print(f"wrote {out}")
+    return 0
+
+
+def _train_own(args: argparse.Namespace) -> int:
+    import shlex
+
+    from styletx.own import OwnTrainOptions, train_from_folder
+
+    if args.limit is not None or args.pitch_range or args.max_transpose is not None \
+            or args.chunk_frames is not None or args.patience is not None:
+        raise StyleTxError("--limit, --pitch-range, --max-transpose, --chunk-frames and "
+                           "--patience do not apply to --data")
+    opts = OwnTrainOptions(
+        name=args.style, data=args.data, output=args.output, base=args.base, scratch=args.scratch,
+        melody_track=args.melody_track, steps_per_beat=args.steps_per_beat, epochs=args.epochs,
+        max_minutes=args.max_minutes, max_steps_per_epoch=args.max_steps_per_epoch,
+        batch_size=args.batch_size, lr=args.lr,
+        model=json.loads(args.model) if args.model else None, seed=args.seed, force=args.force,
+        resume=args.resume, device=args.device, progress=not args.quiet,
+        command="styletx " + " ".join(shlex.quote(a) for a in args.argv),
+    )
+    out = train_from_folder(opts)
+    print(f"installed style {args.style!r} in {out}")
     return 0
 
 
@@ -715,6 +826,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status (never raises, except SystemExit
     from argparse's own usage errors and ``--help``)."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for the model card's command
     try:
         with collect_warnings() as warnings:
             try:

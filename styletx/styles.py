@@ -3,8 +3,10 @@
 A style is a folder holding ``model.safetensors`` + ``config.json`` (the
 network, :mod:`styletx.model`), ``style.json`` (:class:`StyleInfo`: how to
 voice its output, what it was trained on) and ``MODEL_CARD.md``. Styles are
-looked up in the shipped ``styletx.checkpoints`` package, then in every folder
-of ``$STYLETX_MODELS`` (``os.pathsep``-separated), whose entries win.
+looked up in every folder of ``$STYLETX_MODELS`` (``os.pathsep``-separated), then
+in the user styles folder (:func:`user_styles_dir`, where ``styletx train --data``
+installs), then in the shipped ``styletx.checkpoints`` package; earlier entries win.
+Folders whose names start with a dot (a training run in progress) are never styles.
 """
 
 from __future__ import annotations
@@ -91,9 +93,33 @@ class Style:
         return self.model.cfg.steps_per_beat
 
 
-def _search_roots() -> list[Path]:
-    roots = [Path(p) for p in os.environ.get("STYLETX_MODELS", "").split(os.pathsep) if p]
-    roots.append(_shipped_root())
+USER_STYLES_ENV = "STYLETX_USER_STYLES"
+
+
+def user_styles_dir() -> Path:
+    """Where user styles are installed (not created here).
+
+    ``$STYLETX_USER_STYLES`` if set; else platformdirs' user data folder for
+    ``styletx`` when platformdirs is installed; else ``$XDG_DATA_HOME/styletx/styles``
+    or ``~/.local/share/styletx/styles``.
+    """
+    env = os.environ.get(USER_STYLES_ENV)
+    if env:
+        return Path(env).expanduser()
+    try:
+        import platformdirs
+    except ImportError:
+        xdg = os.environ.get("XDG_DATA_HOME")
+        base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+        return base / "styletx" / "styles"
+    return Path(platformdirs.user_data_dir("styletx")) / "styles"
+
+
+def _search_roots() -> list[tuple[Path, str]]:
+    """``(folder, origin)`` in lookup order; origin is ``"env"``, ``"user"`` or ``"shipped"``."""
+    roots = [(Path(p), "env") for p in os.environ.get("STYLETX_MODELS", "").split(os.pathsep) if p]
+    roots.append((user_styles_dir(), "user"))
+    roots.append((_shipped_root(), "shipped"))
     return roots
 
 
@@ -109,16 +135,53 @@ def _shipped_root() -> Path:
         return Path(__file__).resolve().parents[1] / "checkpoints"
 
 
-def style_dirs() -> dict[str, Path]:
-    """Installed styles by name; earlier search roots win."""
-    found: dict[str, Path] = {}
-    for root in _search_roots():
+def style_origins() -> dict[str, tuple[Path, str]]:
+    """Installed styles by name: their folder and where it was found (``"user"``,
+    ``"shipped"``, or ``"env"`` for ``$STYLETX_MODELS``); earlier search roots win."""
+    found: dict[str, tuple[Path, str]] = {}
+    for root, origin in _search_roots():
         if not root.is_dir():
             continue
         for d in sorted(root.iterdir()):
+            if d.name.startswith("."):
+                continue
             if (d / WEIGHTS_NAME).is_file() and (d / CONFIG_NAME).is_file():
-                found.setdefault(d.name, d)
+                found.setdefault(d.name, (d, origin))
     return found
+
+
+def style_dirs() -> dict[str, Path]:
+    """Installed styles by name; earlier search roots win."""
+    return {name: d for name, (d, _) in style_origins().items()}
+
+
+def shipped_styles() -> list[str]:
+    """Names of the styles shipped with styletx (whatever overrides them)."""
+    root = _shipped_root()
+    if not root.is_dir():
+        return []
+    return sorted(d.name for d in root.iterdir()
+                  if (d / WEIGHTS_NAME).is_file() and (d / CONFIG_NAME).is_file())
+
+
+def remove_user_style(name: str) -> Path:
+    """Delete the user style ``name`` from :func:`user_styles_dir`; returns its former folder.
+
+    Raises
+    ------
+    StyleTxError
+        When there is no user style of that name (shipped styles are never removed).
+    """
+    import shutil
+
+    directory = user_styles_dir() / name
+    if name.startswith(".") or "/" in name or not (directory / WEIGHTS_NAME).is_file():
+        users = sorted(n for n, (_, o) in style_origins().items() if o == "user")
+        where = "a shipped style, which cannot be removed" if name in shipped_styles() else \
+            f"not a user style (user styles: {', '.join(users) or 'none'})"
+        raise StyleTxError(f"{name!r} is {where}")
+    shutil.rmtree(directory)
+    return directory
 
 
 def styles() -> list[str]:

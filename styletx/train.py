@@ -53,7 +53,12 @@ class TrainConfig:
     seed: int = 0
     limit: int | None = None  # number of corpus pieces (tests); None = all
     max_steps_per_epoch: int | None = None
+    steps_per_epoch: int | None = None  # a fixed epoch length (few-shot: the data is one chunk)
+    max_steps: int | None = None  # stop after this many optimizer steps in all
     max_minutes: float | None = None
+    # parameter-name prefixes left untouched (fine-tuning only part of a loaded model)
+    freeze: list[str] = field(default_factory=list)
+    final_test: bool = True  # score the best model on the test split at the end
     model: dict = field(default_factory=dict)  # overrides of ModelConfig fields
 
 
@@ -138,6 +143,8 @@ class ChunkSampler:
         self.total_frames = int(lengths.sum())
 
     def steps_per_epoch(self) -> int:
+        if self.cfg.steps_per_epoch:
+            return self.cfg.steps_per_epoch
         steps = math.ceil(self.total_frames / (self.cfg.batch_size * self.cfg.chunk_frames))
         return min(steps, self.cfg.max_steps_per_epoch or steps)
 
@@ -249,16 +256,26 @@ def train(
     resume: bool = False,
     progress: bool = True,
     command: str | None = None,
+    pieces: list[PieceArrays] | None = None,
+    init_from: Path | None = None,
+    extra: dict | None = None,
 ) -> dict:
-    """Train a style model and write it to ``out_dir``; returns the ``train.json`` record."""
+    """Train a style model and write it to ``out_dir``; returns the ``train.json`` record.
+
+    ``pieces`` replaces the style's corpus (a user's MIDI folder, :mod:`styletx.own`);
+    ``init_from`` is a checkpoint folder whose weights and model config the run starts
+    from (fine-tuning); ``extra`` is stored in ``train.json`` as it is (data summary, base).
+    The time budget (``max_minutes``) is checked after every step, not only per epoch.
+    """
     from tqdm import tqdm
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     dev = resolve_device(device)
-    pieces = load_corpus(cfg.style, cfg.steps_per_beat, limit=cfg.limit)
+    if pieces is None:
+        pieces = load_corpus(cfg.style, cfg.steps_per_beat, limit=cfg.limit)
     splits = split_pieces(pieces)
-    if cfg.limit is not None and not splits["valid"]:
+    if (cfg.limit is not None or init_from is not None) and not splits["valid"]:
         # A tiny corpus may have no valid piece by the hash rule; validate on train then.
         splits["valid"] = splits["train"][:1]
     if not splits["train"] or not splits["valid"]:
@@ -280,9 +297,16 @@ def train(
         start_epoch = int(state["epoch"]) + 1
         best = float(state["best"])
         history = json.loads((out_dir / "train.json").read_text()).get("history", [])
+    elif init_from is not None:
+        model = load_checkpoint(init_from, device=dev)
+        model.cfg.style = cfg.style
+        model_cfg = model.cfg
     else:
         model = StyleNet(model_cfg).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    for name, param in model.named_parameters():
+        param.requires_grad_(not any(name.startswith(prefix) for prefix in cfg.freeze))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                            weight_decay=cfg.weight_decay)
     if resume and (out_dir / "train_state.pt").exists():
         opt.load_state_dict(state["optimizer"])
 
@@ -291,6 +315,9 @@ def train(
     steps = sampler.steps_per_epoch()
     # On resume the clock continues from the recorded time, so budgets and records are totals.
     t0 = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
+    deadline = t0 + cfg.max_minutes * 60 if cfg.max_minutes else math.inf
+    total_steps = int(history[-1].get("steps", 0)) if history else 0
+    step_cap = cfg.max_steps or math.inf
     bad_epochs = 0
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
@@ -298,6 +325,8 @@ def train(
                    file=sys.stderr, leave=False)
         running = 0.0
         for step in bar:
+            if (step and time.perf_counter() > deadline) or total_steps >= step_cap:
+                break
             batch = sampler.batch()
             # The generator scores a random share of the real frames (the encoder reads
             # them all): its cost dominates a step on CPU, and neighbouring frames are
@@ -317,11 +346,13 @@ def train(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            total_steps += 1
             running = 0.9 * running + 0.1 * float(stats["nll"]) if step else float(stats["nll"])
             bar.set_postfix(nll=f"{running:.4f}")
         val = evaluate(model, splits["valid"], dev)
         elapsed = time.perf_counter() - t0
-        history.append({"epoch": epoch + 1, "train_nll": running, "valid": val, "seconds": elapsed})
+        history.append({"epoch": epoch + 1, "train_nll": running, "valid": val, "seconds": elapsed,
+                        "steps": total_steps})
         improved = val["nll_per_cell"] < best
         if improved:
             best = val["nll_per_cell"]
@@ -335,15 +366,19 @@ def train(
             print(f"epoch {epoch + 1}: train nll {running:.4f}  valid nll {val['nll_per_cell']:.4f}  "
                   f"onset acc {val['onset_accuracy']:.3f}{'  *' if improved else ''}  "
                   f"[{elapsed / 60:.1f} min]", file=sys.stderr)
-        _write_record(out_dir, cfg, commands, splits, history, None, elapsed)
+        _write_record(out_dir, cfg, commands, splits, history, None, elapsed, extra)
         if bad_epochs >= cfg.patience:
             break
-        if cfg.max_minutes and elapsed > cfg.max_minutes * 60:
+        if (cfg.max_minutes and time.perf_counter() > deadline) or total_steps >= step_cap:
             break
 
+    if not cfg.final_test:
+        return _write_record(out_dir, cfg, commands, splits, history, None,
+                             time.perf_counter() - t0, extra)
     best_model = load_checkpoint(out_dir, device=dev)
     test = evaluate(best_model, splits["test"] or splits["valid"], dev)
-    record = _write_record(out_dir, cfg, commands, splits, history, test, time.perf_counter() - t0)
+    record = _write_record(out_dir, cfg, commands, splits, history, test,
+                           time.perf_counter() - t0, extra)
     if progress:
         print(f"test: nll/cell {test['nll_per_cell']:.4f}  onset acc {test['onset_accuracy']:.3f}  "
               f"predicted onsets in key {test['pred_onsets_in_key']:.3f} "
@@ -371,7 +406,7 @@ def _previous_commands(out_dir: Path) -> list[str]:
 
 def _write_record(
     out_dir: Path, cfg: TrainConfig, commands: list[str | None], splits: dict[str, list[PieceArrays]],
-    history: list[dict], test: dict | None, seconds: float,
+    history: list[dict], test: dict | None, seconds: float, extra: dict | None = None,
 ) -> dict:
     record = {
         "train_config": asdict(cfg),
@@ -389,6 +424,7 @@ def _write_record(
         "history": history,
         "test_metrics": test,
         "train_seconds": seconds,
+        **(extra or {}),
     }
     (out_dir / "train.json").write_text(json.dumps(record, indent=1))
     return record

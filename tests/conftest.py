@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,9 @@ TINY_STYLE = "tiny"
 # The test machine is small and shared: one torch thread avoids oversubscription,
 # which makes the tiny model several times faster here.
 torch.set_num_threads(1)
+
+# Tests never see (or write into) the real user styles folder.
+os.environ["STYLETX_USER_STYLES"] = tempfile.mkdtemp(prefix="styletx-user-styles-")
 
 
 def make_tiny_style(root: Path, name: str = TINY_STYLE) -> Path:
