@@ -501,7 +501,9 @@ class StyleNet(nn.Module):
             raise ValueError("fixed and fixed_values go together")
         N, P = prev.shape
         C = self.cfg.gen_channels
-        # position-major copies so that step k reads contiguous [N, ...] rows
+        # Every op below is the one the straightforward loop would run, on the same values
+        # in the same order (tests/test_identity.py): the speed comes from fewer Python
+        # steps and allocations per position, not from different arithmetic.
         # every layer's non-autoregressive term for every position, computed once and
         # stored position-major so that step k reads a contiguous [N, 2C] block
         feat, glob = self._conditioning(cond, melody_tok, chord_tok, prev, nxt)
@@ -509,65 +511,81 @@ class StyleNet(nn.Module):
             (layer.feat_in(feat) + g + layer.tap_here.bias).transpose(0, 1).contiguous()
             for layer, g in zip(self.layers, glob, strict=True)
         ]
-        no_hold = (prev == OFF).t()
+        device = prev.device
         gumbel = None
         if not greedy:
-            u = torch.rand((P, N, N_STATES), generator=generator, device=prev.device)
+            u = torch.rand((P, N, N_STATES), generator=generator, device=device)
             gumbel = -torch.log(-torch.log(u))
         fixed_t = fixed.t() if fixed is not None else None
         fixed_v = fixed_values.t() if fixed_values is not None else None
-        # cached inputs of every layer at every position: hist[l][k] = [N, C]
-        hist = [prev.new_zeros((P, N, C), dtype=conds[0].dtype) for _ in self.layers]
-        w_prev = [layer.tap_prev.weight.t() for layer in self.layers]
-        w_here = [layer.tap_here.weight.t() for layer in self.layers]
-        w_out = [layer.out.weight.t() for layer in self.layers]
-        b_out = [layer.out.bias for layer in self.layers]
-        out = prev.new_empty((P, N))
-        raw = conds[0].new_empty((P, N, N_STATES))
-        token = prev.new_full((N,), N_STATES)
-        neg_inf = torch.tensor(-math.inf, device=prev.device)
-        bias = None
+        is_hold = torch.arange(N_STATES, device=device) == HOLD
+        is_onset = torch.arange(N_STATES, device=device) == ONSET
+        is_off = torch.arange(N_STATES, device=device) == OFF
+        # a hold is impossible where the previous frame is off: [P, N, 3]
+        hold_mask = (prev == OFF).t()[:, :, None] & is_hold
+        neg_inf = torch.tensor(-math.inf, device=device)
+        onset_bias = bass_bias = active = None
         if prior is not None and (prior.non_chord or prior.bass_root):
             bias = prior.onset_bias(self.chord_flags[chord_tok.clamp(0, N_CHORD_TOKENS - 1)],
                                     chord_tok > 0)
+            # the same products the loop took per position, for all positions at once
+            onset_bias = (bias[0][:, :, None] * is_onset).transpose(0, 1)  # [P, N, 3]
+            bass_bias = (bias[1][:, :, None] * ~is_off).transpose(0, 1)
             starts = (segment_start if segment_start is not None
-                      else torch.zeros(N, dtype=torch.bool, device=prev.device))
-            below = torch.zeros(N, dtype=torch.bool, device=prev.device)
-        is_hold = torch.arange(N_STATES, device=prev.device) == HOLD
-        is_onset = torch.arange(N_STATES, device=prev.device) == ONSET
-        is_off = torch.arange(N_STATES, device=prev.device) == OFF
+                      else torch.zeros(N, dtype=torch.bool, device=device))
+            # frames whose lowest sounding note is still to come (at a segment start)
+            active = starts[:, None].clone()
+        # per layer: (dilation, last, W_here^T, W_prev^T, W_out^T, b_out), the same views
+        # the layers' own linears use
+        taps = [(layer.dilation, layer.last, layer.tap_here.weight.t(), layer.tap_prev.weight.t(),
+                 layer.out.weight.t(), layer.out.bias) for layer in self.layers]
+        hist: list[list[Tensor]] = [[] for _ in self.layers]  # inputs of each layer, by position
+        emb = self.gen_in.weight
+        w_hid, b_hid = self.head_hidden.weight, self.head_hidden.bias
+        w_head, b_head = self.head_out.weight, self.head_out.bias
+        log_w = self.class_weights.log()
+        calibrate = not self.training
+        outs: list[Tensor] = []
+        raws: list[Tensor] = []
+        token = prev.new_full((N,), N_STATES)
         for k in range(P):
-            h = self.gen_in(token)
-            skip = None
-            for i, layer in enumerate(self.layers):
-                hist[i][k] = h
-                pre = torch.addmm(conds[i][k], h, w_here[i])
-                if k >= layer.dilation:
-                    pre.addmm_(hist[i][k - layer.dilation], w_prev[i])
-                o = torch.addmm(b_out[i], layer.gate(pre), w_out[i])
-                if layer.last:
+            h = F.embedding(token, emb)
+            skip: Tensor | None = None
+            for (d, last, w_here, w_prev, w_out, b_out), seen, cond_l in zip(
+                taps, hist, conds, strict=True
+            ):
+                seen.append(h)
+                pre = torch.addmm(cond_l[k], h, w_here)
+                if k >= d:
+                    pre.addmm_(seen[k - d], w_prev)
+                # the gate of _GatedLayer, (2 sigmoid(a) - 1) * sigmoid(b), op for op
+                sg = torch.sigmoid(pre)
+                o = torch.addmm(b_out, sg[:, :C].mul(2).sub_(1).mul_(sg[:, C:]), w_out)
+                if last:
                     s = o
                 else:
-                    res, s = o.split(C, dim=-1)
-                    h = h + res
+                    s = o[:, C:]
+                    h = h + o[:, :C]
                 skip = s if skip is None else skip + s
-            logits = self._head(skip)
-            raw[k] = logits
-            logits = torch.where(no_hold[k, :, None] & is_hold, neg_inf, logits)
+            assert skip is not None
+            logits = F.linear(F.relu(F.linear(F.relu(skip), w_hid, b_hid)), w_head, b_head)
+            if calibrate:
+                logits = logits - log_w
+            raws.append(logits)
+            logits = torch.where(hold_mask[k], neg_inf, logits)
             if not greedy:
                 logits = logits / temperature
-            if bias is not None:
+            if onset_bias is not None and bass_bias is not None and active is not None:
                 # the lowest sounding note at a segment start, struck or held, is the bass
-                bass = torch.where(starts & ~below, bias[1][:, k], 0.0)[:, None]
-                logits = logits + bias[0][:, k, None] * is_onset + bass * ~is_off
+                logits = logits + onset_bias[k] + torch.where(active, bass_bias[k], 0.0)
             state = logits.argmax(-1) if gumbel is None else (logits + gumbel[k]).argmax(-1)
             if fixed_t is not None and fixed_v is not None:
                 state = torch.where(fixed_t[k], fixed_v[k], state)
-            out[k] = state
+            outs.append(state)
             token = state
-            if bias is not None:
-                below = below | (state != OFF)
-        return out.t().contiguous(), raw.transpose(0, 1).contiguous()
+            if active is not None:
+                active = active & (state == OFF)[:, None]
+        return torch.stack(outs, 1), torch.stack(raws, 1)
 
     @torch.no_grad()
     def sample_frames(
