@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from styletx.settings import HarmonyPrior
 from styletx.styles import CONFIG_NAME, WEIGHTS_NAME
 
 N_STATES = 3
+assert OFF == 0  # _generate writes it as a literal
 UNKNOWN = 3
 """The ``nxt`` state of a cell whose next frame is being resampled too (block updates)."""
 N_KEYS = 24
@@ -539,53 +541,20 @@ class StyleNet(nn.Module):
         # the layers' own linears use
         taps = [(layer.dilation, layer.last, layer.tap_here.weight.t(), layer.tap_prev.weight.t(),
                  layer.out.weight.t(), layer.out.bias) for layer in self.layers]
-        hist: list[list[Tensor]] = [[] for _ in self.layers]  # inputs of each layer, by position
         emb = self.gen_in.weight
         w_hid, b_hid = self.head_hidden.weight, self.head_hidden.bias
         w_head, b_head = self.head_out.weight, self.head_out.bias
         log_w = self.class_weights.log()
         calibrate = not self.training
-        outs: list[Tensor] = []
-        raws: list[Tensor] = []
         token = prev.new_full((N,), N_STATES)
-        for k in range(P):
-            h = F.embedding(token, emb)
-            skip: Tensor | None = None
-            for (d, last, w_here, w_prev, w_out, b_out), seen, cond_l in zip(
-                taps, hist, conds, strict=True
-            ):
-                seen.append(h)
-                pre = torch.addmm(cond_l[k], h, w_here)
-                if k >= d:
-                    pre.addmm_(seen[k - d], w_prev)
-                # the gate of _GatedLayer, (2 sigmoid(a) - 1) * sigmoid(b), op for op
-                sg = torch.sigmoid(pre)
-                o = torch.addmm(b_out, sg[:, :C].mul(2).sub_(1).mul_(sg[:, C:]), w_out)
-                if last:
-                    s = o
-                else:
-                    s = o[:, C:]
-                    h = h + o[:, :C]
-                skip = s if skip is None else skip + s
-            assert skip is not None
-            logits = F.linear(F.relu(F.linear(F.relu(skip), w_hid, b_hid)), w_head, b_head)
-            if calibrate:
-                logits = logits - log_w
-            raws.append(logits)
-            logits = torch.where(hold_mask[k], neg_inf, logits)
-            if not greedy:
-                logits = logits / temperature
-            if onset_bias is not None and bass_bias is not None and active is not None:
-                # the lowest sounding note at a segment start, struck or held, is the bass
-                logits = logits + onset_bias[k] + torch.where(active, bass_bias[k], 0.0)
-            state = logits.argmax(-1) if gumbel is None else (logits + gumbel[k]).argmax(-1)
-            if fixed_t is not None and fixed_v is not None:
-                state = torch.where(fixed_t[k], fixed_v[k], state)
-            outs.append(state)
-            token = state
-            if active is not None:
-                active = active & (state == OFF)[:, None]
-        return torch.stack(outs, 1), torch.stack(raws, 1)
+        # no graph optimisation: the scripted loop runs exactly the ops written (TorchScript's
+        # optimiser would, e.g., split addmm into mm + add, a different computation)
+        with torch.jit.optimized_execution(False):
+            return _generate_loop(device)(
+                token, emb, conds, taps, w_hid, b_hid, w_head, b_head, log_w, calibrate,
+                hold_mask, neg_inf, float(temperature), greedy, onset_bias, bass_bias, active,
+                gumbel, fixed_t, fixed_v, C, P,
+            )
 
     @torch.no_grad()
     def sample_frames(
@@ -620,6 +589,79 @@ class StyleNet(nn.Module):
             segment_start=segment_start,
         )
         return states
+
+
+def _generate(
+    token: Tensor, emb: Tensor, conds: list[Tensor],
+    taps: list[tuple[int, bool, Tensor, Tensor, Tensor, Tensor]],
+    w_hid: Tensor, b_hid: Tensor, w_head: Tensor, b_head: Tensor, log_w: Tensor, calibrate: bool,
+    hold_mask: Tensor, neg_inf: Tensor, temperature: float, greedy: bool,
+    onset_bias: Tensor | None, bass_bias: Tensor | None, active: Tensor | None,
+    gumbel: Tensor | None, fixed_t: Tensor | None, fixed_v: Tensor | None, C: int, P: int,
+) -> tuple[Tensor, Tensor]:
+    """The pitch-by-pitch loop of :meth:`StyleNet.sample_frames_with_logits` (TorchScript-able)."""
+    hist: list[list[Tensor]] = [[] for _ in range(len(taps))]  # each layer's inputs, by position
+    outs: list[Tensor] = []
+    raws: list[Tensor] = []
+    for k in range(P):
+        h = F.embedding(token, emb)
+        skip = torch.empty(0)
+        for i in range(len(taps)):
+            d, last, w_here, w_prev, w_out, b_out = taps[i]
+            seen = hist[i]
+            seen.append(h)
+            pre = torch.addmm(conds[i][k], h, w_here)
+            if k >= d:
+                pre.addmm_(seen[k - d], w_prev)
+            # the gate of _GatedLayer, (2 sigmoid(a) - 1) * sigmoid(b), op for op
+            sg = torch.sigmoid(pre)
+            o = torch.addmm(b_out, sg[:, :C].mul(2).sub_(1).mul_(sg[:, C:]), w_out)
+            if last:
+                s = o
+            else:
+                s = o[:, C:]
+                h = h + o[:, :C]
+            skip = s if i == 0 else skip + s
+        logits = F.linear(F.relu(F.linear(F.relu(skip), w_hid, b_hid)), w_head, b_head)
+        if calibrate:
+            logits = logits - log_w
+        raws.append(logits)
+        logits = torch.where(hold_mask[k], neg_inf, logits)
+        if not greedy:
+            logits = logits / temperature
+        if onset_bias is not None and bass_bias is not None and active is not None:
+            # the lowest sounding note at a segment start, struck or held, is the bass
+            logits = logits + onset_bias[k] + torch.where(active, bass_bias[k], 0.0)
+        if gumbel is None:
+            state = logits.argmax(-1)
+        else:
+            state = (logits + gumbel[k]).argmax(-1)
+        if fixed_t is not None and fixed_v is not None:
+            state = torch.where(fixed_t[k], fixed_v[k], state)
+        outs.append(state)
+        token = state
+        if active is not None:
+            active = active & (state == 0)[:, None]  # 0 = OFF (TorchScript reads no globals)
+    return torch.stack(outs, 1), torch.stack(raws, 1)
+
+
+_SCRIPTED: list[Any] = []
+
+
+def _generate_loop(device: torch.device) -> Any:
+    """:func:`_generate`, compiled with TorchScript once per process, where that is exact.
+
+    TorchScript runs the same ATen kernels as eager mode, one op at a time, unless a fuser
+    merges ops into generated kernels (whose arithmetic may differ). CPU fusion is off in
+    torch by default; on other devices, or when someone turned it on, the eager loop runs.
+    """
+    if device.type != "cpu" or torch._C._jit_can_fuse_on_cpu():
+        return _generate
+    if not _SCRIPTED:
+        with warnings.catch_warnings():  # torch.jit.script is deprecated, not removed
+            warnings.simplefilter("ignore")
+            _SCRIPTED.append(torch.jit.script(_generate))
+    return _SCRIPTED[0]
 
 
 # ---------------------------------------------------------------------- utilities
