@@ -154,9 +154,10 @@ def _env(code: Path) -> dict[str, str]:
 CLI = "import sys; from styletx.cli import main; sys.exit(main())"
 
 
-def _cold(code: Path, args: list[str]) -> float:
+def _cold(code: Path, args: list[str], cwd: str) -> float:
+    """Wall time of one CLI process (run outside any checkout: ``-c`` puts the cwd first)."""
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", CLI, *args], env=_env(code), check=True,
+    subprocess.run([sys.executable, "-c", CLI, *args], env=_env(code), check=True, cwd=cwd,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - t0
 
@@ -165,7 +166,10 @@ def _api(code: Path, styles_arg: str, repeat: int, seed: int) -> dict:
     res = subprocess.run([sys.executable, __file__, "--worker", styles_arg, "--repeat", str(repeat),
                           "--seed", str(seed)], env=_env(code), check=True, capture_output=True,
                          text=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    if Path(out["code"]).resolve() != code.resolve():
+        raise SystemExit(f"the worker for {code} ran the code in {out['code']}")
+    return out
 
 
 def speed(args: argparse.Namespace) -> int:
@@ -191,9 +195,11 @@ def speed(args: argparse.Namespace) -> int:
                 for n in names:
                     cli[key].setdefault(f"render {n}", []).append(_cold(code, [
                         "render", str(src), "--style", n, "--seed", str(args.seed), "--force",
-                        "-o", str(Path(tmp) / f"out_{key}_{n}.mid")]))
+                        "-o", str(Path(tmp) / f"out_{key}_{n}.mid")], tmp))
                 for light in (["--help"], ["styles"], ["info", str(src)]):
-                    cli[key].setdefault(" ".join(light[:1]), []).append(_cold(code, light))
+                    cli[key].setdefault(" ".join(light[:1]), []).append(_cold(code, light, tmp))
+        outs = {(Path(tmp) / f"out_{k}_{n}.mid").read_bytes() for k in codes for n in names[:1]}
+        same = "identical" if len(outs) == 1 else "DIFFERENT"
     print(f"32 bars of 4/4 (test chorales), default settings, 1 torch thread; median of "
           f"{args.rounds} x {args.repeat} API runs, {args.rounds} cold CLI runs each")
     cols = list(codes)
@@ -208,6 +214,8 @@ def speed(args: argparse.Namespace) -> int:
               + "".join(f"{statistics.median(cli[c][what]):>9.2f}" for c in cols) + f"{target:>9.1f}")
     print(f"{'peak RSS of the API process (MiB)':<38}" + "".join(f"{peak[c]:>9.0f}" for c in cols)
           + f"{500:>9}")
+    if len(codes) > 1:
+        print(f"CLI outputs of old and new for {names[0]}: {same} bytes")
     print("all API runs (s): " + "; ".join(
         f"{c} {n}: " + " ".join(f"{x:.2f}" for x in api[c][n]) for c in cols for n in names))
     return 0
