@@ -601,6 +601,10 @@ def _generate(
 ) -> tuple[Tensor, Tensor]:
     """The pitch-by-pitch loop of :meth:`StyleNet.sample_frames_with_logits` (TorchScript-able)."""
     hist: list[list[Tensor]] = [[] for _ in range(len(taps))]  # each layer's inputs, by position
+    # 0-dim float32 constants: the same float32 products as the scalars 2 and 1, without
+    # TorchScript converting a Python number to a tensor at every call
+    two = torch.full((), 2.0, dtype=emb.dtype, device=emb.device)
+    one = torch.full((), 1.0, dtype=emb.dtype, device=emb.device)
     outs: list[Tensor] = []
     raws: list[Tensor] = []
     for k in range(P):
@@ -615,7 +619,7 @@ def _generate(
                 pre.addmm_(seen[k - d], w_prev)
             # the gate of _GatedLayer, (2 sigmoid(a) - 1) * sigmoid(b), op for op
             sg = torch.sigmoid(pre)
-            o = torch.addmm(b_out, sg[:, :C].mul(2).sub_(1).mul_(sg[:, C:]), w_out)
+            o = torch.addmm(b_out, sg[:, :C].mul(two).sub_(one).mul_(sg[:, C:]), w_out)
             if last:
                 s = o
             else:
