@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from styletx.settings import HarmonyPrior
 from styletx.styles import CONFIG_NAME, WEIGHTS_NAME
 
 N_STATES = 3
+assert OFF == 0  # _generate writes it as a literal
 UNKNOWN = 3
 """The ``nxt`` state of a cell whose next frame is being resampled too (block updates)."""
 N_KEYS = 24
@@ -501,7 +503,9 @@ class StyleNet(nn.Module):
             raise ValueError("fixed and fixed_values go together")
         N, P = prev.shape
         C = self.cfg.gen_channels
-        # position-major copies so that step k reads contiguous [N, ...] rows
+        # Every op below is the one the straightforward loop would run, on the same values
+        # in the same order (tests/test_identity.py): the speed comes from fewer Python
+        # steps and allocations per position, not from different arithmetic.
         # every layer's non-autoregressive term for every position, computed once and
         # stored position-major so that step k reads a contiguous [N, 2C] block
         feat, glob = self._conditioning(cond, melody_tok, chord_tok, prev, nxt)
@@ -509,67 +513,50 @@ class StyleNet(nn.Module):
             (layer.feat_in(feat) + g + layer.tap_here.bias).transpose(0, 1).contiguous()
             for layer, g in zip(self.layers, glob, strict=True)
         ]
-        no_hold = (prev == OFF).t()
+        device = prev.device
         gumbel = None
         if not greedy:
-            u = torch.rand((P, N, N_STATES), generator=generator, device=prev.device)
+            u = torch.rand((P, N, N_STATES), generator=generator, device=device)
             gumbel = -torch.log(-torch.log(u))
         fixed_t = fixed.t() if fixed is not None else None
         fixed_v = fixed_values.t() if fixed_values is not None else None
-        # cached inputs of every layer at every position: hist[l][k] = [N, C]
-        hist = [prev.new_zeros((P, N, C), dtype=conds[0].dtype) for _ in self.layers]
-        w_prev = [layer.tap_prev.weight.t() for layer in self.layers]
-        w_here = [layer.tap_here.weight.t() for layer in self.layers]
-        w_out = [layer.out.weight.t() for layer in self.layers]
-        b_out = [layer.out.bias for layer in self.layers]
-        out = prev.new_empty((P, N))
-        raw = conds[0].new_empty((P, N, N_STATES))
-        token = prev.new_full((N,), N_STATES)
-        neg_inf = torch.tensor(-math.inf, device=prev.device)
-        bias = None
+        is_hold = torch.arange(N_STATES, device=device) == HOLD
+        is_onset = torch.arange(N_STATES, device=device) == ONSET
+        is_off = torch.arange(N_STATES, device=device) == OFF
+        # a hold is impossible where the previous frame is off: [P, N, 3]
+        hold_mask = (prev == OFF).t()[:, :, None] & is_hold
+        neg_inf = torch.tensor(-math.inf, device=device)
+        onset_bias = bass_bias = active = None
         if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody):
             kind, mpitch = _melody_parts(melody_tok)
             above = (kind > 0)[:, None] & (self.pitches[None, :] > mpitch[:, None])
             bias = prior.onset_bias(self.chord_flags[chord_tok.clamp(0, N_CHORD_TOKENS - 1)],
                                     chord_tok > 0, above)
+            # the same products the loop took per position, for all positions at once
+            onset_bias = (bias[0][:, :, None] * is_onset).transpose(0, 1)  # [P, N, 3]
+            bass_bias = (bias[1][:, :, None] * ~is_off).transpose(0, 1)
             starts = (segment_start if segment_start is not None
-                      else torch.zeros(N, dtype=torch.bool, device=prev.device))
-            below = torch.zeros(N, dtype=torch.bool, device=prev.device)
-        is_hold = torch.arange(N_STATES, device=prev.device) == HOLD
-        is_onset = torch.arange(N_STATES, device=prev.device) == ONSET
-        is_off = torch.arange(N_STATES, device=prev.device) == OFF
-        for k in range(P):
-            h = self.gen_in(token)
-            skip = None
-            for i, layer in enumerate(self.layers):
-                hist[i][k] = h
-                pre = torch.addmm(conds[i][k], h, w_here[i])
-                if k >= layer.dilation:
-                    pre.addmm_(hist[i][k - layer.dilation], w_prev[i])
-                o = torch.addmm(b_out[i], layer.gate(pre), w_out[i])
-                if layer.last:
-                    s = o
-                else:
-                    res, s = o.split(C, dim=-1)
-                    h = h + res
-                skip = s if skip is None else skip + s
-            logits = self._head(skip)
-            raw[k] = logits
-            logits = torch.where(no_hold[k, :, None] & is_hold, neg_inf, logits)
-            if not greedy:
-                logits = logits / temperature
-            if bias is not None:
-                # the lowest sounding note at a segment start, struck or held, is the bass
-                bass = torch.where(starts & ~below, bias[1][:, k], 0.0)[:, None]
-                logits = logits + bias[0][:, k, None] * is_onset + bass * ~is_off
-            state = logits.argmax(-1) if gumbel is None else (logits + gumbel[k]).argmax(-1)
-            if fixed_t is not None and fixed_v is not None:
-                state = torch.where(fixed_t[k], fixed_v[k], state)
-            out[k] = state
-            token = state
-            if bias is not None:
-                below = below | (state != OFF)
-        return out.t().contiguous(), raw.transpose(0, 1).contiguous()
+                      else torch.zeros(N, dtype=torch.bool, device=device))
+            # frames whose lowest sounding note is still to come (at a segment start)
+            active = starts[:, None].clone()
+        # per layer: (dilation, last, W_here^T, W_prev^T, W_out^T, b_out), the same views
+        # the layers' own linears use
+        taps = [(layer.dilation, layer.last, layer.tap_here.weight.t(), layer.tap_prev.weight.t(),
+                 layer.out.weight.t(), layer.out.bias) for layer in self.layers]
+        emb = self.gen_in.weight
+        w_hid, b_hid = self.head_hidden.weight, self.head_hidden.bias
+        w_head, b_head = self.head_out.weight, self.head_out.bias
+        log_w = self.class_weights.log()
+        calibrate = not self.training
+        token = prev.new_full((N,), N_STATES)
+        # no graph optimisation: the scripted loop runs exactly the ops written (TorchScript's
+        # optimiser would, e.g., split addmm into mm + add, a different computation)
+        with torch.jit.optimized_execution(False):
+            return _generate_loop(device)(
+                token, emb, conds, taps, w_hid, b_hid, w_head, b_head, log_w, calibrate,
+                hold_mask, neg_inf, float(temperature), greedy, onset_bias, bass_bias, active,
+                gumbel, fixed_t, fixed_v, C, P,
+            )
 
     @torch.no_grad()
     def sample_frames(
@@ -604,6 +591,83 @@ class StyleNet(nn.Module):
             segment_start=segment_start,
         )
         return states
+
+
+def _generate(
+    token: Tensor, emb: Tensor, conds: list[Tensor],
+    taps: list[tuple[int, bool, Tensor, Tensor, Tensor, Tensor]],
+    w_hid: Tensor, b_hid: Tensor, w_head: Tensor, b_head: Tensor, log_w: Tensor, calibrate: bool,
+    hold_mask: Tensor, neg_inf: Tensor, temperature: float, greedy: bool,
+    onset_bias: Tensor | None, bass_bias: Tensor | None, active: Tensor | None,
+    gumbel: Tensor | None, fixed_t: Tensor | None, fixed_v: Tensor | None, C: int, P: int,
+) -> tuple[Tensor, Tensor]:
+    """The pitch-by-pitch loop of :meth:`StyleNet.sample_frames_with_logits` (TorchScript-able)."""
+    hist: list[list[Tensor]] = [[] for _ in range(len(taps))]  # each layer's inputs, by position
+    # 0-dim float32 constants: the same float32 products as the scalars 2 and 1, without
+    # TorchScript converting a Python number to a tensor at every call
+    two = torch.full((), 2.0, dtype=emb.dtype, device=emb.device)
+    one = torch.full((), 1.0, dtype=emb.dtype, device=emb.device)
+    outs: list[Tensor] = []
+    raws: list[Tensor] = []
+    for k in range(P):
+        h = F.embedding(token, emb)
+        skip = torch.empty(0)
+        for i in range(len(taps)):
+            d, last, w_here, w_prev, w_out, b_out = taps[i]
+            seen = hist[i]
+            seen.append(h)
+            pre = torch.addmm(conds[i][k], h, w_here)
+            if k >= d:
+                pre.addmm_(seen[k - d], w_prev)
+            # the gate of _GatedLayer, (2 sigmoid(a) - 1) * sigmoid(b), op for op
+            sg = torch.sigmoid(pre)
+            o = torch.addmm(b_out, sg[:, :C].mul(two).sub_(one).mul_(sg[:, C:]), w_out)
+            if last:
+                s = o
+            else:
+                s = o[:, C:]
+                h = h + o[:, :C]
+            skip = s if i == 0 else skip + s
+        logits = F.linear(F.relu(F.linear(F.relu(skip), w_hid, b_hid)), w_head, b_head)
+        if calibrate:
+            logits = logits - log_w
+        raws.append(logits)
+        logits = torch.where(hold_mask[k], neg_inf, logits)
+        if not greedy:
+            logits = logits / temperature
+        if onset_bias is not None and bass_bias is not None and active is not None:
+            # the lowest sounding note at a segment start, struck or held, is the bass
+            logits = logits + onset_bias[k] + torch.where(active, bass_bias[k], 0.0)
+        if gumbel is None:
+            state = logits.argmax(-1)
+        else:
+            state = (logits + gumbel[k]).argmax(-1)
+        if fixed_t is not None and fixed_v is not None:
+            state = torch.where(fixed_t[k], fixed_v[k], state)
+        outs.append(state)
+        token = state
+        if active is not None:
+            active = active & (state == 0)[:, None]  # 0 = OFF (TorchScript reads no globals)
+    return torch.stack(outs, 1), torch.stack(raws, 1)
+
+
+_SCRIPTED: list[Any] = []
+
+
+def _generate_loop(device: torch.device) -> Any:
+    """:func:`_generate`, compiled with TorchScript once per process, where that is exact.
+
+    TorchScript runs the same ATen kernels as eager mode, one op at a time, unless a fuser
+    merges ops into generated kernels (whose arithmetic may differ). CPU fusion is off in
+    torch by default; on other devices, or when someone turned it on, the eager loop runs.
+    """
+    if device.type != "cpu" or torch._C._jit_can_fuse_on_cpu():
+        return _generate
+    if not _SCRIPTED:
+        with warnings.catch_warnings():  # torch.jit.script is deprecated, not removed
+            warnings.simplefilter("ignore")
+            _SCRIPTED.append(torch.jit.script(_generate))
+    return _SCRIPTED[0]
 
 
 # ---------------------------------------------------------------------- utilities

@@ -1,0 +1,65 @@
+"""Record (or check) the notes of fixed-seed transfers: the byte-identity fixture of issue #14.
+
+``python benchmarks/record_identity.py`` writes ``tests/fixtures/identity.json`` with the
+current code; ``tests/test_identity.py`` renders the same cases and compares. Speed-ups must
+keep every case identical (same notes, same order), for every style listed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout
+
+FIXTURE = ROOT / "tests" / "fixtures" / "identity.json"
+INPUTS = ["midi_samples/chorale_bwv254.mid", "tests/fixtures/melody_only.mid",
+          "tests/fixtures/meter_3_4.mid", "tests/fixtures/pickup.mid"]
+STYLES = ["bach", "jazz"]
+SEEDS = [0, 1, 7]
+# a few cases with non-default settings: a bar range, lower strength, the paper schedule
+EXTRA = [
+    {"src": "midi_samples/chorale_bwv254.mid", "style": "jazz", "seed": 3, "bars": "2-4"},
+    {"src": "midi_samples/chorale_bwv254.mid", "style": "bach", "seed": 4, "strength": 0.5},
+    {"src": "tests/fixtures/meter_3_4.mid", "style": "bach", "seed": 5, "schedule": "paper"},
+] + [{"src": "midi_samples/chorale_bwv254.mid", "style": s, "seed": 2}
+     for s in ("bossa", "folk", "pop", "ragtime")]
+
+
+def cases() -> list[dict]:
+    out = [{"src": s, "style": st, "seed": seed} for s in INPUTS for st in STYLES for seed in SEEDS]
+    return out + EXTRA
+
+
+def render_case(case: dict, styles_cache: dict) -> dict:
+    from styletx.api import _settings, parse_bars, transfer_song
+    from styletx.midi_io import read_midi
+    from styletx.styles import load_style
+
+    name = case["style"]
+    if name not in styles_cache:
+        styles_cache[name] = load_style(name)
+    settings = _settings(case["seed"], None, case.get("strength", 1.0),
+                         case.get("schedule", "default"), 5)
+    result = transfer_song(read_midi(ROOT / case["src"]), styles_cache[name], settings=settings,
+                           bars=parse_bars(case.get("bars")))
+    notes = [[t.name, t.program, [[n.start, n.end, n.pitch, n.velocity] for n in t.notes]]
+             for t in result.tracks]
+    blob = json.dumps(notes, separators=(",", ":")).encode()
+    return {**case, "sha256": hashlib.sha256(blob).hexdigest(), "n_notes": sum(len(t[2]) for t in notes),
+            "roll_sha256": hashlib.sha256(result.new_accomp.tobytes()).hexdigest()}
+
+
+def main() -> int:
+    cache: dict = {}
+    rows = [render_case(c, cache) for c in cases()]
+    FIXTURE.write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"wrote {len(rows)} cases to {FIXTURE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
