@@ -58,7 +58,7 @@ from mido.midifiles.meta import UnknownMetaMessage
 from styletx.diagnostics import LOGGER
 from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
 from styletx.fileio import StrPath, atomic_write
-from styletx.melody import MIN_SCORE, MONOPHONIC_MAX_OVERLAP, candidates, describe_part
+from styletx.melody import MIN_SCORE, MONOPHONIC_MAX_OVERLAP, candidates, describe_part, overlap_fraction
 from styletx.smf import SmfError, SmfFile, parse_smf
 from styletx.song import KeySignature, Note, Parts, Song, TempoChange, TimeSignature, Track
 from styletx.timing import duration_seconds
@@ -496,26 +496,11 @@ def part_stats(track: Track, resolution: int) -> PartStats:
     note, so legato playing, where a note ends just after the next begins,
     still counts as monophonic.
     """
-    legato = resolution // 8
-    events = []
-    for n in track.notes:
-        events.append((n.start, 1))
-        events.append((max(n.end - legato, n.start + 1), -1))
-    events.sort()
-    sounding = multi = count = 0
-    prev = 0
-    for tick, step in events:
-        if count >= 1:
-            sounding += tick - prev
-        if count >= 2:
-            multi += tick - prev
-        count += step
-        prev = tick
     mean = sum(n.pitch for n in track.notes) / len(track.notes) if track.notes else 0.0
     return PartStats(
         notes=len(track.notes),
         max_polyphony=track.max_polyphony,
-        overlap=multi / sounding if sounding else 0.0,
+        overlap=overlap_fraction(track.notes, resolution),
         mean_pitch=mean,
     )
 
