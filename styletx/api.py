@@ -25,6 +25,7 @@ import numpy as np
 import pretty_midi
 
 from styletx.arrange import fold_into_range, unfold, voice_parts
+from styletx.charts import chord_chart, parse_chart
 from styletx.chords import NO_CHORD, Chord, harmonize, scale_mask
 from styletx.errors import StyleTxError
 from styletx.grid import HOLD, MELODY_HOLD, MELODY_REST, OFF, ONSET, Grid, build_grid, roll_to_notes
@@ -126,49 +127,6 @@ def _initial_window(grid: Grid, lo: int, hi: int, rng: np.random.Generator) -> n
         window[start, voicing - lo] = ONSET
         window[start + 1 : stop, voicing - lo] = HOLD
     return window
-
-
-def parse_chart(chart: str, grid: Grid) -> np.ndarray:
-    """A chord track from a chart such as ``"C | Am7 | Dm7 G7 | C"``.
-
-    Bars are separated by ``|`` and map onto the piece's bars in order, from its
-    first bar (a pickup bar included: write ``N.C.`` for it). The chords of a bar
-    share it equally (``Dm7 G7`` in 4/4: two beats each); ``/`` repeats the previous
-    chord for its share. Bars after the chart keep the chords estimated from the input.
-    """
-    track = grid.chords.copy()
-    bars = [b.split() for b in chart.split("|")]
-    if not any(bars):
-        raise StyleTxError("empty chord chart: write chords per bar, e.g. 'C | Am7 | Dm7 G7 | C'")
-    prev: Chord | None = None
-    for bar, symbols in enumerate(bars):
-        frames = np.nonzero(grid.bar_index == bar)[0]
-        if frames.size == 0:
-            raise StyleTxError(f"the chord chart has {len(bars)} bars; the piece has {grid.n_bars}")
-        if not symbols:
-            continue
-        for i, part in enumerate(np.array_split(frames, len(symbols))):
-            if symbols[i] != "/":
-                try:
-                    prev = Chord.parse(symbols[i])
-                except ValueError as e:
-                    raise StyleTxError(f"bar {bar + 1} of the chord chart: {e}") from None
-            track[part] = NO_CHORD if prev is None else prev.token
-    return track
-
-
-def chord_chart(grid: Grid, chords: np.ndarray | None = None) -> str:
-    """A chord track as a chart, one ``|``-separated bar each (the format :func:`parse_chart` reads)."""
-    track = grid.chords if chords is None else chords
-    bars = []
-    for bar in range(grid.n_bars):
-        frames = np.nonzero(grid.bar_index == bar)[0]
-        names = []
-        for t in frames[np.r_[True, np.diff(track[frames]) != 0]]:
-            chord = Chord.from_token(int(track[t]))
-            names.append(chord.name if chord else "N.C.")
-        bars.append(" ".join(names))
-    return " | ".join(bars)
 
 
 def guide_melody(grid: Grid, min_frames: int) -> np.ndarray:

@@ -122,7 +122,18 @@ def describe(song: Song, parts: Parts | NoMelodyError) -> dict[str, Any]:
                              "denominator": ts.denominator} for ts in song.time_signatures],
         "key_signatures": [{**at(k.tick), "key": k.name, "tonic": k.tonic, "minor": k.minor}
                            for k in song.key_signatures],
+        "chords": _chart(song, parts),
     }
+
+
+def _chart(song: Song, parts: Parts | NoMelodyError) -> str | None:
+    """The chords styletx hears in the file, one per half bar (as the MMA styles estimate them)."""
+    if isinstance(parts, NoMelodyError):
+        return None
+    from styletx.charts import chord_chart
+    from styletx.grid import build_grid
+
+    return chord_chart(build_grid(song, parts, 4, "half_bar"))
 
 
 def format_info(info: dict[str, Any]) -> str:
@@ -146,6 +157,8 @@ def format_info(info: dict[str, Any]) -> str:
         lines += ["", f"melody: none: {info['melody']['reason']}", ""]
     else:
         lines += ["", f"melody: {info['melody']['reason']}", ""]
+    if info["chords"]:
+        lines += [f"chords (per half bar): {info['chords']}", ""]
     for title, key, value, default in (
         ("tempo", "tempos", lambda e: f"{e['bpm']:g} bpm", "120 bpm (the MIDI default)"),
         ("meter", "time_signatures", lambda e: f"{e['numerator']}/{e['denominator']}",

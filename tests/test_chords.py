@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from styletx.api import chord_chart, guide_melody, parse_chart
+from styletx.api import guide_melody
+from styletx.charts import chord_chart, parse_chart
 from styletx.chords import (
     NO_CHORD,
     Chord,
@@ -155,3 +156,15 @@ def test_guide_melody_fills_long_rests_only() -> None:
     pitch = np.where(guide >= MELODY_HOLD, guide - MELODY_HOLD, guide - 1)
     assert np.array_equal(pitch[2:][filled], top[2:][filled])
     assert np.array_equal(guide[:2], grid.melody[:2])
+
+
+def test_info_prints_the_chords_it_hears(capsys: pytest.CaptureFixture[str]) -> None:
+    from styletx.cli import main
+
+    sample = FIXTURES.parent.parent / "midi_samples" / "waltz_in_g.mid"
+    assert main(["info", str(sample)]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("chords"))
+    bars = line.split(": ", 1)[1].split(" | ")
+    song = read_midi(sample)
+    assert len(bars) == build_grid(song, select_parts(song), 4).n_bars
+    assert bars[0] == "G"  # a waltz in G opens on its tonic

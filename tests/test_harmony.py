@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from styletx.api import parse_chart, transfer_song
+from styletx.api import transfer_song
+from styletx.charts import parse_chart
 from styletx.chords import Chord
 from styletx.evaluation import estimate_chords, piece_of
 from styletx.midi_io import read_midi, select_parts

@@ -10,7 +10,7 @@ import pytest
 TORCH_FREE = [
     "styletx", "styletx.cli", "styletx.midi_io", "styletx.smf", "styletx.grid", "styletx.chords",
     "styletx.settings", "styletx.styles", "styletx.timing", "styletx.melody", "styletx.voicing",
-    "styletx.evaluation", "styletx.progress",
+    "styletx.evaluation", "styletx.progress", "styletx.charts",
 ]
 
 
