@@ -46,6 +46,7 @@ FAMILY: dict[str, str] = {
 N_CHORD_TOKENS = 1 + 12 * len(QUALITIES)
 NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_ACCIDENTALS = {"": 0, "#": 1, "♯": 1, "b": -1, "♭": -1}
 # Symbol suffixes users and MMA write, mapped onto the eight qualities.
 _ALIASES = {
     "": "", "maj": "", "M": "", "5": "",
@@ -117,8 +118,7 @@ class Chord:
         if not m:
             raise ValueError(f"cannot read chord symbol {symbol!r}")
         letter, accidental, suffix = m.group(1).upper(), m.group(2), m.group(3)
-        root = (_LETTERS[letter] + (1 if accidental in "#♯" and accidental else 0)
-                - (1 if accidental in "b♭" and accidental else 0)) % 12
+        root = (_LETTERS[letter] + _ACCIDENTALS[accidental]) % 12
         suffix = suffix.strip("()")
         if suffix not in _ALIASES:
             raise ValueError(f"unknown chord quality {suffix!r} in {symbol!r}")
