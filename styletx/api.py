@@ -216,14 +216,7 @@ def transfer_song(
     rng = np.random.default_rng(settings.seed)
     melody_only = not fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi).any()
     notes: list[str] = []
-    if settings.temperature is None:
-        settings = dataclasses.replace(settings, temperature=style.info.temperature)
-    if settings.prior is None:
-        settings = dataclasses.replace(
-            settings, prior=HarmonyPrior(style.info.non_chord_prior, style.info.bass_root_prior,
-                                         style.info.above_melody_prior))
-    if settings.voice_leading_tries is None:
-        settings = dataclasses.replace(settings, voice_leading_tries=style.info.voice_leading_tries)
+    settings = _with_style_defaults(settings, style)
     if melody_only:
         notes.append("no accompaniment in the input: harmonising the melody from scratch")
         settings = dataclasses.replace(settings, strength=1.0)
@@ -263,6 +256,19 @@ def transfer_song(
     return TransferResult(
         song=song, tracks=tracks, parts=parts, grid=grid, new_accomp=new_roll,
         seconds=time.perf_counter() - t0, notes=notes,
+    )
+
+
+def _with_style_defaults(settings: SamplerSettings, style: Style) -> SamplerSettings:
+    """Fill in what the caller left to the style (``None``) from its ``style.json``."""
+    info = style.info
+    return dataclasses.replace(
+        settings,
+        temperature=info.temperature if settings.temperature is None else settings.temperature,
+        prior=(HarmonyPrior(info.non_chord_prior, info.bass_root_prior, info.above_melody_prior)
+               if settings.prior is None else settings.prior),
+        voice_leading_tries=(info.voice_leading_tries if settings.voice_leading_tries is None
+                             else settings.voice_leading_tries),
     )
 
 
