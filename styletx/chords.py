@@ -293,7 +293,7 @@ def chord_track(
     frame_pc = frame_profiles(melody, accomp, pitch_offset)
     low = lowest_sounding(accomp, pitch_offset)
     scores = np.zeros((len(starts), N_CHORD_TOKENS))
-    onset_low = lowest_sounding(np.where(accomp == 1, accomp, 0), pitch_offset)
+    onset_low = lowest_sounding(np.where(accomp == 1, accomp, 0), pitch_offset)  # 1 = onset (grid.ONSET)
     for i, (a, b) in enumerate(pairwise(bounds)):
         prof = frame_pc[a:b].sum(axis=0)
         struck = np.nonzero(onset_low[a:b] >= 0)[0]
