@@ -25,7 +25,7 @@ import numpy as np
 import pretty_midi
 
 from styletx.arrange import fold_into_range, unfold, voice_parts
-from styletx.charts import chord_chart, parse_chart
+from styletx.charts import ChordChanges, changes_track, chord_chart, parse_chart, stream_chord_changes
 from styletx.chords import NO_CHORD, Chord, harmonize, scale_mask
 from styletx.errors import StyleTxError
 from styletx.grid import HOLD, MELODY_HOLD, MELODY_REST, OFF, ONSET, Grid, build_grid, roll_to_notes
@@ -85,12 +85,17 @@ def load_source(src: Source) -> Song:
     """A path, a PrettyMIDI or a music21 stream, as a :class:`Song`."""
     if isinstance(src, str | os.PathLike | pretty_midi.PrettyMIDI | bytes):
         return read_midi(src)
-    if hasattr(src, "write") and hasattr(src, "flatten"):  # a music21 stream
+    if _is_stream(src):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "stream.mid"
             src.write("midi", fp=str(path))
             return read_midi(path)
     raise StyleTxError(f"cannot read a {type(src).__name__}: give a path, PrettyMIDI or music21 stream")
+
+
+def _is_stream(src: Any) -> bool:
+    """A music21 stream (duck-typed, so music21 is imported only when one is given)."""
+    return hasattr(src, "write") and hasattr(src, "flatten")
 
 
 def _initial_window(grid: Grid, lo: int, hi: int, rng: np.random.Generator) -> np.ndarray:
@@ -189,7 +194,7 @@ def transfer_song(
     bars: tuple[int, int] | None = None,
     melody_track: int | str | None = None,
     keep_drums: bool = True,
-    chords: str | None = None,
+    chords: str | ChordChanges | None = None,
     reharmonize: bool = False,
     progress: Progress | None = None,
     threads: int | None = DEFAULT_THREADS,
@@ -200,7 +205,7 @@ def transfer_song(
     (:data:`DEFAULT_THREADS`; ``None`` leaves torch's own setting).
 
     The chord track the model follows is, in order of precedence: ``chords`` (a
-    chart, see :func:`parse_chart`); none at all with ``reharmonize`` (the model
+    chart, see :func:`parse_chart`, or ``(tick, chord)`` changes); none at all with ``reharmonize`` (the model
     chooses the harmony); the chords estimated from the input's full texture; or,
     for a bare melody, the style's chord model's harmonisation (:func:`styletx.chords.harmonize`).
     """
@@ -221,8 +226,10 @@ def transfer_song(
         notes.append("no accompaniment in the input: harmonising the melody from scratch")
         settings = dataclasses.replace(settings, strength=1.0)
         grid.chords = harmonize(grid.melody, grid.meta(), grid.steps_per_beat, style.chord_model)
-    if chords is not None:
+    if isinstance(chords, str):
         grid.chords = parse_chart(chords, grid)
+    elif chords is not None:
+        grid.chords = changes_track(chords, grid)
     elif reharmonize:
         grid.chords = np.zeros_like(grid.chords)
     start = _initial_window(grid, cfg.pitch_lo, cfg.pitch_hi, rng)
@@ -332,7 +339,8 @@ def transfer(
         Copy the input's drum tracks to the output.
     chords
         A chord chart to follow, e.g. ``"C | Am7 | Dm7 G7 | C"`` (:func:`parse_chart`);
-        default: the chords estimated from the input.
+        default: a music21 score's own chord symbols (MusicXML), else the chords
+        estimated from the input.
     reharmonize
         Let the model choose the harmony instead of keeping the song's.
     device
@@ -347,8 +355,11 @@ def transfer(
         The melody (unchanged), the new accompaniment, and the drums if kept.
     """
     style_obj = style if isinstance(style, Style) else load_style(style, device=device)
+    song = load_source(src)
+    if chords is None and not reharmonize and _is_stream(src):
+        chords = stream_chord_changes(src, song.resolution) or None  # the score's own symbols
     result = transfer_song(
-        load_source(src), style_obj,
+        song, style_obj,
         settings=_settings(seed, temperature, strength, schedule, sweeps),
         bars=parse_bars(bars), melody_track=melody_track, keep_drums=keep_drums,
         chords=chords, reharmonize=reharmonize, threads=threads,

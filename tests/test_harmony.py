@@ -94,3 +94,38 @@ def test_bach_voice_leading_pass_reduces_parallels() -> None:
             total += count_parallels(roll_slices(window, result.grid.melody, style.model.cfg.pitch_lo))
         counts.append(total)
     assert counts[1] < counts[0]
+
+
+@needs
+def test_a_scores_chord_symbols_are_followed() -> None:
+    """A music21 score (as parsed from MusicXML) with chord symbols: the transfer follows them."""
+    import io
+
+    from music21 import harmony, meter, note, stream
+
+    import styletx
+    from styletx.midi_io import read_midi
+
+    score = stream.Stream()
+    score.append(meter.TimeSignature("4/4"))
+    symbols = ["C", "Am", "F", "G7", "C", "Dm7", "G7", "C"]
+    # a tune of C, E and G alone, which fits several of these chords: the symbols decide
+    tune = [72, 76, 79, 76] * 8
+    for bar, sym in enumerate(symbols):
+        cs = harmony.ChordSymbol(sym)
+        cs.writeAsChord = False
+        score.insert(bar * 4.0, cs)
+        for beat in range(4):
+            score.insert(bar * 4.0 + beat, note.Note(tune[bar * 4 + beat], quarterLength=1.0))
+    pm = styletx.transfer(score, load_style("pop"), seed=2)
+    buf = io.BytesIO()
+    pm.write(buf)
+    out = read_midi(buf.getvalue())
+    parts = select_parts(out, 0)
+    piece = piece_of(out, Parts(melody=parts.melody, accompaniment=[t for t in out.tracks[1:]],
+                                drums=[], reason="output"))
+    heard = estimate_chords(piece)
+    want = [Chord.parse(s) for s in symbols for _ in range(2)]  # two half bars a bar
+    agree = np.mean([h is not None and h.root == w.root and h.family == w.family
+                     for h, w in zip(heard, want, strict=False)])
+    assert agree >= 0.8
