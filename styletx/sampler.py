@@ -281,15 +281,13 @@ def _redraw_parallels(
 
     for _ in range(tries):
         roll = state.accomp[0].cpu().numpy()
-        bad = [b for b in range(len(starts))
-               if allowed[bounds[b]:bounds[b + 1]].all() and local(roll, b)]
+        before = {b: local(roll, b) for b in range(len(starts)) if allowed[bounds[b]:bounds[b + 1]].all()}
         chosen: list[int] = []
-        for b in bad:
-            if not chosen or b - chosen[-1] >= 2:
+        for b, count in before.items():
+            if count and (not chosen or b - chosen[-1] >= 2):
                 chosen.append(b)
         if not chosen:
             return
-        before = {b: local(roll, b) for b in chosen}
         saved = state.accomp.clone()
         state.fill_blocks([np.arange(bounds[b], bounds[b + 1]) for b in chosen], temperature, generator)
         new = state.accomp[0].cpu().numpy()
