@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from styletx.chords import NOTE_NAMES
+
 
 @dataclass(frozen=True, order=True)
 class Note:
@@ -75,8 +77,7 @@ class KeySignature:
 
     @property
     def name(self) -> str:
-        names = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
-        return names[self.tonic] + ("m" if self.minor else "")
+        return NOTE_NAMES[self.tonic] + ("m" if self.minor else "")
 
 
 @dataclass
