@@ -24,9 +24,9 @@ import time
 import numpy as np
 
 from styletx.api import transfer_song
-from styletx.bench import as_file, corpus_pieces, crop
-from styletx.evaluation import transfer_metrics
-from styletx.settings import SamplerSettings
+from styletx.evaluation.bench import as_file, corpus_pieces, crop
+from styletx.evaluation.metrics import transfer_metrics
+from styletx.model.settings import SamplerSettings
 from styletx.styles import load_style
 
 KEYS = ("chord_agreement", "bass_on_chord_tone", "clash", "parallels", "notes_per_beat")

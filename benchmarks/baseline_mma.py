@@ -6,7 +6,7 @@ first MMA groove of the style in IN.mid's meter and tempo (Bach: MMA's ``Hymn``,
 only), drops MMA's drums and writes the original melody track back unchanged, under
 IN.mid's resolution and tempo, meter and key maps. ``styletx eval --bench STYLE`` scores
 the same baseline beside styletx. It needs Debian's ``mma`` (``apt-get install mma``) and
-stops with a one-line message when it is missing. The code is :mod:`styletx.baseline`.
+stops with a one-line message when it is missing. The code is :mod:`styletx.evaluation.baseline`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from styletx.baseline import BASELINE_GROOVES, baseline_song
 from styletx.errors import StyleTxError
-from styletx.midi_io import read_midi, select_parts, write_midi
+from styletx.evaluation.baseline import BASELINE_GROOVES, baseline_song
+from styletx.io.reader import read_midi
+from styletx.io.writer import write_midi
+from styletx.music.parts import select_parts
 
 
 def main() -> int:

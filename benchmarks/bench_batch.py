@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from styletx.batch import BatchOptions, run_batch
-from styletx.midi_io import write_midi
-from styletx.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
+from styletx.io.writer import write_midi
+from styletx.music.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
 from styletx.styles import styles
 
 ROOT = Path(__file__).resolve().parents[1]

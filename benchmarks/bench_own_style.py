@@ -1,7 +1,7 @@
 """Unseen-style benchmark: adapt styletx to an MMA groove no shipped style was trained on.
 
 For each groove (default: ``Tango``, a Latin feel, and ``March``; neither is in
-``styletx.mma.STYLE_SPECS``), four systems rewrite the same held-out inputs:
+``styletx.training.mma.STYLE_SPECS``), four systems rewrite the same held-out inputs:
 
 1. the nearest shipped style (lowest NLL per beat on the one example), unadapted;
 2. ``render --style-from`` one example of the groove;
@@ -16,7 +16,7 @@ and the training folder: train-split melodies rendered with the groove (random t
 and key). Each system is scored against the reference: the total-variation distance
 between onset-position-in-bar histograms (1/12 beat) of all its outputs and of all the
 reference renderings, notes per beat, and chord agreement with the input
-(``styletx.evaluation.transfer_metrics``). Wall times are measured on this machine.
+(``styletx.evaluation.metrics.transfer_metrics``). Wall times are measured on this machine.
 
     python benchmarks/bench_own_style.py --out docs/own_style.json
 """
@@ -35,14 +35,16 @@ from pathlib import Path
 import numpy as np
 
 from styletx.api import transfer_song
-from styletx.evaluation import bar_onset_histograms, piece_of, transfer_metrics
-from styletx.leadsheets import load_leadsheets
-from styletx.midi_io import read_midi, select_parts, write_midi
-from styletx.mma import STYLE_SPECS, render_piece
-from styletx.own import adapt, nearest_style, read_files
-from styletx.settings import SamplerSettings
-from styletx.splits import split_of
+from styletx.evaluation.metrics import bar_onset_histograms, piece_of, transfer_metrics
+from styletx.io.reader import read_midi
+from styletx.io.writer import write_midi
+from styletx.model.settings import SamplerSettings
+from styletx.music.parts import select_parts
 from styletx.styles import load_style
+from styletx.training.leadsheets import load_leadsheets
+from styletx.training.mma import STYLE_SPECS, render_piece
+from styletx.training.own import adapt, nearest_style, read_files
+from styletx.training.splits import split_of
 
 INPUT_GROOVE = "Folk"
 
@@ -95,7 +97,7 @@ def run_system(name: str, style, inputs: list[Path], out_dir: Path, seed: int) -
         song_out = read_midi(dst)
         parts_in = select_parts(song)
         m = transfer_metrics(song, parts_in, song_out)
-        from styletx.evaluation import output_parts
+        from styletx.evaluation.metrics import output_parts
 
         pairs.append((song_out, output_parts(song_out, parts_in.melody)))
         rows.append(m["output"])

@@ -14,9 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from styletx.grid import build_grid
-from styletx.midi_io import midi_bytes, read_midi, select_parts
-from styletx.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
+from styletx.io.reader import read_midi
+from styletx.io.writer import midi_bytes
+from styletx.music.grid import build_grid
+from styletx.music.parts import select_parts
+from styletx.music.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
 
 RES = 480
 BARS = 150  # at ~120 bpm in 4/4: about 5 minutes

@@ -44,15 +44,15 @@ import torch
 sys.path.insert(0, os.environ.get("BENCH_CODE") or str(Path(__file__).resolve().parents[1]))
 
 from styletx.api import transfer_song
-from styletx.corpus import chorale_ids, chorale_song
 from styletx.errors import StyleTxError
-from styletx.grid import build_grid
-from styletx.metrics import chroma_similarity, in_key_share
-from styletx.midi_io import select_parts
-from styletx.settings import SamplerSettings
-from styletx.song import KeySignature, Note, Song, Track
-from styletx.splits import split_of
+from styletx.model.settings import SamplerSettings
+from styletx.music.grid import build_grid
+from styletx.music.metrics import chroma_similarity, in_key_share
+from styletx.music.parts import select_parts
+from styletx.music.song import KeySignature, Note, Song, Track
 from styletx.styles import Style, load_style
+from styletx.training.corpus import chorale_ids, chorale_song
+from styletx.training.splits import split_of
 
 ROOT = Path(__file__).resolve().parents[1]
 BARS = 32
@@ -182,7 +182,7 @@ def speed(args: argparse.Namespace) -> int:
     cli: dict = {k: {} for k in codes}
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "piece32.mid"
-        from styletx.midi_io import write_midi
+        from styletx.io.writer import write_midi
 
         song = test_piece()
         write_midi(src, song, song.tracks)

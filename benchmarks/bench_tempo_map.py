@@ -21,8 +21,9 @@ import mido
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from styletx.cli import describe, format_info
-from styletx.grid import build_grid
-from styletx.midi_io import read_midi, select_parts
+from styletx.io.reader import read_midi
+from styletx.music.grid import build_grid
+from styletx.music.parts import select_parts
 
 
 def many_tempos(n: int = 20_000, step: int = 24) -> bytes:

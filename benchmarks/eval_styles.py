@@ -31,17 +31,23 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from styletx.api import transfer_song
-from styletx.card import write_model_card
-from styletx.corpus import chorale_ids, chorale_song, load_corpus
 from styletx.errors import StyleTxError
-from styletx.grid import ONSET, build_grid, notes_to_roll
-from styletx.metrics import chroma_similarity, in_key_share, notes_per_beat, onset_beat_histogram, polyphony
+from styletx.model.settings import SamplerSettings
+from styletx.music.grid import ONSET, build_grid, notes_to_roll
+from styletx.music.metrics import (
+    chroma_similarity,
+    in_key_share,
+    notes_per_beat,
+    onset_beat_histogram,
+    polyphony,
+)
+from styletx.music.song import Song
 from styletx.paths import cache_dir
-from styletx.settings import SamplerSettings
-from styletx.song import Song
-from styletx.splits import split_of
 from styletx.styles import load_style, styles
-from styletx.train import evaluate
+from styletx.training.card import write_model_card
+from styletx.training.corpus import chorale_ids, chorale_song, load_corpus
+from styletx.training.splits import split_of
+from styletx.training.train import evaluate
 
 N_CHORALES = 8
 
@@ -123,7 +129,8 @@ def evaluate_style(name: str, seed: int) -> dict:
 
 def swing_check() -> dict:
     """Share of off-beat eighth onsets on the swing position: raw ticks vs grids."""
-    from styletx.midi_io import read_midi, select_parts
+    from styletx.io.reader import read_midi
+    from styletx.music.parts import select_parts
 
     manifest = json.loads((cache_dir() / "data" / "jazz" / "manifest.json").read_text())
     files = [cache_dir() / "data" / "jazz" / e["file"] for e in manifest["pieces"]

@@ -11,7 +11,7 @@ Every file goes through ``read_midi`` + ``select_parts`` + ``build_grid``; every
 untrained style and ``midi_bytes``. ``tests/test_fuzz.py`` runs a subset.
 
 The harness limits each file to ``--limit`` seconds of wall time with SIGALRM
-(Unix only). The library's own limits are in :mod:`styletx.midi_io`: 4 MiB per
+(Unix only). The library's own limits are in :mod:`styletx.io.reader`: 4 MiB per
 file, 256 tracks/parts, 200,000 notes, 60 minutes and 50,000 quarter notes.
 """
 
@@ -31,8 +31,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from styletx.errors import StyleTxError
-from styletx.grid import build_grid
-from styletx.midi_io import midi_bytes, read_midi, select_parts
+from styletx.io.reader import read_midi
+from styletx.io.writer import midi_bytes
+from styletx.music.grid import build_grid
+from styletx.music.parts import select_parts
 from styletx.styles import Style
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -286,7 +288,7 @@ def check(data: bytes, style: Style | None = None, limit: float = 20.0) -> str:
     """Run one file; return ``"ok"``, ``"error"`` (a clean StyleTxError), ``"timeout"``,
     or ``"crash: ..."`` / ``"melody changed"`` for a bug."""
     from styletx.api import transfer_song
-    from styletx.settings import SamplerSettings
+    from styletx.model.settings import SamplerSettings
 
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, limit)

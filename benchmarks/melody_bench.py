@@ -5,7 +5,7 @@
 
 Each file of ``benchmarks/melody_labels.json`` is collected or generated at run time
 (:mod:`melody_sources`: Debian's MMA examples, music21's corpus, realistic files made here
-around real tunes) and read with :func:`styletx.midi_io.read_midi`; :func:`select_parts`
+around real tunes) and read with :func:`styletx.io.reader.read_midi`; :func:`select_parts`
 chooses the melody or raises :class:`~styletx.errors.NoMelodyError`. A choice is right when
 the chosen part (or the part whose skyline was chosen) is one of the labelled indices, and a
 no-melody file is right when it is flagged. Targets: at least 95 % right on files with a
@@ -27,7 +27,8 @@ sys.path.insert(0, str(HERE))
 from melody_sources import fetch  # noqa: E402
 
 from styletx.errors import NoMelodyError  # noqa: E402
-from styletx.midi_io import read_midi, select_parts  # noqa: E402
+from styletx.io.reader import read_midi  # noqa: E402
+from styletx.music.parts import select_parts  # noqa: E402
 
 
 def role(name: str) -> str:

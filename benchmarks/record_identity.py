@@ -36,7 +36,7 @@ def cases() -> list[dict]:
 
 def render_case(case: dict, styles_cache: dict) -> dict:
     from styletx.api import _settings, parse_bars, transfer_song
-    from styletx.midi_io import read_midi
+    from styletx.io.reader import read_midi
     from styletx.styles import load_style
 
     name = case["style"]

@@ -1,9 +1,9 @@
 """The Python API: ``styletx.transfer`` and the file-to-file ``render``.
 
-The flow for one piece: read the MIDI (:mod:`styletx.midi_io`), choose the
-melody, put everything on the style's grid (:mod:`styletx.grid`), fold the
-accompaniment into the model's pitch window, resample it (:mod:`styletx.sampler`),
-voice the result as the style's instruments (:mod:`styletx.arrange`), and write
+The flow for one piece: read the MIDI (:mod:`styletx.io.reader`), choose the
+melody, put everything on the style's grid (:mod:`styletx.music.grid`), fold the
+accompaniment into the model's pitch window, resample it (:mod:`styletx.model.sampler`),
+voice the result as the style's instruments (:mod:`styletx.music.arrange`), and write
 it beside the *original* melody notes, tempo, meter and key maps.
 """
 
@@ -24,16 +24,18 @@ from typing import Any
 import numpy as np
 import pretty_midi
 
-from styletx.arrange import fold_into_range, unfold, voice_parts
-from styletx.charts import ChordChanges, changes_track, chord_chart, parse_chart, stream_chord_changes
-from styletx.chords import NO_CHORD, Chord, harmonize, scale_mask
 from styletx.errors import StyleTxError
-from styletx.grid import HOLD, MELODY_HOLD, MELODY_REST, OFF, ONSET, Grid, build_grid, roll_to_notes
-from styletx.limits import clip_tracks, cut_stuck_notes
-from styletx.midi_io import midi_bytes, read_midi, select_parts, write_midi
-from styletx.sampler import resample_accompaniment
-from styletx.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings, Schedule
-from styletx.song import Note, Parts, Song, Track
+from styletx.io.reader import read_midi
+from styletx.io.writer import midi_bytes, write_midi
+from styletx.model.sampler import resample_accompaniment
+from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings, Schedule
+from styletx.music.arrange import fold_into_range, unfold, voice_parts
+from styletx.music.charts import ChordChanges, changes_track, chord_chart, parse_chart, stream_chord_changes
+from styletx.music.chords import NO_CHORD, Chord, harmonize, scale_mask
+from styletx.music.grid import HOLD, MELODY_HOLD, MELODY_REST, OFF, ONSET, Grid, build_grid, roll_to_notes
+from styletx.music.limits import clip_tracks, cut_stuck_notes
+from styletx.music.parts import select_parts
+from styletx.music.song import Note, Parts, Song, Track
 from styletx.styles import Style, load_style
 
 Source = str | os.PathLike | pretty_midi.PrettyMIDI | Any  # Any: a music21 stream
@@ -207,11 +209,11 @@ def transfer_song(
     The chord track the model follows is, in order of precedence: ``chords`` (a
     chart, see :func:`parse_chart`, or ``(tick, chord)`` changes); none at all with ``reharmonize`` (the model
     chooses the harmony); the chords estimated from the input's full texture; or,
-    for a bare melody, the style's chord model's harmonisation (:func:`styletx.chords.harmonize`).
+    for a bare melody, the style's chord model's harmonisation (:func:`styletx.music.chords.harmonize`).
     """
     t0 = time.perf_counter()
     parts = select_parts(song, melody_track)
-    parts, end = cut_stuck_notes(song, parts)  # the piece ends with its music (styletx.limits)
+    parts, end = cut_stuck_notes(song, parts)  # the piece ends with its music (styletx.music.limits)
     grid = build_grid(song, parts, style.steps_per_beat, style.info.harmonic_rhythm)
     if grid.n_frames > MAX_FRAMES:
         raise StyleTxError(

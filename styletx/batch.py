@@ -44,9 +44,10 @@ from typing import Literal
 
 from styletx.diagnostics import LOGGER, collect_warnings, quantization_note
 from styletx.errors import StyleTxError
-from styletx.fileio import StrPath, atomic_write
-from styletx.midi_io import ReadWarnings, read_midi, write_midi
-from styletx.settings import SamplerSettings
+from styletx.io.files import StrPath, atomic_write
+from styletx.io.reader import ReadWarnings, read_midi
+from styletx.io.writer import write_midi
+from styletx.model.settings import SamplerSettings
 from styletx.styles import Style, load_style
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -287,7 +288,7 @@ def convert_one(job: Job, options: BatchOptions) -> FileResult:
             write_wav(job.dst, _wav_path(job.dst), force=True, protect=[job.src])
     except StyleTxError as e:
         reason = " ".join(str(e).split())
-        prefix = f"{job.src}: "  # midi_io names the file; the report already does
+        prefix = f"{job.src}: "  # the reader names the file; the report already does
         result.status, result.reason = "failed", reason.removeprefix(prefix)
     except Exception as e:  # a bug on one odd file must not stop the batch
         result.status = "failed"

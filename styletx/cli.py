@@ -22,11 +22,12 @@ import pretty_midi
 
 from styletx.diagnostics import WarningCollector, collect_warnings
 from styletx.errors import NoMelodyError, StyleTxError
-from styletx.midi_io import SKYLINE, part_stats, read_midi, select_parts
+from styletx.io.reader import read_midi
+from styletx.model.settings import SamplerSettings
+from styletx.music.parts import SKYLINE, part_stats, select_parts
+from styletx.music.song import Parts, Song
+from styletx.music.timing import bar_number, bar_starts, duration_seconds, has_pickup, tick_to_seconds
 from styletx.progress import progress_bar
-from styletx.settings import SamplerSettings
-from styletx.song import Parts, Song
-from styletx.timing import bar_number, bar_starts, duration_seconds, has_pickup, tick_to_seconds
 
 Subparsers = Any  # argparse's _SubParsersAction is private
 
@@ -130,8 +131,8 @@ def _chart(song: Song, parts: Parts | NoMelodyError) -> str | None:
     """The chords styletx hears in the file, one per half bar (as the MMA styles estimate them)."""
     if isinstance(parts, NoMelodyError):
         return None
-    from styletx.charts import chord_chart
-    from styletx.grid import build_grid
+    from styletx.music.charts import chord_chart
+    from styletx.music.grid import build_grid
 
     return chord_chart(build_grid(song, parts, 4, "half_bar"))
 
@@ -277,7 +278,7 @@ def _run_render(args: argparse.Namespace) -> int:
 
     from styletx.api import render
     from styletx.diagnostics import LOGGER, quantization_note
-    from styletx.fileio import check_target
+    from styletx.io.files import check_target
     from styletx.preview import MUSICXML_SUFFIXES, write_musicxml, write_wav
     from styletx.styles import load_style
 
@@ -334,8 +335,8 @@ def _adapted_style(args: argparse.Namespace) -> Any:
     import shutil
 
     from styletx.api import torch_threads
-    from styletx.own import ADAPT_SECONDS, adapt, check_name, save_adapted
     from styletx.styles import user_styles_dir
+    from styletx.training.own import ADAPT_SECONDS, adapt, check_name, save_adapted
 
     if args.save_style:  # refuse a bad name before spending the time
         check_name(args.save_style, user_styles_dir() / args.save_style, args.force)
@@ -356,7 +357,7 @@ def _adapted_style(args: argparse.Namespace) -> Any:
 
 def _warn_meter(src: Path, song: Song, style: Any) -> None:
     """One line on stderr when the input's meter is outside the style's trained meters."""
-    from styletx.limits import meter_warning
+    from styletx.music.limits import meter_warning
 
     line = meter_warning(song, style.info.meters, style.name)
     if line:
@@ -451,7 +452,8 @@ def _add_styles(subparsers: Subparsers) -> None:
 
 
 def _remove_style(args: argparse.Namespace) -> int:
-    from styletx.styles import WEIGHTS_NAME, remove_user_style, user_styles_dir
+    from styletx.model.config import WEIGHTS_NAME
+    from styletx.styles import remove_user_style, user_styles_dir
 
     directory = user_styles_dir() / args.remove
     if "/" in args.remove or not (directory / WEIGHTS_NAME).is_file():
@@ -469,7 +471,8 @@ def _remove_style(args: argparse.Namespace) -> int:
 
 
 def _run_styles(args: argparse.Namespace) -> int:
-    from styletx.styles import CONFIG_NAME, read_info, style_origins, user_styles_dir
+    from styletx.model.config import CONFIG_NAME
+    from styletx.styles import read_info, style_origins, user_styles_dir
 
     if args.remove:
         return _remove_style(args)
@@ -526,12 +529,12 @@ def _add_data(subparsers: Subparsers) -> None:
 
 
 def _run_data(args: argparse.Namespace) -> int:
-    from styletx.corpus import load_corpus
-    from styletx.train import style_defaults
+    from styletx.training.corpus import load_corpus
+    from styletx.training.train import style_defaults
 
     defaults = style_defaults(args.style)
     if args.style != "bach":
-        from styletx.mma import build_style_corpus
+        from styletx.training.mma import build_style_corpus
 
         build_style_corpus(args.style, limit=args.limit, seed=args.seed, jobs=args.jobs)
     steps = args.steps_per_beat or defaults.steps_per_beat
@@ -590,9 +593,9 @@ def _run_train(args: argparse.Namespace) -> int:
 
     import torch
 
-    from styletx.card import write_model_card
     from styletx.paths import cache_dir
-    from styletx.train import style_defaults, train, write_style_info
+    from styletx.training.card import write_model_card
+    from styletx.training.train import style_defaults, train, write_style_info
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -626,7 +629,7 @@ def _run_train(args: argparse.Namespace) -> int:
 def _train_own(args: argparse.Namespace) -> int:
     import shlex
 
-    from styletx.own import OwnTrainOptions, train_from_folder
+    from styletx.training.own import OwnTrainOptions, train_from_folder
 
     if args.limit is not None or args.pitch_range or args.max_transpose is not None \
             or args.chunk_frames is not None or args.patience is not None:
@@ -710,7 +713,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     if args.train_classifier:
         return _eval_train_classifier(args)
     if args.assemble:
-        from styletx.bench import assemble
+        from styletx.evaluation.bench import assemble
 
         print(f"wrote {assemble(args.out, args.out.with_suffix('.md'))}")
         return 0
@@ -720,8 +723,8 @@ def _run_eval(args: argparse.Namespace) -> int:
 
 
 def _eval_train_classifier(args: argparse.Namespace) -> int:
-    from styletx.bench import command_line, train_style_classifier
-    from styletx.styleclass import CLASSIFIER_NAME
+    from styletx.evaluation.bench import command_line, train_style_classifier
+    from styletx.evaluation.styleclass import CLASSIFIER_NAME
 
     clf = train_style_classifier(seed=args.seed, pieces_per_style=args.pieces_per_style)
     clf.info["command"] = command_line()
@@ -734,7 +737,7 @@ def _eval_train_classifier(args: argparse.Namespace) -> int:
 
 
 def _eval_bench(args: argparse.Namespace) -> int:
-    from styletx.bench import (
+    from styletx.evaluation.bench import (
         DEFAULT_MAX_BARS,
         DEFAULT_N,
         assemble,
@@ -766,8 +769,8 @@ def _eval_bench(args: argparse.Namespace) -> int:
 
 
 def _eval_pair(args: argparse.Namespace) -> int:
-    from styletx.bench import find_classifier, finite
-    from styletx.evaluation import format_report, model_nll, output_parts, piece_of, transfer_metrics
+    from styletx.evaluation.bench import find_classifier, finite
+    from styletx.evaluation.metrics import format_report, model_nll, output_parts, piece_of, transfer_metrics
     from styletx.styles import load_style
 
     if len(args.files) != 2:
@@ -795,7 +798,7 @@ def _eval_pair(args: argparse.Namespace) -> int:
         m["input"]["nll"] = model_nll(style, song_in, parts_in)
         bar(3, 3)
     if args.plot:
-        from styletx.evaluation import plot_report
+        from styletx.evaluation.metrics import plot_report
 
         plot_report(m["output"], {"input": m["input"], "data": data}, args.plot,
                     title=f"{Path(args.files[1]).name} ({style.name})")

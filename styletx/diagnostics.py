@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from styletx.grid import QuantizationReport
+from styletx.music.grid import QuantizationReport
 
 LOGGER = logging.getLogger("styletx")
 LOGGER.addHandler(logging.NullHandler())

@@ -1,6 +1,6 @@
 """Previews of a result: a WAV to listen to, a piano-roll PNG to look at, MusicXML to edit.
 
-All three are written through :func:`styletx.fileio.atomic_write`, so an
+All three are written through :func:`styletx.io.files.atomic_write`, so an
 interrupted preview never leaves a half-written file and never replaces an input.
 
 * WAV: synthesised with ``tinysoundfont`` (an optional dependency, installed with
@@ -27,10 +27,11 @@ import numpy as np
 import pretty_midi
 
 from styletx.errors import StyleTxError
-from styletx.fileio import StrPath, atomic_write
-from styletx.midi_io import DRUM_CHANNEL, read_midi, select_parts
-from styletx.song import Note, Song, Track
-from styletx.timing import bar_number, bar_starts
+from styletx.io.files import StrPath, atomic_write
+from styletx.io.reader import DRUM_CHANNEL, read_midi
+from styletx.music.parts import select_parts
+from styletx.music.song import Note, Song, Track
+from styletx.music.timing import bar_number, bar_starts
 
 SAMPLE_RATE = 44_100
 RELEASE_SECONDS = 1.0

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 
-from styletx.settings import Progress
+from styletx.model.settings import Progress
 
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
 """tqdm's layout without the rate (see the module docstring)."""

@@ -1,7 +1,7 @@
 """Installed styles: where their checkpoints live and what their cards say.
 
 A style is a folder holding ``model.safetensors`` + ``config.json`` (the
-network, :mod:`styletx.model`), ``style.json`` (:class:`StyleInfo`: how to
+network, :mod:`styletx.model.network`), ``style.json`` (:class:`StyleInfo`: how to
 voice its output, what it was trained on) and ``MODEL_CARD.md``. Styles are
 looked up in every folder of ``$STYLETX_MODELS`` (``os.pathsep``-separated), then
 in the user styles folder (:func:`user_styles_dir`, where ``styletx train --data``
@@ -18,26 +18,15 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from styletx.chords import ChordModel
 from styletx.errors import StyleTxError
+from styletx.model.config import CONFIG_NAME, WEIGHTS_NAME
+from styletx.music.arrange import PartSpec
+from styletx.music.chords import ChordModel
 
 if TYPE_CHECKING:
-    from styletx.model import StyleNet
-
-# File names of a checkpoint folder (written by :func:`styletx.model.save_checkpoint`).
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
+    from styletx.model.network import StyleNet
 
 STYLE_INFO_NAME = "style.json"
-
-
-@dataclass(frozen=True)
-class PartSpec:
-    """One output instrument. ``role`` is ``"bass"`` (the lowest line) or ``"rest"``."""
-
-    name: str
-    program: int
-    role: str = "rest"
 
 
 @dataclass
@@ -50,16 +39,16 @@ class StyleInfo:
     meters: list[str] = field(default_factory=list)
     instrumentation: list[PartSpec] = field(default_factory=lambda: [PartSpec("Accompaniment", 0)])
     bass_max_pitch: int = 52  # a note above this never goes to a bass part
-    # how often the chords estimated from an input may change (styletx.chords.HARMONIC_RHYTHMS):
+    # how often the chords estimated from an input may change (styletx.music.chords.HARMONIC_RHYTHMS):
     # chorales change harmony on every beat, the MMA charts at most every half bar
     harmonic_rhythm: str = "half_bar"
     # the default sampling temperature: the one at which transfers are as dense as the data
     temperature: float = 1.0
-    # the harmony prior while sampling (styletx.settings.HarmonyPrior), in logits
+    # the harmony prior while sampling (styletx.model.settings.HarmonyPrior), in logits
     non_chord_prior: float = 0.0
     bass_root_prior: float = 0.0
     above_melody_prior: float = 0.0
-    # best-of-N redraws of beats with parallel fifths/octaves (styletx.sampler), 0 = off
+    # best-of-N redraws of beats with parallel fifths/octaves (styletx.model.sampler), 0 = off
     voice_leading_tries: int = 0
 
     def to_dict(self) -> dict:
@@ -214,7 +203,7 @@ def load_style(name: str, device: str = "cpu") -> Style:
             valid = ", ".join(sorted(dirs)) or "none installed"
             raise StyleTxError(f"unknown style {name!r}; valid styles: {valid}")
         directory = dirs[name]
-    from styletx.model import load_checkpoint, resolve_device  # torch loads here, not on import
+    from styletx.model.network import load_checkpoint, resolve_device  # torch loads here, not on import
 
     model = load_checkpoint(directory, device=resolve_device(device))
     model.eval()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from styletx.model import ModelConfig, StyleNet, save_checkpoint
+from styletx.model.network import ModelConfig, StyleNet, save_checkpoint
 from styletx.styles import StyleInfo
 
 TINY_STYLE = "tiny"

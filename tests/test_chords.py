@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from styletx.api import guide_melody
-from styletx.charts import chord_chart, parse_chart
-from styletx.chords import (
+from styletx.errors import StyleTxError
+from styletx.io.reader import read_midi
+from styletx.music.charts import chord_chart, parse_chart
+from styletx.music.chords import (
     NO_CHORD,
     Chord,
     ChordModel,
@@ -21,9 +23,8 @@ from styletx.chords import (
     transpose_track,
     viterbi,
 )
-from styletx.errors import StyleTxError
-from styletx.grid import HOLD, MELODY_HOLD, MELODY_REST, ONSET, build_grid, melody_token
-from styletx.midi_io import read_midi, select_parts
+from styletx.music.grid import HOLD, MELODY_HOLD, MELODY_REST, ONSET, build_grid, melody_token
+from styletx.music.parts import select_parts
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SPB = 4

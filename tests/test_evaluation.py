@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 import styletx
-from styletx.chords import Chord
 from styletx.cli import main
-from styletx.evaluation import (
+from styletx.evaluation.metrics import (
     Piece,
     bass_on_chord,
     chord_agreement,
@@ -29,7 +28,8 @@ from styletx.evaluation import (
     transfer_metrics,
     voice_slices,
 )
-from styletx.song import KeySignature, Note, Parts, Song, TimeSignature, Track
+from styletx.music.chords import Chord
+from styletx.music.song import KeySignature, Note, Parts, Song, TimeSignature, Track
 
 RES = 480
 BAR = 4 * RES
@@ -190,7 +190,7 @@ def test_texture_in_key_and_above_melody() -> None:
     assert tex.notes_per_beat == pytest.approx(5 / 4)
     assert tex.polyphony == pytest.approx((3 * 36 + 5 * 12) / 48)
     assert in_key(p) == pytest.approx(4 / 5)  # F# is out of C major
-    from styletx.evaluation import above_melody
+    from styletx.evaluation.metrics import above_melody
 
     assert above_melody(p) == pytest.approx(1 / 5)  # C5 over G4
 
@@ -206,7 +206,7 @@ def test_melody_only_input_has_no_accompaniment_figures() -> None:
 
 
 def test_classifier_learns_separable_styles_and_features_have_their_names() -> None:
-    from styletx.styleclass import FEATURE_NAMES, cross_validate, fit, window_features
+    from styletx.evaluation.styleclass import FEATURE_NAMES, cross_validate, fit, window_features
 
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 1, (60, 3)), rng.normal(4, 1, (60, 3))])
@@ -225,7 +225,7 @@ def test_classifier_learns_separable_styles_and_features_have_their_names() -> N
 
 @pytest.mark.skipif(shutil.which("mma") is None, reason="mma is not installed (apt-get install mma)")
 def test_mma_baseline_keeps_the_melody_and_the_chords() -> None:
-    from styletx.baseline import baseline_song
+    from styletx.evaluation.baseline import baseline_song
 
     song = progression_song()
     out = baseline_song(song, parts(song), "jazz")
@@ -275,7 +275,7 @@ def test_cli_eval_bad_input_is_one_line_and_exit_2(args: list[str],
 
 
 def test_crop_cuts_notes_at_the_bar_line_and_keeps_the_parts() -> None:
-    from styletx.bench import crop
+    from styletx.evaluation.bench import crop
 
     song = progression_song()
     cropped, p = crop(song, parts(song), 1)
@@ -285,7 +285,7 @@ def test_crop_cuts_notes_at_the_bar_line_and_keeps_the_parts() -> None:
 
 
 def test_inputs_are_balanced_over_the_other_styles(monkeypatch: pytest.MonkeyPatch) -> None:
-    from styletx import bench
+    from styletx.evaluation import bench
 
     def fake(style: str, split: str) -> list[bench.CorpusPiece]:
         return [bench.CorpusPiece(style, f"{style}{i}", f"{style}{i}", split, lambda: (None, None))
@@ -302,7 +302,7 @@ def test_inputs_are_balanced_over_the_other_styles(monkeypatch: pytest.MonkeyPat
 
 
 def test_results_are_written_and_assembled_into_one_page(tmp_path: Path) -> None:
-    from styletx.bench import assemble, write_results
+    from styletx.evaluation.bench import assemble, write_results
 
     metrics = {"chord_agreement": 0.25, "clash": float("nan"), "groove": 0.9}
     result = {

@@ -14,9 +14,11 @@ import mido
 import pytest
 
 from styletx.api import render
-from styletx.midi_io import midi_bytes, read_midi, select_parts
-from styletx.smf import parse_smf
-from styletx.song import Note, Track
+from styletx.io.reader import read_midi
+from styletx.io.smf import parse_smf
+from styletx.io.writer import midi_bytes
+from styletx.music.parts import select_parts
+from styletx.music.song import Note, Track
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EVENT_FIXTURES = ["melody_bend_cc.mid", "melody_program_change.mid", "melody_lyrics.mid",

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 from styletx.cli import main
 from styletx.errors import StyleTxError
-from styletx.midi_io import midi_bytes, read_midi, select_parts
+from styletx.io.reader import read_midi
+from styletx.io.writer import midi_bytes
+from styletx.music.parts import select_parts
 from styletx.styles import load_style
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from styletx.grid import (
+from styletx.io.reader import read_midi
+from styletx.io.writer import write_midi
+from styletx.music.grid import (
     HOLD,
     OFF,
     ONSET,
@@ -20,8 +22,8 @@ from styletx.grid import (
     repair_holds,
     roll_to_notes,
 )
-from styletx.midi_io import read_midi, select_parts, write_midi
-from styletx.song import KeySignature, Note, Parts, Song, TimeSignature, Track
+from styletx.music.parts import select_parts
+from styletx.music.song import KeySignature, Note, Parts, Song, TimeSignature, Track
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED: dict[str, dict] = json.loads((FIXTURES / "expected.json").read_text())

@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 
 from styletx.api import transfer_song
-from styletx.charts import parse_chart
-from styletx.chords import Chord
-from styletx.evaluation import estimate_chords, piece_of
-from styletx.midi_io import read_midi, select_parts
-from styletx.settings import SamplerSettings
-from styletx.song import Parts
+from styletx.evaluation.metrics import estimate_chords, piece_of
+from styletx.io.reader import read_midi
+from styletx.model.settings import SamplerSettings
+from styletx.music.charts import parse_chart
+from styletx.music.chords import Chord
+from styletx.music.parts import select_parts
+from styletx.music.song import Parts
+from styletx.music.voicing import count_parallels, roll_slices
 from styletx.styles import load_style, style_dirs
-from styletx.voicing import count_parallels, roll_slices
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -104,7 +105,7 @@ def test_a_scores_chord_symbols_are_followed() -> None:
     from music21 import harmony, meter, note, stream
 
     import styletx
-    from styletx.midi_io import read_midi
+    from styletx.io.reader import read_midi
 
     score = stream.Stream()
     score.append(meter.TimeSignature("4/4"))

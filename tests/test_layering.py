@@ -1,16 +1,98 @@
-"""Import costs: reading MIDI, the grid, chords, settings and the CLI's cheap commands never load torch."""
+"""The package's layers: which subpackage may import which, and what stays torch-free.
+
+The flow is MIDI (``io``) -> music (``music``) -> model and sampler (``model``) -> MIDI,
+with ``training`` and ``evaluation`` beside the render path and the application
+modules (``api``, ``batch``, ``cli``, ``preview``, ``styles``, ...) on top. The rules
+below are the ones each subpackage's docstring states; they are checked on the source,
+so an import inside a function counts as much as one at the top.
+"""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+PACKAGE = Path(__file__).resolve().parents[1] / "styletx"
+
+# What each subpackage may import from styletx (first name after ``styletx.``).
+ALLOWED = {
+    "io": {"errors", "io", "music"},
+    "music": {"errors", "music"},
+    "model": {"errors", "music", "model"},
+    "training": {"errors", "paths", "io", "music", "model", "training", "styles"},
+    "evaluation": {"errors", "paths", "io", "music", "model", "training", "styles", "evaluation", "api"},
+}
+# Third-party packages a subpackage must not import at all.
+FORBIDDEN = {
+    "io": {"torch", "safetensors", "music21", "matplotlib"},
+    "music": {"torch", "safetensors", "mido", "pretty_midi", "matplotlib"},
+    "model": {"mido", "pretty_midi", "matplotlib"},
+}
+APPLICATION = {
+    "__init__", "__main__", "api", "batch", "cli", "preview", "styles",
+    "progress", "diagnostics", "errors", "paths",
+}
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "checkpoints" not in p.parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, at any depth, as dotted names."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"styletx.{a.name}" for a in node.names] if node.module == "styletx" else [node.module]
+            found |= set(names)
+    return found
+
+
+def _layer(path: Path) -> str:
+    rel = path.relative_to(PACKAGE)
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_follow_the_layers(path: Path) -> None:
+    layer = _layer(path)
+    imports = _imports(path)
+    own = {m.split(".")[1] for m in imports if m.startswith("styletx.")}
+    if layer in ALLOWED:
+        assert own <= ALLOWED[layer], f"{layer} may not import styletx.{sorted(own - ALLOWED[layer])}"
+        third = {m.split(".")[0] for m in imports}
+        assert not third & FORBIDDEN.get(layer, set()), f"{layer} imports {sorted(third & FORBIDDEN[layer])}"
+    else:
+        assert layer in APPLICATION, f"{path.name} is in no layer: put it in a subpackage or APPLICATION"
+    if layer != "__main__":
+        assert "cli" not in own, "only __main__ may import the CLI"
+
+
+def test_every_subpackage_says_what_it_owns_and_may_import() -> None:
+    for layer in ALLOWED:
+        doc = " ".join((importlib.import_module(f"styletx.{layer}").__doc__ or "").split())
+        assert "may import" in doc, f"styletx.{layer} has no paragraph on what it may import"
+
+
+def test_the_checker_catches_a_wrong_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from styletx.model.network import StyleNet\n    import torch\n")
+    assert {"styletx.model.network", "torch"} <= _imports(bad)
+
+
 TORCH_FREE = [
-    "styletx", "styletx.cli", "styletx.midi_io", "styletx.smf", "styletx.grid", "styletx.chords",
-    "styletx.settings", "styletx.styles", "styletx.timing", "styletx.melody", "styletx.voicing",
-    "styletx.evaluation", "styletx.progress", "styletx.charts",
+    "styletx", "styletx.cli", "styletx.styles", "styletx.progress", "styletx.diagnostics",
+    "styletx.preview", "styletx.io.reader", "styletx.io.writer", "styletx.io.smf", "styletx.io.files",
+    "styletx.music.parts", "styletx.music.grid", "styletx.music.chords", "styletx.music.charts",
+    "styletx.music.timing", "styletx.music.melody", "styletx.music.voicing", "styletx.music.limits",
+    "styletx.music.arrange", "styletx.model.config", "styletx.model.settings", "styletx.evaluation.metrics",
 ]
 
 

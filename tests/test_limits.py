@@ -13,11 +13,13 @@ import pytest
 
 from styletx.api import render
 from styletx.cli import describe, format_info, main
-from styletx.limits import STUCK_QUARTERS, clip_notes, cut_stuck_notes, meter_warning, music_end
-from styletx.midi_io import read_midi, select_parts, write_midi
+from styletx.io.reader import read_midi
+from styletx.io.writer import write_midi
+from styletx.music.limits import STUCK_QUARTERS, clip_notes, cut_stuck_notes, meter_warning, music_end
+from styletx.music.parts import select_parts
+from styletx.music.song import Note, Song, TempoChange, TimeSignature, Track
+from styletx.music.timing import tick_to_seconds
 from styletx.progress import BAR_FORMAT, progress_bar
-from styletx.song import Note, Song, TempoChange, TimeSignature, Track
-from styletx.timing import tick_to_seconds
 
 R = 480
 BAR = 4 * R

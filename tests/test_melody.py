@@ -9,9 +9,10 @@ import pytest
 
 from styletx.cli import main
 from styletx.errors import NoMelodyError
-from styletx.melody import candidates
-from styletx.midi_io import read_midi, select_parts, skyline
-from styletx.song import Note, Song, TimeSignature, Track
+from styletx.io.reader import read_midi
+from styletx.music.melody import candidates
+from styletx.music.parts import select_parts, skyline
+from styletx.music.song import Note, Song, TimeSignature, Track
 
 R = 480
 BAR = 4 * R
@@ -139,7 +140,7 @@ def test_real_mma_files(path: str, want: str | None) -> None:
 
 
 def test_info_several_files_and_no_melody(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from styletx.midi_io import write_midi
+    from styletx.io.writer import write_midi
 
     s = song(Track("Bass", 32, False, bass()), Track("Chord", 0, False, block_chords()))
     none = write_midi(tmp_path / "none.mid", s, s.tracks)
@@ -161,7 +162,7 @@ def test_info_several_files_and_no_melody(tmp_path: Path, capsys: pytest.Capture
 
 def test_render_refuses_without_a_melody(tmp_path: Path, tiny_style: str,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    from styletx.midi_io import write_midi
+    from styletx.io.writer import write_midi
 
     s = song(Track("Bass", 32, False, bass()), Track("Chord", 0, False, block_chords()))
     src = write_midi(tmp_path / "none.mid", s, s.tracks)

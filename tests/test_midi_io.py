@@ -1,4 +1,4 @@
-"""Round trips, melody selection, limits and safe writing of :mod:`styletx.midi_io`."""
+"""Round trips, limits and safe writing (:mod:`styletx.io`); melody choice (:mod:`styletx.music.parts`)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,12 @@ import pretty_midi
 import pytest
 
 from styletx.errors import BadMidiError, StyleTxError
-from styletx.fileio import atomic_write
-from styletx.midi_io import (
-    MAX_FILE_BYTES,
-    MAX_NOTES,
-    midi_bytes,
-    read_midi,
-    select_parts,
-    write_midi,
-)
-from styletx.song import Note, Song, Track
-from styletx.timing import bar_starts, has_pickup, tick_to_seconds
+from styletx.io.files import atomic_write
+from styletx.io.reader import MAX_FILE_BYTES, MAX_NOTES, read_midi
+from styletx.io.writer import midi_bytes, write_midi
+from styletx.music.parts import select_parts
+from styletx.music.song import Note, Song, Track
+from styletx.music.timing import bar_starts, has_pickup, tick_to_seconds
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED: dict[str, dict] = json.loads((FIXTURES / "expected.json").read_text())

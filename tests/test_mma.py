@@ -10,9 +10,9 @@ import mido
 import numpy as np
 import pytest
 
-from styletx import mma as mma_mod
 from styletx.errors import StyleTxError
-from styletx.leadsheets import (
+from styletx.training import mma as mma_mod
+from styletx.training.leadsheets import (
     ChordChange,
     LeadSheet,
     MelodyNote,
@@ -21,7 +21,7 @@ from styletx.leadsheets import (
     split_chord_name,
     transpose_chord,
 )
-from styletx.splits import split_of
+from styletx.training.splits import split_of
 
 needs_mma = pytest.mark.skipif(shutil.which("mma") is None,
                                reason="mma not installed: apt-get install mma")

@@ -1,4 +1,4 @@
-"""Tests for styletx.model: shapes, causality of encoder and generator, sampling, checkpoints."""
+"""Tests for styletx.model.network: shapes, causality of encoder and generator, sampling, checkpoints."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from styletx.chords import N_CHORD_TOKENS, NO_CHORD, Chord
 from styletx.errors import StyleTxError
-from styletx.grid import META_CHORD
-from styletx.model import (
+from styletx.model.network import (
     HOLD,
     OFF,
     ONSET,
@@ -22,6 +20,8 @@ from styletx.model import (
     resolve_device,
     save_checkpoint,
 )
+from styletx.music.chords import N_CHORD_TOKENS, NO_CHORD, Chord
+from styletx.music.grid import META_CHORD
 
 B, T = 2, 10
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pretty_midi
 import pytest
 
-import styletx.train
+import styletx.training.train
 from styletx.cli import main
-from styletx.midi_io import read_midi, select_parts
-from styletx.own import detect_steps_per_beat, read_files, read_folder
+from styletx.io.reader import read_midi
+from styletx.music.parts import select_parts
 from styletx.styles import shipped_styles, style_origins
+from styletx.training.own import detect_steps_per_beat, read_files, read_folder
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TINY = json.dumps({
@@ -177,7 +178,7 @@ def test_shipped_name_is_refused_without_force(data_dir: Path, user_dir: Path,
 def test_interrupted_training_leaves_no_style_and_resumes(
         data_dir: Path, user_dir: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture) -> None:
-    real = styletx.train.evaluate
+    real = styletx.training.train.evaluate
     calls = {"n": 0}
 
     def interrupt_second_epoch(*args, **kwargs):
@@ -186,14 +187,14 @@ def test_interrupted_training_leaves_no_style_and_resumes(
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(styletx.train, "evaluate", interrupt_second_epoch)
+    monkeypatch.setattr(styletx.training.train, "evaluate", interrupt_second_epoch)
     assert main(["train", "--style", "mine", "--data", str(data_dir), *TINY_TRAIN]) == 130
     assert "--resume" in capsys.readouterr().err
     assert not (user_dir / "mine").exists() and "mine" not in style_origins()
     partial = user_dir / ".mine.partial"
     assert (partial / "train_state.pt").exists() and (partial / "model.safetensors").exists()
 
-    monkeypatch.setattr(styletx.train, "evaluate", real)
+    monkeypatch.setattr(styletx.training.train, "evaluate", real)
     assert main(["train", "--style", "mine", "--data", str(data_dir), *TINY_TRAIN, "--resume"]) == 0
     record = json.loads((user_dir / "mine" / "train.json").read_text())
     assert len(record["commands"]) == 2 and [h["epoch"] for h in record["history"]] == [1, 2]

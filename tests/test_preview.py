@@ -11,7 +11,8 @@ import pretty_midi
 import pytest
 
 from styletx.cli import main
-from styletx.midi_io import read_midi, select_parts
+from styletx.io.reader import read_midi
+from styletx.music.parts import select_parts
 from styletx.preview import (
     PLOT_ROW_HEIGHT_PX,
     PLOT_WIDTH_PX,

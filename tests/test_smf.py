@@ -1,8 +1,8 @@
-"""styletx.smf: same events as mido on every valid file, SmfError (only) on bad bytes, and fast.
+"""styletx.io.smf: same events as mido on every valid file, SmfError (only) on bad bytes, and fast.
 
 mido is the reference: for each file both accept, the notes, programs, maps,
 track names and track lengths must be equal, in order; where only one of them
-accepts, it must be one of the differences documented in :mod:`styletx.smf`.
+accepts, it must be one of the differences documented in :mod:`styletx.io.smf`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from styletx.midi_io import midi_bytes
-from styletx.smf import SmfError, SmfFile, parse_smf
+from styletx.io.smf import SmfError, SmfFile, parse_smf
+from styletx.io.writer import midi_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted((ROOT / "tests/fixtures").glob("*.mid")) + sorted((ROOT / "midi_samples").glob("*.mid"))

@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from styletx.corpus import chorale_song, load_pieces, piece_from_grid, save_pieces
-from styletx.grid import build_grid
-from styletx.midi_io import read_midi, select_parts
-from styletx.model import ModelConfig, StyleNet
-from styletx.settings import SamplerSettings
-from styletx.splits import split_of
+from styletx.io.reader import read_midi
+from styletx.model.network import ModelConfig, StyleNet
+from styletx.model.settings import SamplerSettings
+from styletx.music.grid import build_grid
+from styletx.music.parts import select_parts
 from styletx.styles import load_style, style_dirs
-from styletx.train import TrainConfig, evaluate, train, transpose_piece, valid_shifts
+from styletx.training.corpus import chorale_song, load_pieces, piece_from_grid, save_pieces
+from styletx.training.splits import split_of
+from styletx.training.train import TrainConfig, evaluate, train, transpose_piece, valid_shifts
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -98,7 +99,7 @@ def test_shipped_bach_scores_a_test_chorale_better_than_untrained() -> None:
 @pytest.mark.parametrize("fixture", ["tempo_changes.mid", "meter_3_4.mid"])
 def test_each_shipped_style_renders_4_4_and_3_4(name: str, fixture: str, tmp_path: Path) -> None:
     from styletx.api import transfer_song
-    from styletx.midi_io import write_midi
+    from styletx.io.writer import write_midi
 
     style = load_style(name)
     song = read_midi(FIXTURES / fixture)

@@ -19,13 +19,14 @@ import pytest
 
 import styletx
 from styletx.api import parse_bars, transfer_song
-from styletx.arrange import fold_into_range
 from styletx.cli import main
 from styletx.errors import StyleTxError
-from styletx.grid import HOLD, META_CHORD, OFF, build_grid
-from styletx.midi_io import read_midi, select_parts
-from styletx.sampler import SamplerSettings, block_beats, blocks_for_sweep, resample_accompaniment
-from styletx.song import Track
+from styletx.io.reader import read_midi
+from styletx.model.sampler import SamplerSettings, block_beats, blocks_for_sweep, resample_accompaniment
+from styletx.music.arrange import fold_into_range
+from styletx.music.grid import HOLD, META_CHORD, OFF, build_grid
+from styletx.music.parts import select_parts
+from styletx.music.song import Track
 from styletx.styles import load_style
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from styletx.chords import NO_CHORD, Chord, chart_track, chord_scores
 from styletx.errors import StyleTxError
-from styletx.grid import Grid
+from styletx.music.chords import NO_CHORD, Chord, chart_track, chord_scores
+from styletx.music.grid import Grid
 
 
 def parse_chart(chart: str, grid: Grid) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Lead sheets (melody + key + chord chart) drawn from music21's public-domain corpus.
 
-They are the raw material for the MMA-rendered style corpora (see ``styletx.mma``):
+They are the raw material for the MMA-rendered style corpora (see ``styletx.training.mma``):
 real melodies with real (chorales) or fitted (folk tunes) harmony. Parsing the corpus
 is slow, so each corpus file's lead sheets are cached as JSON under
 ``cache_dir()/leadsheets``.

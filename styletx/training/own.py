@@ -3,7 +3,7 @@
 ``styletx train --style NAME --data DIR`` reads every MIDI file under ``DIR``
 (recursively), takes each file's melody by the same rule as ``render`` and the
 other pitched parts (drums aside) as the accompaniment, estimates the key and a
-chord track on the grid (:func:`styletx.grid.build_grid`), splits the files by the
+chord track on the grid (:func:`styletx.music.grid.build_grid`), splits the files by the
 SHA-1 of their bytes, and trains -- from scratch, or by fine-tuning a shipped
 model (``--from``, the default for small data). The result is installed as a
 *user style* (:func:`styletx.styles.user_styles_dir`), atomically: the run writes
@@ -32,11 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from styletx.corpus import PieceArrays
 from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
-from styletx.song import Parts, Song
-from styletx.splits import Split, split_of
+from styletx.music.song import Parts, Song
 from styletx.styles import Style, StyleInfo
+from styletx.training.corpus import PieceArrays
+from styletx.training.splits import Split, split_of
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
 MIN_BEATS = 8
@@ -134,7 +134,7 @@ class FolderCorpus:
     def split_record(self) -> dict:
         """``splits.json``: which file went where, and the rule."""
         out: dict = {"rule": "SHA-1 of the file's bytes modulo 10: 8 = valid, 9 = test, else train "
-                             "(styletx/splits.py); with fewer than 10 files at least one file is "
+                             "(styletx/training/splits.py); with fewer than 10 files at least one file is "
                              "moved to valid, and to test from 5 files on"}
         for s in ("train", "valid", "test"):
             out[s] = [{"file": f.name, "sha1": f.digest} for f in self.files if f.split == s]
@@ -142,7 +142,7 @@ class FolderCorpus:
 
     def pieces(self, steps_per_beat: int, harmonic_rhythm: str = "half_bar") -> list[PieceArrays]:
         """The files on the grid; files whose meter the grid cannot hold move to ``skipped``."""
-        from styletx.grid import build_grid
+        from styletx.music.grid import build_grid
 
         out: list[PieceArrays] = []
         keep: list[FolderFile] = []
@@ -168,7 +168,7 @@ def midi_files(folder: Path) -> list[Path]:
 
 def meter_problem(song: Song, steps_per_beat: int) -> str | None:
     """Why the grid cannot hold one of the song's meters, or ``None``."""
-    from styletx.timing import meter_map
+    from styletx.music.timing import meter_map
 
     for ts in meter_map(song):
         quarters = 4 * ts.numerator / ts.denominator
@@ -185,14 +185,15 @@ def meter_problem(song: Song, steps_per_beat: int) -> str | None:
 
 
 def _meters(song: Song) -> list[str]:
-    from styletx.timing import meter_map
+    from styletx.music.timing import meter_map
 
     return sorted({f"{ts.numerator}/{ts.denominator}" for ts in meter_map(song)})
 
 
 def read_one(path: Path, name: str, melody_track: int | str | None = None) -> FolderFile | Skipped:
     """Read one file for training, or say why it cannot be used."""
-    from styletx.midi_io import read_midi, select_parts
+    from styletx.io.reader import read_midi
+    from styletx.music.parts import select_parts
 
     try:
         data = path.read_bytes()
@@ -254,7 +255,7 @@ def read_folder(folder: Path, melody_track: int | str | None = None) -> FolderCo
 
 
 def assign_splits(files: list[FolderFile]) -> None:
-    """Split by the SHA-1 of each file (:func:`styletx.splits.split_of`), then make sure a
+    """Split by the SHA-1 of each file (:func:`styletx.training.splits.split_of`), then make sure a
     small folder still has a validation file (from 2 files) and a test file (from 5)."""
     for f in files:
         f.split = split_of(f.digest)
@@ -308,10 +309,10 @@ def pitch_window(pieces: Sequence[PieceArrays]) -> tuple[int, int]:
 
 def style_fit(style: Style, pieces: Sequence[PieceArrays]) -> float:
     """Nats per beat of ``pieces`` under ``style``'s model, every other bar hidden (the
-    block condition of :func:`styletx.train.evaluate`). Lower fits better."""
+    block condition of :func:`styletx.training.train.evaluate`). Lower fits better."""
     import torch
 
-    from styletx.train import evaluate
+    from styletx.training.train import evaluate
 
     cfg = style.model.cfg
     result = evaluate(style.model, list(pieces), torch.device("cpu"), blocks=True)
@@ -383,7 +384,8 @@ def user_style_info(name: str, corpus: FolderCorpus, base_dir: Path | None,
                     description: str) -> StyleInfo:
     """``StyleInfo`` of a user style: the base's instruments and sampling settings when
     fine-tuned, else a comping part and a bass with the data's most common programs."""
-    from styletx.styles import PartSpec, read_info
+    from styletx.music.arrange import PartSpec
+    from styletx.styles import read_info
 
     meters = sorted({m for f in corpus.files for m in f.meters})
     if base_dir is not None:
@@ -427,9 +429,9 @@ class OwnTrainOptions:
 def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print) -> Path:
     """``styletx train --style NAME --data DIR``: read, report, train, install. Returns the
     installed folder."""
-    from styletx.card import write_model_card
     from styletx.styles import load_style, shipped_styles, user_styles_dir
-    from styletx.train import TrainConfig, train
+    from styletx.training.card import write_model_card
+    from styletx.training.train import TrainConfig, train
 
     target = Path(opts.output) if opts.output else user_styles_dir() / opts.name
     partial = partial_dir(target)
@@ -570,7 +572,7 @@ def adapt(
     import torch
 
     from styletx.styles import load_style, read_info
-    from styletx.train import TrainConfig, train
+    from styletx.training.train import TrainConfig, train
 
     t0 = time.perf_counter()
     paths = [Path(p) for p in examples]
@@ -630,8 +632,8 @@ def adapt(
 
 def save_adapted(adapted: Adapted, name: str, force: bool = False) -> Path:
     """Keep an adapted model as the user style ``name`` (``--save-style``)."""
-    from styletx.card import write_model_card
     from styletx.styles import read_info, user_styles_dir
+    from styletx.training.card import write_model_card
 
     target = user_styles_dir() / name
     check_name(name, target, force)

@@ -1,6 +1,6 @@
 """How a transfer samples: plain settings, with no torch, so the CLI and the API can read them cheaply.
 
-:class:`SamplerSettings` is what :func:`styletx.sampler.resample_accompaniment` takes;
+:class:`SamplerSettings` is what :func:`styletx.model.sampler.resample_accompaniment` takes;
 :class:`HarmonyPrior` is a style's prior on onsets (read from its ``style.json``).
 """
 

@@ -1,7 +1,7 @@
 """From a generated accompaniment to instrument tracks.
 
 The model writes one accompaniment roll. A style's card says how to voice it
-(:class:`styletx.styles.PartSpec`): a ``"bass"`` part takes the lowest line of
+(:class:`PartSpec`): a ``"bass"`` part takes the lowest line of
 what the model wrote, and the other part takes the rest. The split is read
 off the model's output, not a fixed pattern: a note is bass when it is the
 lowest note sounding at its onset and no higher than the style's
@@ -10,11 +10,20 @@ lowest note sounding at its onset and no higher than the style's
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from styletx.song import Note, Track
-from styletx.styles import PartSpec
+from styletx.music.song import Note, Track
 
+
+@dataclass(frozen=True)
+class PartSpec:
+    """One output instrument. ``role`` is ``"bass"`` (the lowest line) or ``"rest"``."""
+
+    name: str
+    program: int
+    role: str = "rest"
 
 def bass_line(notes: list[Note], bass_max_pitch: int) -> set[int]:
     """Indices of the notes that form the lowest line."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from styletx.chords import NOTE_NAMES
+from styletx.music.chords import NOTE_NAMES
 
 
 @dataclass(frozen=True, order=True)
@@ -34,7 +34,7 @@ class Track:
     events: list[tuple[int, bytes]] = field(default_factory=list)
     """The part's other events, kept verbatim on output: ``(tick, raw)`` in file order, where
     ``raw`` is a channel message (status byte with the input's channel, then data bytes), a
-    sysex (``F0`` + payload) or a meta event (``FF type`` + payload); see :mod:`styletx.smf`."""
+    sysex (``F0`` + payload) or a meta event (``FF type`` + payload); see :mod:`styletx.io.smf`."""
     origin: int | None = None  # for a derived track (skyline), the index of the part it came from
 
     @property

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from styletx.errors import StyleTxError
-from styletx.evaluation import SAMPLES_PER_BEAT, Piece, _arrays, _melody_at, piece_metrics, sounding
+from styletx.evaluation.metrics import SAMPLES_PER_BEAT, Piece, _arrays, _melody_at, piece_metrics, sounding
 
 WINDOW_BEATS = 32
 CLASSIFIER_NAME = "style_classifier.json"

@@ -2,7 +2,7 @@
 
 Why: mido builds a checked ``Message`` object per event, which is about 85 % of
 reading a 20k-note file. This module walks the bytes once, keeps only what
-:mod:`styletx.midi_io` needs (notes, programs, tempo/meter/key maps, track
+:mod:`styletx.io.reader` needs (notes, programs, tempo/meter/key maps, track
 names, track lengths) as tuples, and accepts or rejects the same files as
 mido 1.3 except for the few cases listed under "Differences from mido".
 
@@ -66,7 +66,7 @@ Differences from mido (the last three only on corrupt files)
 * A track count >= 0x8000 is unsigned here (so the file is usually
   truncated); mido reads it as negative, i.e. zero tracks.
 * mido rejects some time-signature denominators above ``2 ** 28`` through a
-  floating-point check; they parse here (midi_io rejects them anyway).
+  floating-point check; they parse here (the reader rejects them anyway).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from styletx.grid import MELODY_HOLD, MELODY_REST, ONSET
+from styletx.music.grid import MELODY_HOLD, MELODY_REST, ONSET
 
 
 def count_parallels(slices: Sequence[Sequence[int]]) -> int:

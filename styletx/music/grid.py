@@ -4,14 +4,14 @@ A frame is ``1 / steps_per_beat`` of a quarter note, measured in MIDI ticks
 (``resolution / steps_per_beat`` ticks), never in seconds, so tempo changes do
 not move the grid. Bar lines come from the time-signature map.
 
-Cell encodings (shared with :mod:`styletx.model`):
+Cell encodings (shared with :mod:`styletx.model.network`):
 
 * accompaniment: ``uint8 [T, 128]``, ``OFF = 0``, ``ONSET = 1``, ``HOLD = 2``,
   so a repeated note (onset, onset) differs from a held one (onset, hold);
 * melody: ``int16 [T]`` tokens, ``0`` = rest, ``1 + pitch`` = onset,
   ``129 + pitch`` = hold;
 * metadata (:meth:`Grid.meta`, columns named by ``META_*``): step in beat,
-  step in bar, key, bar length and chord token (:mod:`styletx.chords`) per frame.
+  step in bar, key, bar length and chord token (:mod:`styletx.music.chords`) per frame.
 
 Quantisation rule (:func:`quantize_note`): a note's onset goes to the nearest
 frame boundary, its end to the nearest frame boundary, and a note that would
@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from styletx.chords import NOTE_NAMES, chord_track
-from styletx.song import KeySignature, Note, Parts, Song, TimeSignature
-from styletx.timing import bar_length, bar_starts, meter_map
+from styletx.music.chords import NOTE_NAMES, chord_track
+from styletx.music.song import KeySignature, Note, Parts, Song, TimeSignature
+from styletx.music.timing import bar_length, bar_starts, meter_map
 
 OFF, ONSET, HOLD = 0, 1, 2
 # Columns of the model's metadata array (:meth:`Grid.meta`).
@@ -117,7 +117,7 @@ class Grid:
     key
         ``int16 [T]``: tonic pitch class + 12 if minor.
     chords
-        ``int16 [T]``: chord token per frame (:mod:`styletx.chords`), estimated
+        ``int16 [T]``: chord token per frame (:mod:`styletx.music.chords`), estimated
         from the full texture unless given.
     key_estimated
         True when the key was estimated from the notes (no key signature, or
@@ -339,7 +339,7 @@ def build_grid(
     song
         The parsed file (for resolution and the time-signature and key maps).
     parts
-        The melody/accompaniment split from :func:`styletx.midi_io.select_parts`.
+        The melody/accompaniment split from :func:`styletx.music.parts.select_parts`.
     steps_per_beat
         Frames per quarter note: 4 = sixteenths; 6 or 12 hold triplets and swing.
     harmonic_rhythm

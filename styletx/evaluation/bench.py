@@ -7,7 +7,7 @@ which is the real use. For each input it scores:
 * the input itself (its own clash, groove, bass, ...);
 * styletx's transfer of it into STYLE, at each requested sweep count;
 * styletx's harmonisation of its melody alone (the accompaniment dropped);
-* the MMA baseline (:mod:`styletx.baseline`) on the input and on the melody
+* the MMA baseline (:mod:`styletx.evaluation.baseline`) on the input and on the melody
   alone, when ``mma`` is installed.
 
 Harmonisations are compared with the *full* input's chords: the question is
@@ -37,13 +37,22 @@ from typing import Any
 import numpy as np
 
 from styletx.errors import StyleTxError
-from styletx.evaluation import METRICS, model_nll, output_parts, piece_metrics, piece_of, transfer_metrics
-from styletx.midi_io import midi_bytes, read_midi, select_parts
+from styletx.evaluation.metrics import (
+    METRICS,
+    model_nll,
+    output_parts,
+    piece_metrics,
+    piece_of,
+    transfer_metrics,
+)
+from styletx.evaluation.styleclass import CLASSIFIER_NAME, StyleClassifier
+from styletx.io.reader import read_midi
+from styletx.io.writer import midi_bytes
+from styletx.music.parts import select_parts
+from styletx.music.song import Parts, Song, Track
+from styletx.music.timing import bar_starts
 from styletx.paths import cache_dir
-from styletx.song import Parts, Song, Track
-from styletx.splits import split_of
-from styletx.styleclass import CLASSIFIER_NAME, StyleClassifier
-from styletx.timing import bar_starts
+from styletx.training.splits import split_of
 
 DEFAULT_N = 20
 DEFAULT_MAX_BARS = 16
@@ -70,12 +79,12 @@ class CorpusPiece:
 def corpus_pieces(style: str, split: str) -> list[CorpusPiece]:
     """The pieces of ``style``'s corpus in ``split``, in a fixed order.
 
-    Bach: the music21 chorales (split by :func:`styletx.splits.split_of`). Other styles:
+    Bach: the music21 chorales (split by :func:`styletx.training.splits.split_of`). Other styles:
     the MMA renderings listed in ``<cache>/data/<style>/manifest.json``; an empty list
     when that corpus has not been built.
     """
     if style == "bach":
-        from styletx.corpus import chorale_ids, chorale_song
+        from styletx.training.corpus import chorale_ids, chorale_song
 
         def chorale(cid: str) -> SongLoader:
             return lambda: chorale_song(cid)
@@ -251,7 +260,7 @@ def run_bench(
     from tqdm import tqdm
 
     from styletx.api import transfer_song
-    from styletx.settings import SamplerSettings
+    from styletx.model.settings import SamplerSettings
     from styletx.styles import load_style, styles
 
     torch.set_num_threads(1)
@@ -261,7 +270,7 @@ def run_bench(
     skipped: list[str] = []
     if baseline is None or baseline:
         try:
-            from styletx.mma import mma_binary
+            from styletx.training.mma import mma_binary
 
             mma_binary()
             use_baseline = True
@@ -316,7 +325,7 @@ def run_bench(
             rec["same_as_melody_only"] = bool(np.array_equal(first_roll, res.new_accomp))
             bar.update()
         if use_baseline and full:
-            from styletx.baseline import baseline_song
+            from styletx.evaluation.baseline import baseline_song
 
             for label, (s_in, p_in) in (("baseline", (song_in, parts_in)),
                                         ("baseline_melody_only", (mel_song, select_parts(mel_song, 0)))):
@@ -461,7 +470,7 @@ melody back; inputs in a meter the groove lacks are left out of its rows (see *n
 the originals themselves; *style data* scores test-split pieces of the style's own
 corpus (what the model was trained to imitate). Every row is a mean over pieces.
 
-**Metrics** (`styletx/evaluation.py`; all from the MIDI files, half bars from the meter map):
+**Metrics** (`styletx/evaluation/metrics.py`; all from the MIDI files, half bars from the meter map):
 
 | column | what | good |
 |---|---|---|
@@ -482,7 +491,7 @@ corpus (what the model was trained to imitate). Every row is a mean over pieces.
   sorted sounding pitches at each onset with the melody on top (slices with a different
   number of voices are not compared).
 - *style p*: the probability of the target style from a small classifier
-  (`styletx/styleclass.py`) trained on 32-beat windows of every style's training split.
+  (`styletx/evaluation/styleclass.py`) trained on 32-beat windows of every style's training split.
   **It measures resemblance to the training renderings (rule-based MMA grooves for
   every style but Bach), not musical quality.**
 - *NLL/frame*: the accompaniment's NLL under the style's own model, nats per frame,
@@ -596,7 +605,7 @@ def train_style_classifier(
     """Train the style classifier on every installed style's training split."""
     from tqdm import tqdm
 
-    from styletx.styleclass import train_classifier
+    from styletx.evaluation.styleclass import train_classifier
     from styletx.styles import styles
 
     def loader(cp: CorpusPiece) -> Callable[[], tuple[str, Any]]:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from styletx.chords import Chord, chart_track
 from styletx.errors import StyleTxError
-from styletx.grid import Grid, build_grid
+from styletx.music.chords import Chord, chart_track
+from styletx.music.grid import Grid, build_grid
+from styletx.music.song import KeySignature, Note, Parts, Song, TimeSignature, Track
 from styletx.paths import cache_dir
-from styletx.song import KeySignature, Note, Parts, Song, TimeSignature, Track
-from styletx.splits import Split, split_of
+from styletx.training.splits import Split, split_of
 
 CHORALE_RESOLUTION = 480
 CACHE_VERSION = 2  # 2: metadata carries the chord track
@@ -36,7 +36,7 @@ class PieceArrays:
     split: Split
     melody: np.ndarray  # int16 [T]
     accomp: np.ndarray  # uint8 [T, 128]
-    meta: np.ndarray  # int64 [T, N_META] (:meth:`styletx.grid.Grid.meta`), chord track included
+    meta: np.ndarray  # int64 [T, N_META] (:meth:`styletx.music.grid.Grid.meta`), chord track included
 
     @property
     def n_frames(self) -> int:
@@ -123,9 +123,10 @@ def midi_folder_pieces(folder: Path, steps_per_beat: int) -> Iterator[PieceArray
     """Grids of rendered MIDI files whose melody track is named ``melody``.
 
     The source id of each file comes from ``manifest.json`` beside the MIDI
-    folder (written by :mod:`styletx.mma`), so renderings of one melody share a split.
+    folder (written by :mod:`styletx.training.mma`), so renderings of one melody share a split.
     """
-    from styletx.midi_io import read_midi, select_parts
+    from styletx.io.reader import read_midi
+    from styletx.music.parts import select_parts
 
     manifest_path = folder.parent / "manifest.json"
     entries: dict[str, dict] = {}

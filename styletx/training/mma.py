@@ -1,13 +1,13 @@
 """Training corpora for the non-Bach styles, rendered from lead sheets through MMA.
 
 No real jazz/pop/ragtime accompaniment data is available, so (like Groove2Groove with
-Band-in-a-Box) real melodies and harmonies from :mod:`styletx.leadsheets` are played by
+Band-in-a-Box) real melodies and harmonies from :mod:`styletx.training.leadsheets` are played by
 the rule-based grooves of MMA (Musical MIDI Accompaniment, ``apt-get install mma``).
 MMA renders only the accompaniment; the lead sheet's melody is added as a track named
 ``melody`` on the same tick grid, so it is exactly the lead sheet's melody. Drum tracks
 are dropped: styletx models pitched accompaniment only.
 
-MMA is needed to build data, never at run time. Run ``python -m styletx.mma --style all``.
+MMA is needed to build data, never at run time. Run ``python -m styletx.training.mma --style all``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from pathlib import Path
 import mido
 
 from styletx.errors import StyleTxError
-from styletx.leadsheets import NOTE_NAMES, LeadSheet, load_leadsheets
 from styletx.paths import cache_dir
-from styletx.splits import split_of
+from styletx.training.leadsheets import NOTE_NAMES, LeadSheet, load_leadsheets
+from styletx.training.splits import split_of
 
 MMA_RESOLUTION = 192  # MMA writes 192 ticks per (MMA) beat
 # MMA beats per bar for the grooves used: the 6/8 grooves (68Swing, Arpeggio68) count
@@ -421,7 +421,7 @@ def build_style_corpus(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m styletx.mma --style all``: build the corpora into the cache."""
+    """``python -m styletx.training.mma --style all``: build the corpora into the cache."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--style", default="all", help="a style name or 'all'")
     ap.add_argument("--limit", type=int, default=None, help="pieces per style")

@@ -1,9 +1,9 @@
 """Bars and seconds from a song's tempo and time-signature maps.
 
-The maps in a :class:`~styletx.song.Song` are kept exactly as the file had
+The maps in a :class:`~styletx.music.song.Song` are kept exactly as the file had
 them, so they may be empty or start after tick 0. The functions here fill in
 the MIDI defaults (120 bpm, 4/4 until the first event) so that every caller --
-``styletx info``, the frame grid, the limits in :mod:`styletx.midi_io` -- counts
+``styletx info``, the frame grid, the limits in :mod:`styletx.io.reader` -- counts
 bars and seconds the same way.
 """
 
@@ -13,7 +13,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from typing import TypeVar
 
-from styletx.song import Song, TempoChange, TimeSignature
+from styletx.music.song import Song, TempoChange, TimeSignature
 
 _T = TypeVar("_T")
 
@@ -124,7 +124,7 @@ def bar_starts(song: Song, end_tick: int | None = None) -> list[int]:
         time signature run until the next one, the last until ``end_tick``.
         Every time-signature event starts a new bar, even one that falls
         mid-bar, so a 1/4 bar at tick 0 followed by 4/4 encodes a pickup.
-        Same rule as :func:`styletx.grid.bar_starts`.
+        Same rule as :func:`styletx.music.grid.bar_starts`.
     """
     end = song.end_tick if end_tick is None else end_tick
     meters = meter_map(song)

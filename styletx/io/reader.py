@@ -1,4 +1,4 @@
-"""Reading and writing MIDI files, and finding the melody in them.
+"""Reading MIDI files into a :class:`~styletx.music.song.Song`, in ticks.
 
 Files are parsed with :mod:`mido` and kept in ticks, so that a melody read in
 and written back out is bit-identical: same pitches, start and end ticks,
@@ -6,7 +6,7 @@ velocities, program and name, under the same tempo, meter and key maps.
 
 Reading rules
 -------------
-* Parts: one :class:`~styletx.song.Track` per (MIDI track, channel) that has
+* Parts: one :class:`~styletx.music.song.Track` per (MIDI track, channel) that has
   notes, in file order. A type-0 file (one track) is thereby split by channel.
   Channel 10 (``channel == 9``) is drums.
 * Program: the last program_change on the part's channel in its own track at or
@@ -26,42 +26,29 @@ Reading rules
 * Maps: tempo, time-signature and key-signature events from all tracks are
   merged by tick; of several events of one kind at one tick the last (in track
   order) wins. Nothing is added: a file without tempo events gets an empty
-  ``Song.tempos`` (see :mod:`styletx.timing` for the MIDI defaults).
-
-Writing rules
--------------
-:func:`write_midi` writes a type-1 file at ``song.resolution``: a conductor
-track with the three maps, then one track per given part. Within a tick, note
-events are ordered note-offs of earlier notes first, then zero-length notes
-(on, then off), then note-ons -- each group by pitch -- which is exactly what
-the FIFO reading rule needs to give back the same notes. (Same-pitch notes on
-one part that overlap in a nested way cannot survive FIFO pairing; notes that
-came from :func:`read_midi` never do.) Key names are re-spelled with the
-fewest accidentals (a Gb major file comes back as F# major: same tonic and mode).
+  ``Song.tempos`` (see :mod:`styletx.music.timing` for the MIDI defaults).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import struct
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import TypeVar
 
 import mido
 import pretty_midi
-from mido.midifiles.meta import UnknownMetaMessage
 
-from styletx.diagnostics import LOGGER
-from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
-from styletx.fileio import StrPath, atomic_write
-from styletx.melody import MIN_SCORE, MONOPHONIC_MAX_OVERLAP, candidates, describe_part, overlap_fraction
-from styletx.smf import SmfError, SmfFile, parse_smf
-from styletx.song import KeySignature, Note, Parts, Song, TempoChange, TimeSignature, Track
-from styletx.timing import duration_seconds
+from styletx.errors import BadMidiError, StyleTxError
+from styletx.io.files import StrPath
+from styletx.io.smf import SmfError, SmfFile, parse_smf
+from styletx.music.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
+from styletx.music.timing import duration_seconds
+
+LOGGER = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 """Largest MIDI file read (4 MiB; real songs are well under 1 MiB).
@@ -128,7 +115,7 @@ class ReadWarnings:
 
 
 def read_midi(src: MidiSource, *, warnings: ReadWarnings | None = None) -> Song:
-    """Read a MIDI file into a :class:`~styletx.song.Song`, exactly, in ticks.
+    """Read a MIDI file into a :class:`~styletx.music.song.Song`, exactly, in ticks.
 
     Parameters
     ----------
@@ -222,7 +209,7 @@ def _check_header(data: bytes, label: str) -> None:
 
 
 def _parse(data: bytes, label: str) -> SmfFile:
-    """Parse with :mod:`styletx.smf` (about 18x faster than mido), as one BadMidiError on bad data."""
+    """Parse with :mod:`styletx.io.smf` (about 18x faster than mido), as one BadMidiError on bad data."""
     try:
         return parse_smf(data)
     except SmfError as e:
@@ -471,375 +458,3 @@ def _check_song(song: Song, label: str) -> None:
             f"limit {MAX_SECONDS / 60:.0f})"
         )
 
-
-# --------------------------------------------------------------------------- melody
-
-
-@dataclass(frozen=True)
-class PartStats:
-    """What the melody heuristic looks at in one part."""
-
-    notes: int
-    max_polyphony: int
-    overlap: float  # fraction of sounding time with 2+ notes, legato overlaps ignored
-    mean_pitch: float
-
-    @property
-    def monophonic(self) -> bool:
-        return self.overlap <= MONOPHONIC_MAX_OVERLAP
-
-
-def part_stats(track: Track, resolution: int) -> PartStats:
-    """Measure a part for the melody heuristic.
-
-    ``overlap`` ignores the last ``resolution // 8`` ticks (a 32nd note) of every
-    note, so legato playing, where a note ends just after the next begins,
-    still counts as monophonic.
-    """
-    mean = sum(n.pitch for n in track.notes) / len(track.notes) if track.notes else 0.0
-    return PartStats(
-        notes=len(track.notes),
-        max_polyphony=track.max_polyphony,
-        overlap=overlap_fraction(track.notes, resolution),
-        mean_pitch=mean,
-    )
-
-
-SKYLINE = "skyline"
-"""``melody_track`` value that takes the top line of all pitched parts together as the melody."""
-
-
-def select_parts(song: Song, melody_track: int | str | None = None) -> Parts:
-    """Split a song into melody, accompaniment and drums.
-
-    Parameters
-    ----------
-    song
-        A song with at least one non-drum part.
-    melody_track
-        The melody's part index (position in ``song.tracks``) or name
-        (case-insensitive); overrides the choice. :data:`SKYLINE` (``"skyline"``,
-        when no part has that name) takes the highest note at each onset of all
-        pitched parts together as the melody, and the rest as the accompaniment.
-
-    Returns
-    -------
-    Parts
-        The melody, the other pitched parts in file order, the drum parts, the
-        reason for the choice and the ranking of the candidates:
-
-        1. Only one non-drum part: if it is monophonic (see :class:`PartStats`)
-           it is the melody and the accompaniment is empty; else it is split by
-           :func:`skyline`.
-        2. Otherwise every part (or, for a polyphonic part, its skyline) is
-           scored on documented features (:mod:`styletx.melody`) and the best
-           one is the melody.
-
-    Raises
-    ------
-    NoMelodyError
-        Several parts and none clearly carries a melody (the best score is
-        under :data:`styletx.melody.MIN_SCORE`).
-    StyleTxError
-        The requested part does not exist, is ambiguous or is a drum part, or
-        the song has no pitched part.
-    """
-    pitched = [t for t in song.tracks if not t.is_drum]
-    drums = [t for t in song.tracks if t.is_drum]
-    if not pitched:
-        raise BadMidiError("the file has only drums; styletx needs a pitched melody")
-
-    def others(melody: Track) -> list[Track]:
-        return [t for t in pitched if t is not melody]
-
-    if (isinstance(melody_track, str) and melody_track.strip().casefold() == SKYLINE
-            and not any(t.name.strip().casefold() == SKYLINE for t in song.tracks)):
-        merged = Track(name="Skyline", program=pitched[0].program, is_drum=False,
-                       notes=sorted(n for t in pitched for n in t.notes), index=-1,
-                       channel=pitched[0].channel)
-        melody, accompaniment = skyline(merged, song.resolution)
-        melody.origin = accompaniment.origin = None
-        return Parts(melody, [accompaniment] if accompaniment.notes else [], drums,
-                     "requested: the skyline (highest note at each onset) of all "
-                     f"{len(pitched)} pitched parts")
-
-    if melody_track is not None:
-        melody = _find_part(song, melody_track)
-        return Parts(melody, others(melody), drums, f"requested: {_describe(melody)}")
-
-    if len(pitched) == 1:
-        only = pitched[0]
-        stats = part_stats(only, song.resolution)
-        if stats.monophonic:
-            return Parts(only, [], drums, f"{_describe(only)} is the only non-drum part and is "
-                                          "monophonic: melody only, no accompaniment")
-        melody, accompaniment = skyline(only, song.resolution)
-        return Parts(
-            melody,
-            [accompaniment] if accompaniment.notes else [],
-            drums,
-            f"{_describe(only)} is the only non-drum part and is polyphonic (up to "
-            f"{stats.max_polyphony} notes at once): split by skyline, the highest note "
-            "at each onset is the melody",
-        )
-
-    ranked = candidates(song, pitched, skyline)
-    ranking = [(c.label(), c.score) for c in ranked]
-    best = ranked[0]
-    runner = (f"; runner-up {ranked[1].label()} ({ranked[1].score:+.1f}, margin "
-              f"{best.score - ranked[1].score:.1f})") if len(ranked) > 1 else ""
-    if best.score < MIN_SCORE:
-        raise NoMelodyError(
-            f"no part clearly carries a melody (best: {best.label()}, score {best.score:+.1f} "
-            f"< {MIN_SCORE:g}: {best.why()}); give --melody-track X, or --melody skyline for "
-            "the top line of all parts", ranking=ranking)
-    reason = f"{best.label()}: score {best.score:+.1f} ({best.why()}){runner}"
-    if best.skyline:
-        melody, rest = skyline(best.part, song.resolution)
-        accompaniment = [rest if t is best.part else t for t in pitched]
-        accompaniment = [t for t in accompaniment if t.notes]
-        return Parts(melody, accompaniment, drums, reason, ranking)
-    return Parts(best.part, others(best.part), drums, reason, ranking)
-
-
-def _describe(track: Track) -> str:
-    """Name a part in messages, e.g. "part 2 'Lead'"."""
-    return describe_part(track)
-
-
-def _find_part(song: Song, key: int | str) -> Track:
-    """Return the part asked for by index or case-insensitive name, or raise."""
-    if isinstance(key, int):
-        if not 0 <= key < len(song.tracks):
-            raise StyleTxError(
-                f"no part {key}: the file has parts 0 to {len(song.tracks) - 1}"
-            )
-        found = song.tracks[key]
-    else:
-        matches = [t for t in song.tracks if t.name.strip().casefold() == key.strip().casefold()]
-        pitched = [t for t in matches if not t.is_drum]
-        if not matches:
-            known = ", ".join(repr(t.name) for t in song.tracks if t.name) or "none"
-            raise StyleTxError(f"no part named {key!r} (named parts: {known})")
-        if len(pitched) > 1:
-            indices = ", ".join(str(t.index) for t in pitched)
-            raise StyleTxError(f"several parts are named {key!r} ({indices}); give an index")
-        found = (pitched or matches)[0]
-    if found.is_drum:
-        raise StyleTxError(f"{_describe(found)} is a drum part and cannot be the melody")
-    return found
-
-
-def skyline(track: Track, resolution: int) -> tuple[Track, Track]:
-    """Split a polyphonic part into melody (top line) and accompaniment (the rest).
-
-    Notes are taken onset by onset. At each onset the highest note (the
-    longest, then loudest, of equal highest pitches) is melody -- unless an
-    earlier melody note of higher pitch is still held more than
-    ``resolution // 8`` ticks (a 32nd note; shorter is legato) past this onset,
-    in which case it goes to the accompaniment. Every other note at the onset
-    is accompaniment. Melody notes keep their exact ticks, so a melody note may
-    overlap the start of the next one.
-
-    Returns
-    -------
-    (Track, Track)
-        Melody and accompaniment, named after the part, with ``index`` -1.
-    """
-    legato = resolution // 8
-    order = sorted(track.notes, key=lambda n: (n.start, -n.pitch, -n.end, -n.velocity))
-    melody: list[Note] = []
-    rest: list[Note] = []
-    held: list[Note] = []  # melody notes that may still sound
-    prev_start = None
-    for n in order:
-        if n.start == prev_start:
-            rest.append(n)
-            continue
-        prev_start = n.start
-        held = [m for m in held if m.end - n.start > legato]
-        if any(m.pitch > n.pitch for m in held):
-            rest.append(n)
-        else:
-            melody.append(n)
-            held.append(n)
-    base = track.name or "Piano"
-    common = {"program": track.program, "is_drum": False, "index": -1,
-              "origin": track.index if track.index >= 0 else track.origin}
-    return (
-        Track(name=f"{base} (melody)", notes=sorted(melody), channel=track.channel,
-              events=list(track.events), **common),
-        Track(name=f"{base} (accompaniment)", notes=sorted(rest), channel=None, **common),
-    )
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def midi_bytes(song: Song, tracks: Sequence[Track]) -> bytes:
-    """Return a type-1 MIDI file of ``tracks`` under ``song``'s resolution and maps.
-
-    The result is a pure function of the input: identical input gives
-    byte-identical output. See the module docstring for the event order.
-
-    Raises
-    ------
-    ValueError
-        A note is out of MIDI range (pitch 0-127, velocity 1-127) or ends before it starts.
-    """
-    mid = mido.MidiFile(type=1, ticks_per_beat=song.resolution)
-    mid.tracks.append(_conductor(song, _orphan_texts(song, tracks)))
-    for track, channel in zip(tracks, _allocate_channels(tracks), strict=True):
-        mid.tracks.append(_note_track(track, channel))
-    buf = io.BytesIO()
-    mid.save(file=buf)
-    return buf.getvalue()
-
-
-def write_midi(
-    path: StrPath,
-    song: Song,
-    tracks: Sequence[Track],
-    *,
-    force: bool = False,
-    protect: Iterable[StrPath] = (),
-) -> Path:
-    """Write ``tracks`` as a type-1 MIDI file, atomically, and return its path.
-
-    Parameters
-    ----------
-    path
-        Output file.
-    song
-        Gives the resolution and the tempo, time-signature and key maps.
-    tracks
-        The parts to write, one MIDI track each, in this order.
-    force
-        Replace an existing file.
-    protect
-        Files that must never be replaced, even with ``force`` (the inputs).
-        ``song.source``, when set, is always protected.
-
-    Raises
-    ------
-    StyleTxError
-        The target exists (without ``force``), is protected, or cannot be written.
-    """
-    data = midi_bytes(song, tracks)
-    protected = [*protect, *([song.source] if song.source else [])]
-    return atomic_write(path, data, force=force, protect=protected)
-
-
-def _to_delta(events: list[tuple[int, mido.Message | mido.MetaMessage]]) -> mido.MidiTrack:
-    """Turn (absolute tick, message) pairs, already in order, into a mido track."""
-    track = mido.MidiTrack()
-    prev = 0
-    for tick, msg in events:
-        track.append(msg.copy(time=tick - prev))
-        prev = tick
-    return track
-
-
-TEXT_METAS = frozenset((0x01, 0x02, 0x05, 0x06, 0x07))
-"""Meta types kept from parts that are not written: text, copyright, lyrics, marker, cue point."""
-
-
-def _orphan_texts(song: Song, tracks: Sequence[Track]) -> list[tuple[int, bytes]]:
-    """Text-like meta events of the song's parts that ``tracks`` does not write (a replaced
-    accompaniment's lyrics or markers), so that they survive in the conductor track."""
-    written = {t.index for t in tracks if t.index >= 0} | {
-        t.origin for t in tracks if t.origin is not None}
-    written_ids = {id(t) for t in tracks}
-    out = []
-    for t in song.tracks:
-        if id(t) in written_ids or t.index in written:
-            continue
-        out += [(tick, raw) for tick, raw in t.events
-                if raw[0] == 0xFF and len(raw) > 1 and raw[1] in TEXT_METAS]
-    return out
-
-
-def _raw_message(raw: bytes, channel: int | None = None) -> mido.Message | mido.MetaMessage:
-    """A mido message for a raw event of :attr:`Track.events` (on ``channel`` if given)."""
-    if raw[0] == 0xFF:
-        return UnknownMetaMessage(raw[1], data=tuple(raw[2:]))
-    if raw[0] == 0xF0:
-        return mido.Message("sysex", data=raw[1:])
-    status = raw[0] if channel is None else (raw[0] & 0xF0) | channel
-    return mido.Message.from_bytes([status, *raw[1:]])
-
-
-def _conductor(song: Song, extra: Sequence[tuple[int, bytes]] = ()) -> mido.MidiTrack:
-    """The first track: meter, key and tempo events, then the song's own meta and sysex events
-    (:attr:`Song.events`) and ``extra``, in tick order."""
-    events: list[tuple[int, int, mido.MetaMessage]] = []
-    for ts in song.time_signatures:
-        events.append((ts.tick, 0, mido.MetaMessage(
-            "time_signature", numerator=ts.numerator, denominator=ts.denominator)))
-    for ks in song.key_signatures:
-        name = (_MINOR_NAMES if ks.minor else _MAJOR_NAMES)[ks.tonic % 12]
-        events.append((ks.tick, 1, mido.MetaMessage("key_signature", key=name)))
-    for t in song.tempos:
-        events.append((t.tick, 2, mido.MetaMessage("set_tempo", tempo=t.us_per_quarter)))
-    for tick, raw in [*song.events, *extra]:
-        events.append((tick, 3, _raw_message(raw)))
-    events.sort(key=lambda e: (e[0], e[1]))
-    return _to_delta([(tick, msg) for tick, _, msg in events])
-
-
-def _allocate_channels(tracks: Sequence[Track]) -> list[int]:
-    """Give each part a channel: drums 9; others keep a free ``channel``, else the lowest free.
-
-    Past 15 pitched parts, channels are reused in turn (their programs then clash
-    on playback, but notes stay apart because every part has its own track).
-    """
-    pitched_channels = [c for c in range(16) if c != DRUM_CHANNEL]
-    chosen: list[int | None] = [None] * len(tracks)
-    taken: set[int] = set()
-    for i, t in enumerate(tracks):
-        if t.is_drum:
-            chosen[i] = DRUM_CHANNEL
-        elif t.channel in pitched_channels and t.channel not in taken:
-            chosen[i] = t.channel
-            taken.add(t.channel)
-    spare = deque(c for c in pitched_channels if c not in taken)
-    reused = 0
-    for i, c in enumerate(chosen):
-        if c is None:
-            if spare:
-                chosen[i] = spare.popleft()
-            else:
-                chosen[i] = pitched_channels[reused % len(pitched_channels)]
-                reused += 1
-    return [c for c in chosen if c is not None]
-
-
-def _note_track(track: Track, channel: int) -> mido.MidiTrack:
-    """One part: name, program, then its notes in the FIFO-safe order, with the part's own
-    events (:attr:`Track.events`) verbatim, moved to ``channel``, before the notes of their tick.
-
-    The program change at tick 0 is written only when the part's events hold none.
-    """
-    head: list[tuple[int, mido.Message | mido.MetaMessage]] = []
-    if track.name:
-        name = track.name.encode("latin-1", "replace").decode("latin-1")
-        head.append((0, mido.MetaMessage("track_name", name=name)))
-    if not any(raw[0] & 0xF0 == 0xC0 for _, raw in track.events):
-        head.append((0, mido.Message("program_change", channel=channel, program=track.program)))
-
-    keyed: list[tuple[tuple[int, int, int, int, int], mido.Message | mido.MetaMessage]] = [
-        ((tick, -1, 0, seq, 0), _raw_message(raw, channel))
-        for seq, (tick, raw) in enumerate(track.events)]
-    for seq, n in enumerate(sorted(track.notes)):
-        if not (0 <= n.pitch <= 127 and 1 <= n.velocity <= 127 and 0 <= n.start <= n.end):
-            raise ValueError(f"part {track.name!r}: cannot write {n}")
-        on = mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity)
-        off = mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)
-        if n.end == n.start:
-            keyed.append(((n.start, 1, n.pitch, seq, 0), on))
-            keyed.append(((n.start, 1, n.pitch, seq, 1), off))
-        else:
-            keyed.append(((n.start, 2, n.pitch, seq, 0), on))
-            keyed.append(((n.end, 0, n.pitch, seq, 0), off))
-    keyed.sort(key=lambda e: e[0])
-    return _to_delta(head + [(key[0], msg) for key, msg in keyed])

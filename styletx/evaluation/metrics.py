@@ -13,7 +13,7 @@ melody_exact, meta_kept
     out bit-identical.
 chord_agreement, root_agreement
     Whether the *song* survives: one chord per half bar is estimated for input
-    and output (:mod:`styletx.chords`: templates on a duration-weighted
+    and output (:mod:`styletx.music.chords`: templates on a duration-weighted
     pitch-class profile of every non-drum note, melody included, the bass as a
     tiebreak), and the shares of half bars with the same root and family, and
     with the same root, are reported.
@@ -49,12 +49,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from styletx.chords import Chord, chord_scores
-from styletx.grid import estimate_key
-from styletx.metrics import scale_mask
-from styletx.song import Note, Parts, Song, Track
-from styletx.timing import bar_starts, meter_map
-from styletx.voicing import count_parallels
+from styletx.music.chords import Chord, chord_scores
+from styletx.music.grid import estimate_key
+from styletx.music.metrics import scale_mask
+from styletx.music.song import Note, Parts, Song, Track
+from styletx.music.timing import bar_starts, meter_map
+from styletx.music.voicing import count_parallels
 
 if TYPE_CHECKING:  # pragma: no cover
     from styletx.styles import Style
@@ -148,9 +148,9 @@ def output_parts(out: Song, melody: Track) -> Parts:
     """Find the input's melody among the output's parts, and call the rest accompaniment.
 
     The part with exactly the melody's notes wins, then one with its name, then
-    :func:`styletx.midi_io.select_parts`' guess; drums are never accompaniment.
+    :func:`styletx.music.parts.select_parts`' guess; drums are never accompaniment.
     """
-    from styletx.midi_io import select_parts
+    from styletx.music.parts import select_parts
 
     pitched = [t for t in out.tracks if not t.is_drum]
     drums = [t for t in out.tracks if t.is_drum]
@@ -251,7 +251,7 @@ def estimate_chords(piece: Piece, segments: np.ndarray | None = None) -> list[Ch
     The profile holds every non-drum note, melody included, weighted by the ticks it
     sounds inside the segment; the bass (:func:`segment_bass`) breaks ties between
     templates that share notes (C6 against Am7) and the key breaks the rest
-    (:func:`styletx.chords.chord_scores`). A silent segment has no chord.
+    (:func:`styletx.music.chords.chord_scores`). A silent segment has no chord.
     """
     segs = piece.half_bars() if segments is None else segments
     profiles = segment_profiles(piece, segs)
@@ -631,7 +631,7 @@ def plot_report(
 def model_nll(style: Style, song: Song, parts: Parts) -> float:
     """The accompaniment's NLL under ``style``'s network, in nats per frame.
 
-    The grid and the model call are those of :func:`styletx.train.evaluate` with
+    The grid and the model call are those of :func:`styletx.training.train.evaluate` with
     ``blocks=True``: every other bar is hidden from the context, as the block
     sampler hides what it redraws, and only those bars are scored; the per-cell
     NLL is multiplied by the pitch window's width to give nats per frame. This is
@@ -639,9 +639,9 @@ def model_nll(style: Style, song: Song, parts: Parts) -> float:
     """
     import torch
 
-    from styletx.corpus import PieceArrays
-    from styletx.grid import build_grid
-    from styletx.train import evaluate
+    from styletx.music.grid import build_grid
+    from styletx.training.corpus import PieceArrays
+    from styletx.training.train import evaluate
 
     grid = build_grid(song, parts, style.steps_per_beat)
     cfg = style.model.cfg

@@ -1,15 +1,15 @@
 """Musical metrics on grids, used by training reports, benchmarks and model cards.
 
 All functions take plain numpy arrays in the grid's encodings
-(:mod:`styletx.grid`), so they work on corpus pieces and rendered outputs alike.
+(:mod:`styletx.music.grid`), so they work on corpus pieces and rendered outputs alike.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from styletx.chords import scale_mask
-from styletx.grid import HOLD, ONSET
+from styletx.music.chords import scale_mask
+from styletx.music.grid import HOLD, ONSET
 
 
 def in_key_share(accomp: np.ndarray, key: np.ndarray, pitch_offset: int = 0) -> float:

@@ -5,7 +5,7 @@ Candidates
 Every pitched (non-drum) part with notes. A monophonic part is its own
 candidate. A polyphonic part (more than :data:`MONOPHONIC_MAX_OVERLAP` of its
 sounding time has two or more notes, legato overlaps aside) is offered as its
-*skyline*, the highest note at each onset (:func:`styletx.midi_io.skyline`): the
+*skyline*, the highest note at each onset (:func:`styletx.music.parts.skyline`): the
 top line of a chordal right hand or of a two-staff piano part is a melody, the
 top line of a block-chord pad usually is not, and the features below tell them
 apart.
@@ -58,7 +58,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from styletx.song import Note, Song, Track
+from styletx.music.song import Note, Song, Track
 
 MONOPHONIC_MAX_OVERLAP = 0.2
 """A part is monophonic when at most this fraction of its sounding time has 2+ notes."""
@@ -250,7 +250,7 @@ def _pattern_points(notes: Sequence[Note]) -> float:
 def candidates(song: Song, pitched: Sequence[Track],
                skyline: Callable[[Track, int], tuple[Track, Track]]) -> list[Candidate]:
     """Score every pitched part (or its skyline) and return them best first (ties: file order)."""
-    from styletx.timing import bar_starts
+    from styletx.music.timing import bar_starts
 
     res = song.resolution
     # Bars up to the last onset: a stuck note (a lost note-off) must not stretch the piece.

@@ -40,11 +40,11 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from styletx.chords import beat_starts, segment_starts
-from styletx.grid import HOLD, META_CHORD, OFF, ONSET, repair_holds
-from styletx.model import UNKNOWN, StyleNet
-from styletx.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings
-from styletx.voicing import count_parallels, roll_slices
+from styletx.model.network import UNKNOWN, StyleNet
+from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings
+from styletx.music.chords import beat_starts, segment_starts
+from styletx.music.grid import HOLD, META_CHORD, OFF, ONSET, repair_holds
+from styletx.music.voicing import count_parallels, roll_slices
 
 
 class _State:
@@ -189,7 +189,7 @@ def resample_accompaniment(
     ----------
     melody, accomp, meta
         ``[T]`` melody tokens, ``[T, P]`` starting roll in the model's pitch
-        window, ``[T, 4]`` metadata (:meth:`styletx.grid.Grid.meta`).
+        window, ``[T, 4]`` metadata (:meth:`styletx.music.grid.Grid.meta`).
     update
         ``bool [T]``: frames that may change (a bar range); default all.
     settings
@@ -263,7 +263,7 @@ def _redraw_parallels(
     A best-of-``tries`` voice-leading penalty: each round redraws every offending beat
     (beats two apart at most, so that each is judged against fixed neighbours) from the
     model, counts the parallels from the previous beat to the next one
-    (:func:`styletx.voicing.count_parallels`), and keeps the new beat only where that
+    (:func:`styletx.music.voicing.count_parallels`), and keeps the new beat only where that
     count fell. The model's own choices are kept everywhere else.
     """
     steps = state.model.cfg.steps_per_beat

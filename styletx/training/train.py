@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from styletx.chords import NO_CHORD, ChordModel, transpose_track
-from styletx.corpus import PieceArrays, load_corpus
 from styletx.errors import StyleTxError
-from styletx.grid import MELODY_REST, META_CHORD, META_KEY, N_META, OFF, ONSET
-from styletx.metrics import in_key_share
-from styletx.model import ModelConfig, StyleNet, load_checkpoint, resolve_device, save_checkpoint
+from styletx.model.network import ModelConfig, StyleNet, load_checkpoint, resolve_device, save_checkpoint
+from styletx.music.chords import NO_CHORD, ChordModel, transpose_track
+from styletx.music.grid import MELODY_REST, META_CHORD, META_KEY, N_META, OFF, ONSET
+from styletx.music.metrics import in_key_share
+from styletx.training.corpus import PieceArrays, load_corpus
 
 
 @dataclass
@@ -262,7 +262,7 @@ def train(
 ) -> dict:
     """Train a style model and write it to ``out_dir``; returns the ``train.json`` record.
 
-    ``pieces`` replaces the style's corpus (a user's MIDI folder, :mod:`styletx.own`);
+    ``pieces`` replaces the style's corpus (a user's MIDI folder, :mod:`styletx.training.own`);
     ``init_from`` is a checkpoint folder whose weights and model config the run starts
     from (fine-tuning); ``extra`` is stored in ``train.json`` as it is (data summary, base).
     The time budget (``max_minutes``) is checked after every step, not only per epoch.
@@ -445,7 +445,7 @@ def style_defaults(style: str) -> TrainConfig:
     """
     if style == "bach":
         return TrainConfig(style="bach", steps_per_beat=4, pitch_lo=36, pitch_hi=84, max_transpose=6)
-    from styletx.mma import STYLE_SPECS
+    from styletx.training.mma import STYLE_SPECS
 
     if style not in STYLE_SPECS:
         valid = ", ".join(["bach", *STYLE_SPECS])
@@ -463,7 +463,8 @@ def style_defaults(style: str) -> TrainConfig:
 
 def write_style_info(style: str, out_dir: Path) -> None:
     """Write ``style.json``: the output instrumentation and provenance of a trained style."""
-    from styletx.styles import PartSpec, StyleInfo
+    from styletx.music.arrange import PartSpec
+    from styletx.styles import StyleInfo
 
     if style == "bach":
         info = StyleInfo(
@@ -473,7 +474,7 @@ def write_style_info(style: str, out_dir: Path) -> None:
             bass_max_pitch=57, harmonic_rhythm="beat",
         )
     else:
-        from styletx.mma import STYLE_SPECS, corpus_mma_version
+        from styletx.training.mma import STYLE_SPECS, corpus_mma_version
 
         spec = STYLE_SPECS[style]
         meters = {4: "4/4", 3: "3/4", 6: "6/8"}

@@ -24,12 +24,12 @@ it never saw in training; no regrouping (e.g. 2+2+3 for 7/8) is made.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from styletx.diagnostics import LOGGER
-from styletx.song import Note, Parts, Song, Track
-from styletx.timing import bar_number, bar_starts, meter_map
+from styletx.music.song import Note, Parts, Song, Track
+from styletx.music.timing import bar_number, bar_starts, meter_map
 
 STUCK_QUARTERS = 16
 """A note sounding more than this many quarter notes past the piece's last onset is stuck."""
@@ -70,7 +70,7 @@ def cut_stuck_notes(song: Song, parts: Parts) -> tuple[Parts, int]:
         starts = bar_starts(song, max(n.end for n in cut))
         longest = max(cut, key=lambda n: n.end - n.start)
         bars = (longest.end - longest.start) / (song.resolution * 4)
-        LOGGER.warning(
+        logging.getLogger(__name__).warning(
             "%d stuck note(s) (the longest, pitch %d, lasts %.0f bars of 4/4; a lost note-off?) "
             "cut where the music ends (end of bar %d)", len(cut), longest.pitch, bars,
             bar_number(song, starts, max(end - 1, 0)))

@@ -1,7 +1,7 @@
 """The rule-based baseline a style transfer has to beat: detected chords played by an MMA groove.
 
 For an input song: estimate one chord per half bar from the input
-(:func:`styletx.evaluation.estimate_chords`, the evaluation's own estimator),
+(:func:`styletx.evaluation.metrics.estimate_chords`, the evaluation's own estimator),
 write them as an MMA chart for one groove of the target style in the input's
 meter and tempo, render it, drop MMA's drums, move the accompaniment onto the
 input's resolution and bar grid, and put the original melody track back
@@ -18,14 +18,14 @@ import math
 import tempfile
 from pathlib import Path
 
-from styletx.chords import Chord
 from styletx.errors import StyleTxError
-from styletx.evaluation import estimate_chords, piece_of
-from styletx.leadsheets import ChordChange, LeadSheet
-from styletx.midi_io import read_midi
-from styletx.mma import MMA_BEATS_PER_BAR, MMA_RESOLUTION, STYLE_SPECS, mma_binary, render_piece
-from styletx.song import Note, Parts, Song, Track
-from styletx.timing import bar_length, meter_map, tempo_map
+from styletx.evaluation.metrics import estimate_chords, piece_of
+from styletx.io.reader import read_midi
+from styletx.music.chords import Chord
+from styletx.music.song import Note, Parts, Song, Track
+from styletx.music.timing import bar_length, meter_map, tempo_map
+from styletx.training.leadsheets import ChordChange, LeadSheet
+from styletx.training.mma import MMA_BEATS_PER_BAR, MMA_RESOLUTION, STYLE_SPECS, mma_binary, render_piece
 
 # Bach has no MMA corpus; its baseline is MMA's four-part hymn groove (4/4 only).
 BASELINE_GROOVES: dict[str, dict[int, str]] = {

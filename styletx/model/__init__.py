@@ -1,0 +1,11 @@
+"""The style network, its checkpoint format and the sampler (Lu & Su's Algorithm 1).
+
+This subpackage owns :class:`~styletx.model.network.StyleNet` (LSTM context encoder plus
+an autoregressive convolutional generator over the pitch axis), the checkpoint folder
+(:mod:`~styletx.model.config`: architecture JSON beside safetensors weights), the
+sampling settings (:mod:`~styletx.model.settings`, torch-free) and the Gibbs sampler
+(:mod:`~styletx.model.sampler`). It may import torch, safetensors, numpy,
+:mod:`styletx.music` and :mod:`styletx.errors`; it never imports MIDI files
+(:mod:`styletx.io`), training, evaluation or the application modules: it sees grids,
+not files.
+"""
