@@ -107,3 +107,12 @@ def test_the_api_still_reaches_torch_lazily() -> None:
     code = "import sys, styletx; styletx.transfer; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_rendering_loads_neither_training_nor_evaluation() -> None:
+    code = ("import sys, styletx.api, styletx.batch, styletx.preview; "
+            "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('styletx.')}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(ast.literal_eval(out.stdout.strip()))
+    assert {"api", "io", "music", "model"} <= loaded
+    assert not loaded & {"training", "evaluation", "cli"}, loaded
