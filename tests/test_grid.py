@@ -147,3 +147,15 @@ def test_swing_survives_a_12_step_grid() -> None:
     roll4 = notes_to_roll(swung, 16 * 4, res, 4)
     frames4 = np.nonzero(roll4 == ONSET)[0]
     assert set((frames4 % 4).tolist()) == {0, 3}  # a sixteenth grid moves it to 3/4
+
+
+def test_transpose_melody_moves_onsets_and_holds_and_drops_notes_out_of_range() -> None:
+    from styletx.music.grid import MELODY_REST, melody_pitch, melody_token, transpose_melody
+
+    tokens = np.array([MELODY_REST, melody_token(60, True), melody_token(60, False), melody_token(126, True),
+                       melody_token(1, False)])
+    up = transpose_melody(tokens, 3)
+    assert [melody_pitch(int(t)) for t in up] == [None, 63, 63, None, 4]
+    assert up[1] == melody_token(63, True) and up[2] == melody_token(63, False)
+    assert up[4] == melody_token(4, False)
+    assert np.array_equal(transpose_melody(tokens, 0), tokens)

@@ -42,7 +42,17 @@ from styletx.errors import StyleTxError
 from styletx.model.config import CONFIG_NAME, N_STATES, WEIGHTS_NAME, ModelConfig
 from styletx.model.settings import HarmonyPrior
 from styletx.music.chords import N_CHORD_TOKENS, QUALITIES, chord_tone_mask
-from styletx.music.grid import HOLD, MELODY_HOLD, META_CHORD, OFF, ONSET
+from styletx.music.grid import (
+    HOLD,
+    MELODY_HOLD,
+    META_BAR_LEN,
+    META_BAR_STEP,
+    META_BEAT_STEP,
+    META_CHORD,
+    META_KEY,
+    OFF,
+    ONSET,
+)
 
 assert OFF == 0  # _generate writes it as a literal
 UNKNOWN = 3
@@ -198,10 +208,10 @@ class StyleNet(nn.Module):
         # the grid clips these already; clamping keeps odd input from crashing a lookup
         m = torch.cat(
             [
-                self.beat_step(meta[..., 0].clamp(0, cfg.steps_per_beat - 1)),
-                self.bar_step(meta[..., 1].clamp(0, cfg.max_bar_steps - 1)),
-                self.key(meta[..., 2].clamp(0, N_KEYS - 1)),
-                self.bar_len(meta[..., 3].clamp(0, N_BAR_LENGTHS - 1)),
+                self.beat_step(meta[..., META_BEAT_STEP].clamp(0, cfg.steps_per_beat - 1)),
+                self.bar_step(meta[..., META_BAR_STEP].clamp(0, cfg.max_bar_steps - 1)),
+                self.key(meta[..., META_KEY].clamp(0, N_KEYS - 1)),
+                self.bar_len(meta[..., META_BAR_LEN].clamp(0, N_BAR_LENGTHS - 1)),
                 self.chord_root(root) + self.chord_quality(quality),
             ],
             dim=-1,

@@ -61,7 +61,16 @@ def melody_pitch(token: int) -> int | None:
     """Decode the pitch of a melody token (``None`` for a rest)."""
     if token == MELODY_REST:
         return None
-    return (token - 1) % 128
+    return (token - 1) % N_MIDI_PITCHES
+
+
+def transpose_melody(tokens: np.ndarray, shift: int) -> np.ndarray:
+    """Melody tokens moved by ``shift`` semitones; a note pushed out of MIDI range becomes a rest."""
+    tokens = tokens.astype(np.int64)
+    pitch = (tokens - 1) % N_MIDI_PITCHES + shift
+    keep = (tokens != MELODY_REST) & (pitch >= 0) & (pitch < N_MIDI_PITCHES)
+    onset = tokens < MELODY_HOLD
+    return np.where(keep, np.where(onset, 1 + pitch, MELODY_HOLD + pitch), MELODY_REST)
 
 
 @dataclass

@@ -27,7 +27,7 @@ import torch
 from styletx.errors import StyleTxError
 from styletx.model.network import ModelConfig, StyleNet, load_checkpoint, resolve_device, save_checkpoint
 from styletx.music.chords import NO_CHORD, ChordModel, transpose_track
-from styletx.music.grid import MELODY_REST, META_CHORD, META_KEY, N_META, OFF, ONSET
+from styletx.music.grid import META_CHORD, META_KEY, N_META, OFF, ONSET, transpose_melody
 from styletx.music.metrics import in_key_share
 from styletx.training.corpus import PieceArrays, load_corpus
 
@@ -91,15 +91,10 @@ def valid_shifts(piece: PieceArrays, lo: int, hi: int, max_shift: int) -> list[i
 
 def transpose_piece(piece: PieceArrays, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Melody tokens, full roll and meta of a piece moved by ``shift`` semitones."""
-    melody = piece.melody.astype(np.int64)
+    melody = transpose_melody(piece.melody, shift)
     accomp = piece.accomp
     meta = piece.meta.copy()
     if shift:
-        sounding = melody != MELODY_REST
-        pitch = (melody - 1) % 128 + shift
-        onset = melody < 129
-        ok = (pitch >= 0) & (pitch < 128)
-        melody = np.where(sounding & ok, np.where(onset, 1 + pitch, 129 + pitch), MELODY_REST)
         accomp = np.roll(accomp, shift, axis=1)
         if shift > 0:
             accomp[:, :shift] = OFF
