@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pretty_midi
@@ -29,10 +29,10 @@ import pretty_midi
 from styletx.diagnostics import LOGGER, quantization_note
 from styletx.errors import StyleTxError
 from styletx.io.files import check_target
-from styletx.io.reader import read_midi
+from styletx.io.reader import ReadWarnings, read_midi
 from styletx.io.writer import midi_bytes, write_midi
 from styletx.model.sampler import resample_accompaniment
-from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings, Schedule
+from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings
 from styletx.music.arrange import fold_into_range, unfold, voice_parts
 from styletx.music.charts import ChordChanges, changes_track, chord_chart, parse_chart, stream_chord_changes
 from styletx.music.chords import NO_CHORD, Chord, harmonize, scale_mask
@@ -160,17 +160,14 @@ class TransferResult:
         StyleTxError
             ``path`` exists (without ``force``), is the input, or has another suffix.
         """
-        from styletx.preview import MUSICXML_SUFFIXES, write_musicxml, write_wav
+        from styletx.preview import write_musicxml, write_wav
 
-        suffix = Path(path).suffix.lower()
-        protect = [self.song.source] if self.song.source else []
-        if suffix in (".mid", ".midi"):
+        kind = output_format(path)
+        if kind == "midi":
             return write_midi(path, self.song, self.tracks, force=force)
-        if suffix in MUSICXML_SUFFIXES:
-            return write_musicxml(self.midi_bytes(), path, force=force, protect=protect)
-        if suffix == ".wav":
-            return write_wav(self.midi_bytes(), path, force=force, protect=protect)
-        raise StyleTxError(f"{path}: write .mid, .midi, {', '.join(MUSICXML_SUFFIXES)} or .wav")
+        protect = [self.song.source] if self.song.source else []
+        writer = write_musicxml if kind == "musicxml" else write_wav
+        return writer(self.midi_bytes(), path, force=force, protect=protect)
 
     def to_pretty_midi(self) -> pretty_midi.PrettyMIDI:
         """The output as a :class:`pretty_midi.PrettyMIDI`: a convenience that can lose things.
@@ -188,11 +185,33 @@ class TransferResult:
         pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
         buf = io.BytesIO()
         pm.write(buf)
-        losses = pretty_midi_losses(read_midi(data), read_midi(buf.getvalue()))
+        # Both read quietly: their oddities are the input's, already reported by the transfer.
+        losses = pretty_midi_losses(read_midi(data, warnings=ReadWarnings()),
+                                    read_midi(buf.getvalue(), warnings=ReadWarnings()))
         if losses:
             warnings.warn(f"to_pretty_midi() loses {'; '.join(losses)}; "
                           "TransferResult.write() keeps them", PrettyMidiLossWarning, stacklevel=2)
         return pm
+
+
+def output_format(path: str | os.PathLike) -> Literal["midi", "musicxml", "wav"]:
+    """What :meth:`TransferResult.write` writes to ``path``, by its suffix.
+
+    Raises
+    ------
+    StyleTxError
+        A suffix it cannot write.
+    """
+    from styletx.preview import MUSICXML_SUFFIXES
+
+    suffix = Path(path).suffix.lower()
+    if suffix in (".mid", ".midi"):
+        return "midi"
+    if suffix in MUSICXML_SUFFIXES:
+        return "musicxml"
+    if suffix == ".wav":
+        return "wav"
+    raise StyleTxError(f"{os.fspath(path)}: write .mid, .midi, {', '.join(MUSICXML_SUFFIXES)} or .wav")
 
 
 def pretty_midi_losses(exact: Song, via: Song) -> list[str]:
@@ -491,9 +510,10 @@ def render(
 ) -> TransferResult:
     """File to file: :func:`transfer`, then :meth:`TransferResult.write` to ``out``.
 
-    ``out`` is checked before sampling (it must not exist, unless ``force``, and is
-    never ``src``), so a refused target costs no time.
+    ``out`` is checked before sampling (a suffix :func:`output_format` knows; it must
+    not exist, unless ``force``, and is never ``src``), so a refused target costs no time.
     """
+    output_format(out)
     check_target(out, force=force, protect=[src])
     result = transfer(src, style, options, device=device, progress=progress, **changes)
     result.write(out, force=force)

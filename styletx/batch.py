@@ -62,7 +62,7 @@ class BatchOptions:
     """
 
     style: str
-    transfer: TransferOptions = TransferOptions()
+    transfer: TransferOptions = field(default_factory=TransferOptions)
     force: bool = False
     wav: bool = False
     device: str = "cpu"
