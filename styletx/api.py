@@ -5,6 +5,11 @@ melody, put everything on the style's grid (:mod:`styletx.music.grid`), fold the
 accompaniment into the model's pitch window, resample it (:mod:`styletx.model.sampler`),
 voice the result as the style's instruments (:mod:`styletx.music.arrange`), and write
 it beside the *original* melody notes, tempo, meter and key maps.
+
+There is one transfer path: :func:`transfer_song` with a :class:`TransferOptions`.
+:func:`transfer` (any source), :func:`render` (file to file), ``styletx render`` and
+``styletx batch`` only build the options and call it, and all of them get a
+:class:`TransferResult`, whose :meth:`~TransferResult.write` writes exact ticks.
 """
 
 from __future__ import annotations
