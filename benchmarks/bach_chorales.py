@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from styletx.api import transfer_song
+from styletx.api import TransferOptions, transfer_song
 from styletx.evaluation.bench import as_file, corpus_pieces, crop
 from styletx.evaluation.metrics import transfer_metrics
 from styletx.model.settings import SamplerSettings
@@ -53,9 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         song, parts = crop(song, parts, args.bars or None)
         used += 1
         settings = SamplerSettings(seed=args.seed + i, voice_leading_tries=args.tries)
-        full = transfer_song(song, style, settings=settings, melody_track=parts.melody.name)
+        full = transfer_song(song, style, TransferOptions(settings, melody_track=parts.melody.name))
         bare_song = dataclasses.replace(song, tracks=[parts.melody])
-        bare = transfer_song(bare_song, style, settings=settings, melody_track=parts.melody.name)
+        bare = transfer_song(bare_song, style, TransferOptions(settings, melody_track=parts.melody.name))
         m_full = transfer_metrics(song, parts, *as_file(song, full.tracks, full.tracks[0]))
         m_bare = transfer_metrics(song, parts, *as_file(song, bare.tracks, bare.tracks[0]))
         rows["chorale"].append(m_full["input"])

@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from styletx.api import TransferOptions
 from styletx.batch import BatchOptions, run_batch
 from styletx.io.writer import write_midi
 from styletx.music.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
@@ -68,7 +69,7 @@ def main() -> int:
             make_song(src / f"song{i:03d}.mid", i)
         t0 = time.perf_counter()
         report = run_batch([src], root / "out",
-                           BatchOptions(style=style, seed=0, sweeps=args.sweeps),
+                           BatchOptions(style, TransferOptions().replace(seed=0, sweeps=args.sweeps)),
                            jobs=args.jobs, progress=False)
         seconds = time.perf_counter() - t0
     name = "bach" if style == "bach" else "tiny (untrained test style)"

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from styletx.api import transfer_song
+from styletx.api import TransferOptions, transfer_song
 from styletx.evaluation.metrics import bar_onset_histograms, piece_of, transfer_metrics
 from styletx.io.reader import read_midi
 from styletx.io.writer import write_midi
@@ -92,7 +92,7 @@ def run_system(name: str, style, inputs: list[Path], out_dir: Path, seed: int) -
     pairs, rows = [], []
     for i, path in enumerate(inputs):
         song = read_midi(path)
-        result = transfer_song(song, style, settings=SamplerSettings(seed=seed + i))
+        result = transfer_song(song, style, TransferOptions(SamplerSettings(seed=seed + i)))
         dst = write_midi(out_dir / path.name, result.song, result.tracks, force=True)
         song_out = read_midi(dst)
         parts_in = select_parts(song)

@@ -43,7 +43,7 @@ import torch
 # run from a checkout; a --speed worker runs the checkout it was given (BENCH_CODE)
 sys.path.insert(0, os.environ.get("BENCH_CODE") or str(Path(__file__).resolve().parents[1]))
 
-from styletx.api import transfer_song
+from styletx.api import TransferOptions, transfer_song
 from styletx.errors import StyleTxError
 from styletx.model.settings import SamplerSettings
 from styletx.music.grid import build_grid
@@ -111,7 +111,7 @@ def model_nll(style: Style, melody: np.ndarray, window: np.ndarray, meta: np.nda
 
 def run(style: Style, song: Song, settings: SamplerSettings) -> dict[str, float]:
     t0 = time.perf_counter()
-    result = transfer_song(song, style, settings=settings)
+    result = transfer_song(song, style, TransferOptions(settings))
     seconds = time.perf_counter() - t0
     cfg = style.model.cfg
     window = result.new_accomp[:, cfg.pitch_lo : cfg.pitch_hi]
@@ -134,11 +134,11 @@ def api_worker(styles_arg: str, repeat: int, seed: int) -> dict:
     out: dict = {"code": str(Path(styletx.__file__).parents[1]), "styles": {}}
     for name in styles_arg.split(","):
         style = load_style(name)
-        transfer_song(song, style, settings=SamplerSettings(seed=seed, sweeps=1))  # warm-up
+        transfer_song(song, style, TransferOptions(SamplerSettings(seed=seed, sweeps=1)))  # warm-up
         times = []
         for _ in range(repeat):
             t0 = time.perf_counter()
-            transfer_song(song, style, settings=SamplerSettings(seed=seed))
+            transfer_song(song, style, TransferOptions(SamplerSettings(seed=seed)))
             times.append(time.perf_counter() - t0)
         out["styles"][name] = times
     out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -30,7 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from styletx.api import transfer_song
+from styletx.api import TransferOptions, transfer_song
 from styletx.errors import StyleTxError
 from styletx.model.settings import SamplerSettings
 from styletx.music.grid import ONSET, build_grid, notes_to_roll
@@ -102,7 +102,7 @@ def evaluate_style(name: str, seed: int) -> dict:
         data_stats.append(roll_stats(full, p.meta[:, 0], p.meta[:, 2], steps))
     out_stats, sims = [], []
     for i, song in enumerate(test_chorales()):
-        result = transfer_song(song, style, settings=SamplerSettings(seed=seed + i))
+        result = transfer_song(song, style, TransferOptions(SamplerSettings(seed=seed + i)))
         g = result.grid
         out_stats.append(roll_stats(result.new_accomp, g.beat_step, g.key, steps))
         sims.append(chroma_similarity(result.new_accomp, g.accomp))

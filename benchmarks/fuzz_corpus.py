@@ -287,7 +287,7 @@ def _alarm(signum: int, frame: object) -> None:
 def check(data: bytes, style: Style | None = None, limit: float = 20.0) -> str:
     """Run one file; return ``"ok"``, ``"error"`` (a clean StyleTxError), ``"timeout"``,
     or ``"crash: ..."`` / ``"melody changed"`` for a bug."""
-    from styletx.api import transfer_song
+    from styletx.api import TransferOptions, transfer_song
     from styletx.model.settings import SamplerSettings
 
     old = signal.signal(signal.SIGALRM, _alarm)
@@ -297,7 +297,7 @@ def check(data: bytes, style: Style | None = None, limit: float = 20.0) -> str:
         parts = select_parts(song)
         grid = build_grid(song, parts, 4)
         if style is not None and grid.n_frames <= MAX_RENDER_FRAMES:
-            result = transfer_song(song, style, settings=SamplerSettings(sweeps=1, seed=0))
+            result = transfer_song(song, style, TransferOptions(SamplerSettings(sweeps=1, seed=0)))
             written = read_midi(midi_bytes(result.song, result.tracks))
             expected = select_parts(read_midi(data)).melody.notes
             if written.tracks[0].notes != expected or result.tracks[0].notes != expected:

@@ -35,17 +35,17 @@ def cases() -> list[dict]:
 
 
 def render_case(case: dict, styles_cache: dict) -> dict:
-    from styletx.api import _settings, parse_bars, transfer_song
+    from styletx.api import TransferOptions, transfer_song
     from styletx.io.reader import read_midi
     from styletx.styles import load_style
 
     name = case["style"]
     if name not in styles_cache:
         styles_cache[name] = load_style(name)
-    settings = _settings(case["seed"], None, case.get("strength", 1.0),
-                         case.get("schedule", "default"), 5)
-    result = transfer_song(read_midi(ROOT / case["src"]), styles_cache[name], settings=settings,
-                           bars=parse_bars(case.get("bars")))
+    options = TransferOptions(bars=case.get("bars")).replace(
+        seed=case["seed"], strength=case.get("strength", 1.0),
+        schedule=case.get("schedule", "default"), sweeps=5)
+    result = transfer_song(read_midi(ROOT / case["src"]), styles_cache[name], options)
     notes = [[t.name, t.program, [[n.start, n.end, n.pitch, n.velocity] for n in t.notes]]
              for t in result.tracks]
     blob = json.dumps(notes, separators=(",", ":")).encode()

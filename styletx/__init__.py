@@ -5,7 +5,8 @@ The Python API in three calls::
     import styletx
     styletx.styles()                       # installed styles, e.g. ['bach', 'jazz', ...]
     jazz = styletx.load_style("jazz")      # load weights once, reuse for many pieces
-    pm = styletx.transfer("song.mid", jazz, seed=1)   # -> pretty_midi.PrettyMIDI
+    result = styletx.transfer("song.mid", jazz, seed=1)   # -> styletx.TransferResult
+    result.write("song_jazz.mid")          # exact ticks; .musicxml/.mxl/.wav also work
 
 The names below are imported on first use, so ``import styletx`` (and the CLI's
 ``--help``, ``info`` and ``styles``) does not pay for torch or music21.
@@ -20,11 +21,13 @@ from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
 from styletx.styles import Style, load_style, styles
 
 if TYPE_CHECKING:
-    from styletx.api import render, transfer
+    from styletx.api import TransferOptions, TransferResult, render, transfer
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "TransferOptions": "styletx.api",
+    "TransferResult": "styletx.api",
     "render": "styletx.api",
     "transfer": "styletx.api",
 }
@@ -34,6 +37,8 @@ __all__ = [
     "NoMelodyError",
     "Style",
     "StyleTxError",
+    "TransferOptions",
+    "TransferResult",
     "__version__",
     "load_style",
     "render",

@@ -5,6 +5,11 @@ melody, put everything on the style's grid (:mod:`styletx.music.grid`), fold the
 accompaniment into the model's pitch window, resample it (:mod:`styletx.model.sampler`),
 voice the result as the style's instruments (:mod:`styletx.music.arrange`), and write
 it beside the *original* melody notes, tempo, meter and key maps.
+
+There is one transfer path: :func:`transfer_song` with a :class:`TransferOptions`.
+:func:`transfer` (any source), :func:`render` (file to file), ``styletx render`` and
+``styletx batch`` only build the options and call it, and all of them get a
+:class:`TransferResult`, whose :meth:`~TransferResult.write` writes exact ticks.
 """
 
 from __future__ import annotations
@@ -16,19 +21,23 @@ import os
 import re
 import tempfile
 import time
+import warnings
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pretty_midi
 
+from styletx.diagnostics import LOGGER, quantization_note
 from styletx.errors import StyleTxError
-from styletx.io.reader import read_midi
+from styletx.io.files import check_target
+from styletx.io.reader import ReadWarnings, read_midi
 from styletx.io.writer import midi_bytes, write_midi
 from styletx.model.sampler import resample_accompaniment
-from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings, Schedule
+from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings
 from styletx.music.arrange import fold_into_range, unfold, voice_parts
 from styletx.music.charts import ChordChanges, changes_track, chord_chart, parse_chart, stream_chord_changes
 from styletx.music.chords import NO_CHORD, Chord, harmonize, scale_mask
@@ -46,9 +55,84 @@ minutes at 120 bpm. Sampling time grows linearly with frames (silent ones too), 
 file that passes the reader's limits with one note after a long silence stops here."""
 
 
-@dataclass
+DEFAULT_THREADS = 1
+"""Torch CPU threads while sampling. The sampler makes thousands of tiny tensor calls;
+waking a thread pool for each made it 30-40x slower on a loaded 2-core machine, so every
+entry point (API, CLI, batch) samples on one thread unless told otherwise."""
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run a block with torch on ``n`` CPU threads, then restore the caller's setting."""
+    import torch
+
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    """Everything a transfer takes besides the input and the style: what the CLI maps its flags onto.
+
+    :func:`transfer`, :func:`render`, ``styletx render`` and ``styletx batch`` all build
+    one of these and hand it to :func:`transfer_song`, so a knob means the same on every
+    path. Change fields with :meth:`replace`, which also reaches into ``sampler``.
+    """
+
+    sampler: SamplerSettings = DEFAULT_SETTINGS
+    """Seed, temperature, strength, sweeps, schedule, ... (:class:`SamplerSettings`)."""
+    bars: str | tuple[int, int] | None = None
+    """Only these bars change, e.g. ``"5-12"`` (1-based, inclusive; :func:`parse_bars`)."""
+    melody_track: int | str | None = None
+    """The melody's part index or name (or ``"skyline"``); ``None``: chosen by heuristic."""
+    keep_drums: bool = True
+    """Copy the input's drum tracks to the output."""
+    chords: str | ChordChanges | None = None
+    """A chord chart to follow (:func:`parse_chart`) or ``(tick, chord)`` changes; ``None``:
+    a music21 score's own chord symbols, else the chords estimated from the input."""
+    reharmonize: bool = False
+    """Let the model choose the harmony instead of keeping the song's."""
+    threads: int | None = DEFAULT_THREADS
+    """Torch CPU threads while sampling (:data:`DEFAULT_THREADS`); ``None`` keeps torch's own."""
+
+    def replace(self, **changes: Any) -> TransferOptions:
+        """A copy with ``changes``, where sampler fields (``seed=``, ``sweeps=``, ...) go to ``sampler``.
+
+        Raises
+        ------
+        StyleTxError
+            A value the sampler refuses (e.g. ``strength=2``).
+        TypeError
+            A name that is neither a field here nor one of :class:`SamplerSettings`.
+        """
+        names = {f.name for f in dataclasses.fields(SamplerSettings)}
+        sampler = {k: changes.pop(k) for k in list(changes) if k in names}
+        try:
+            return dataclasses.replace(
+                self, sampler=dataclasses.replace(self.sampler, **sampler), **changes)
+        except ValueError as e:
+            raise StyleTxError(str(e)) from e
+
+
+class PrettyMidiLossWarning(UserWarning):
+    """:meth:`TransferResult.to_pretty_midi` could not hold everything the transfer wrote."""
+
+
+@dataclass(frozen=True)
 class TransferResult:
-    """The output tracks of one transfer, and what happened on the way."""
+    """One transfer's output and what happened on the way.
+
+    ``tracks`` (melody first, then the new accompaniment, then the drums) under
+    ``song``'s resolution, tempo, meter and key maps are the output, in exact ticks;
+    :meth:`write` writes them. ``notes`` are informational lines for the user.
+    """
 
     song: Song
     tracks: list[Track]
@@ -63,8 +147,111 @@ class TransferResult:
         """The chord chart the new accompaniment followed (see :func:`chord_chart`)."""
         return chord_chart(self.grid)
 
+    def midi_bytes(self) -> bytes:
+        """The output as a type-1 Standard MIDI File, tick for tick (:func:`styletx.io.writer.midi_bytes`)."""
+        return midi_bytes(self.song, self.tracks)
+
+    def write(self, path: str | os.PathLike, *, force: bool = False) -> Path:
+        """Write the output atomically, in the format ``path``'s suffix names, and return the path.
+
+        ``.mid``/``.midi``: the exact ticks, every melody note and event as read.
+        ``.musicxml``/``.xml``/``.mxl``: a score through music21, which quantises
+        to notation (:func:`styletx.preview.write_musicxml`). ``.wav``: a preview
+        synthesised with tinysoundfont (:func:`styletx.preview.write_wav`). The
+        input file is never overwritten, even with ``force``.
+
+        Raises
+        ------
+        StyleTxError
+            ``path`` exists (without ``force``), is the input, or has another suffix.
+        """
+        from styletx.preview import write_musicxml, write_wav
+
+        kind = output_format(path)
+        if kind == "midi":
+            return write_midi(path, self.song, self.tracks, force=force)
+        protect = [self.song.source] if self.song.source else []
+        writer = write_musicxml if kind == "musicxml" else write_wav
+        return writer(self.midi_bytes(), path, force=force, protect=protect)
+
     def to_pretty_midi(self) -> pretty_midi.PrettyMIDI:
-        return pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes(self.song, self.tracks)))
+        """The output as a :class:`pretty_midi.PrettyMIDI`: a convenience that can lose things.
+
+        pretty_midi holds notes in seconds, one instrument per program, and only
+        notes, pitch bends, control changes and one program per instrument. So, on
+        inputs that have them, the PrettyMIDI drops zero-length notes, pairs
+        overlapping same-pitch notes its own way, splits a part with program
+        changes into one instrument per program, drops aftertouch, sysex and text
+        events and renumbers channels, and its ``write`` adds a 4/4 time signature
+        to a file that had none. Each loss that happens is named in a
+        :class:`PrettyMidiLossWarning`; :meth:`write` keeps everything.
+        """
+        data = self.midi_bytes()
+        pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
+        buf = io.BytesIO()
+        pm.write(buf)
+        # Both read quietly: their oddities are the input's, already reported by the transfer.
+        losses = pretty_midi_losses(read_midi(data, warnings=ReadWarnings()),
+                                    read_midi(buf.getvalue(), warnings=ReadWarnings()))
+        if losses:
+            warnings.warn(f"to_pretty_midi() loses {'; '.join(losses)}; "
+                          "TransferResult.write() keeps them", PrettyMidiLossWarning, stacklevel=2)
+        return pm
+
+
+def output_format(path: str | os.PathLike) -> Literal["midi", "musicxml", "wav"]:
+    """What :meth:`TransferResult.write` writes to ``path``, by its suffix.
+
+    Raises
+    ------
+    StyleTxError
+        A suffix it cannot write.
+    """
+    from styletx.preview import MUSICXML_SUFFIXES
+
+    suffix = Path(path).suffix.lower()
+    if suffix in (".mid", ".midi"):
+        return "midi"
+    if suffix in MUSICXML_SUFFIXES:
+        return "musicxml"
+    if suffix == ".wav":
+        return "wav"
+    raise StyleTxError(f"{os.fspath(path)}: write .mid, .midi, {', '.join(MUSICXML_SUFFIXES)} or .wav")
+
+
+def pretty_midi_losses(exact: Song, via: Song) -> list[str]:
+    """What a round trip through pretty_midi changed, one phrase per kind of loss.
+
+    ``exact`` is the output as written, ``via`` the same read back from the
+    PrettyMIDI's own file; an empty list means nothing that styletx keeps was lost.
+    """
+    losses: list[str] = []
+    before, after = _notes(exact), _notes(via)
+    zero = sum(k for note, k in (before - after).items() if note.end == note.start)
+    moved = (before - after).total() - zero
+    if zero:
+        losses.append(f"{zero} zero-length note(s)")
+    if moved:
+        losses.append(f"{moved} note(s) re-paired or re-timed (overlapping same-pitch notes)")
+    if _layout(exact) != _layout(via):
+        losses.append("the part layout (a part with program changes becomes one instrument "
+                      "per program)")
+    elif [t.events for t in exact.tracks] != [t.events for t in via.tracks]:
+        losses.append("events other than notes, pitch bends and controllers, or their channels")
+    for name, what in (("tempos", "the tempo map"), ("time_signatures", "the time-signature map"),
+                       ("key_signatures", "the key map"), ("lyrics", "lyrics")):
+        if getattr(exact, name) != getattr(via, name):
+            losses.append(f"{what} ({len(getattr(exact, name))} events become "
+                          f"{len(getattr(via, name))})")
+    return losses
+
+
+def _notes(song: Song) -> Counter[Note]:
+    return Counter(n for t in song.tracks for n in t.notes)
+
+
+def _layout(song: Song) -> list[tuple[str, int, bool]]:
+    return [(t.name, t.program, t.is_drum) for t in song.tracks]
 
 
 def parse_bars(spec: str | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -159,28 +346,6 @@ def guide_melody(grid: Grid, min_frames: int) -> np.ndarray:
     return tokens
 
 
-DEFAULT_THREADS = 1
-"""Torch CPU threads while sampling. The sampler makes thousands of tiny tensor calls;
-waking a thread pool for each made it 30-40x slower on a loaded 2-core machine, so every
-entry point (API, CLI, batch) samples on one thread unless told otherwise."""
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run a block with torch on ``n`` CPU threads, then restore the caller's setting."""
-    import torch
-
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _velocity(parts: Parts) -> int:
     acc = [n.velocity for t in parts.accompaniment for n in t.notes]
     if acc:
@@ -191,28 +356,26 @@ def _velocity(parts: Parts) -> int:
 def transfer_song(
     song: Song,
     style: Style,
+    options: TransferOptions | None = None,
     *,
-    settings: SamplerSettings = DEFAULT_SETTINGS,
-    bars: tuple[int, int] | None = None,
-    melody_track: int | str | None = None,
-    keep_drums: bool = True,
-    chords: str | ChordChanges | None = None,
-    reharmonize: bool = False,
     progress: Progress | None = None,
-    threads: int | None = DEFAULT_THREADS,
 ) -> TransferResult:
-    """Resample a song's accompaniment in ``style``; the core of every entry point.
+    """Resample a song's accompaniment in ``style``: the one transfer every entry point runs.
 
-    ``threads`` is torch's CPU thread count while sampling, restored afterwards
-    (:data:`DEFAULT_THREADS`; ``None`` leaves torch's own setting).
+    ``options`` defaults to :class:`TransferOptions`' defaults.
 
-    The chord track the model follows is, in order of precedence: ``chords`` (a
-    chart, see :func:`parse_chart`, or ``(tick, chord)`` changes); none at all with ``reharmonize`` (the model
-    chooses the harmony); the chords estimated from the input's full texture; or,
-    for a bare melody, the style's chord model's harmonisation (:func:`styletx.music.chords.harmonize`).
+    The chord track the model follows is, in order of precedence: ``options.chords``
+    (a chart, see :func:`parse_chart`, or ``(tick, chord)`` changes); none at all with
+    ``options.reharmonize`` (the model chooses the harmony); the chords estimated from
+    the input's full texture; or, for a bare melody, the style's chord model's
+    harmonisation (:func:`styletx.music.chords.harmonize`). Putting the music on the
+    grid moves notes; when it moves or drops onsets, one warning says so on the
+    ``styletx`` logger.
     """
     t0 = time.perf_counter()
-    parts = select_parts(song, melody_track)
+    options = options or TransferOptions()
+    settings, bars, chords = options.sampler, parse_bars(options.bars), options.chords
+    parts = select_parts(song, options.melody_track)
     parts, end = cut_stuck_notes(song, parts)  # the piece ends with its music (styletx.music.limits)
     grid = build_grid(song, parts, style.steps_per_beat, style.info.harmonic_rhythm)
     if grid.n_frames > MAX_FRAMES:
@@ -232,7 +395,7 @@ def transfer_song(
         grid.chords = parse_chart(chords, grid)
     elif chords is not None:
         grid.chords = changes_track(chords, grid)
-    elif reharmonize:
+    elif options.reharmonize:
         grid.chords = np.zeros_like(grid.chords)
     start = _initial_window(grid, cfg.pitch_lo, cfg.pitch_hi, rng)
     update = np.ones(grid.n_frames, dtype=bool)
@@ -240,7 +403,7 @@ def transfer_song(
         if bars[0] > grid.n_bars:
             raise StyleTxError(f"bar range {bars[0]}-{bars[1]} starts after the last bar ({grid.n_bars})")
         update = grid.bar_mask(*bars)
-    with torch_threads(threads):
+    with torch_threads(options.threads):
         window = resample_accompaniment(
             style.model, guide_melody(grid, 2 * grid.steps_per_beat), start,
             grid.meta(cfg.max_bar_steps), update=update, settings=settings, progress=progress,
@@ -260,8 +423,11 @@ def transfer_song(
             if outside:
                 kept.append(_replace_notes(track, outside))
     voiced = voice_parts(generated, style.info.instrumentation, style.info.bass_max_pitch)
-    tracks = [parts.melody, *kept, *voiced, *(parts.drums if keep_drums else [])]
+    tracks = [parts.melody, *kept, *voiced, *(parts.drums if options.keep_drums else [])]
     tracks = clip_tracks(tracks, end, keep=[parts.melody])  # nothing sounds past the song
+    quantized = quantization_note(grid.report)
+    if quantized:
+        LOGGER.warning("%s: %s", song.source or "input", quantized)
     return TransferResult(
         song=song, tracks=tracks, parts=parts, grid=grid, new_accomp=new_roll,
         seconds=time.perf_counter() - t0, notes=notes,
@@ -286,119 +452,74 @@ def _replace_notes(track: Track, notes: list[Note]) -> Track:
     return dataclasses.replace(track, notes=notes)
 
 
-def _settings(
-    seed: int | None, temperature: float | None, strength: float, schedule: Schedule, sweeps: int,
-) -> SamplerSettings:
-    try:
-        return SamplerSettings(schedule=schedule, temperature=temperature, strength=strength,
-                               sweeps=sweeps, seed=seed)
-    except ValueError as e:
-        raise StyleTxError(str(e)) from e
-
-
 def transfer(
     src: Source,
     style: str | Style = "bach",
+    options: TransferOptions | None = None,
     *,
-    seed: int | None = None,
-    temperature: float | None = None,
-    strength: float = SamplerSettings.strength,
-    bars: str | tuple[int, int] | None = None,
-    melody_track: int | str | None = None,
-    schedule: Schedule = "default",
-    sweeps: int = SamplerSettings.sweeps,
-    keep_drums: bool = True,
-    chords: str | None = None,
-    reharmonize: bool = False,
     device: str = "cpu",
-    threads: int | None = DEFAULT_THREADS,
-) -> pretty_midi.PrettyMIDI:
+    progress: Progress | None = None,
+    **changes: Any,
+) -> TransferResult:
     """Rewrite the accompaniment of ``src`` in ``style``, keeping the melody note for note.
 
     Parameters
     ----------
     src
-        A MIDI path, a ``pretty_midi.PrettyMIDI`` or a ``music21`` stream.
+        A MIDI path, a ``pretty_midi.PrettyMIDI`` or a ``music21`` stream; a stream's
+        own chord symbols are the chords followed unless ``chords`` or ``reharmonize``.
     style
         A style name (see :func:`styletx.styles`) or a :class:`Style` from
         :func:`styletx.load_style`, which avoids reloading weights on every call.
-    seed
-        Same seed, input and settings → identical output. ``None`` draws one.
-    temperature
-        Sampling temperature (lower = safer, sparser and more repetitive); ``None``
-        takes the style's own, calibrated so that its output is as dense as its data.
-    strength
-        0 keeps the input's accompaniment; 1 resamples it fully.
-    bars
-        Only these bars change, e.g. ``"5-12"`` (1-based, inclusive).
-    melody_track
-        The melody's part index or name; default: chosen by heuristic.
-    schedule
-        ``"default"`` or ``"paper"`` (Lu & Su's 25 argmax iterations, slow).
-    sweeps
-        Parallel sweeps of the default schedule.
-    keep_drums
-        Copy the input's drum tracks to the output.
-    chords
-        A chord chart to follow, e.g. ``"C | Am7 | Dm7 G7 | C"`` (:func:`parse_chart`);
-        default: a music21 score's own chord symbols (MusicXML), else the chords
-        estimated from the input.
-    reharmonize
-        Let the model choose the harmony instead of keeping the song's.
+    options
+        The settings (:class:`TransferOptions`); default: its defaults.
     device
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (used when ``style`` is a name).
-    threads
-        Torch CPU threads while sampling (default 1, see :data:`DEFAULT_THREADS`);
-        ``None`` keeps torch's own setting.
+    progress
+        Called with ``(done, total)`` as the sampler goes.
+    **changes
+        Fields of :class:`TransferOptions` or of its :class:`SamplerSettings` that
+        override ``options``: ``seed`` (same seed, input and settings give identical
+        output; ``None`` draws one), ``temperature`` (``None``: the style's own),
+        ``strength`` (0 keeps the input's accompaniment, 1 resamples it), ``sweeps``,
+        ``schedule`` (``"paper"``: Lu & Su's 25 argmax iterations), ``bars`` (e.g.
+        ``"5-12"``), ``melody_track``, ``keep_drums``, ``chords`` (e.g.
+        ``"C | Am7 | Dm7 G7 | C"``), ``reharmonize``, ``threads``.
 
     Returns
     -------
-    pretty_midi.PrettyMIDI
-        The melody (unchanged), the new accompaniment, and the drums if kept.
+    TransferResult
+        The melody (unchanged), the new accompaniment and the drums if kept, in exact
+        ticks: ``.write("out.mid")`` writes them; ``.to_pretty_midi()`` converts them,
+        with a warning naming whatever pretty_midi cannot hold.
     """
+    options = (options or TransferOptions()).replace(**changes)
     style_obj = style if isinstance(style, Style) else load_style(style, device=device)
     song = load_source(src)
-    if chords is None and not reharmonize and _is_stream(src):
-        chords = stream_chord_changes(src, song.resolution) or None  # the score's own symbols
-    result = transfer_song(
-        song, style_obj,
-        settings=_settings(seed, temperature, strength, schedule, sweeps),
-        bars=parse_bars(bars), melody_track=melody_track, keep_drums=keep_drums,
-        chords=chords, reharmonize=reharmonize, threads=threads,
-    )
-    return result.to_pretty_midi()
+    if options.chords is None and not options.reharmonize and _is_stream(src):
+        # The score's own symbols (an empty list: none, so the chords are estimated).
+        options = options.replace(chords=stream_chord_changes(src, song.resolution) or None)
+    return transfer_song(song, style_obj, options, progress=progress)
 
 
 def render(
     src: str | os.PathLike,
     out: str | os.PathLike,
     style: str | Style = "bach",
+    options: TransferOptions | None = None,
     *,
-    seed: int | None = None,
-    temperature: float | None = None,
-    strength: float = SamplerSettings.strength,
-    bars: str | tuple[int, int] | None = None,
-    melody_track: int | str | None = None,
-    schedule: Schedule = "default",
-    sweeps: int = SamplerSettings.sweeps,
-    keep_drums: bool = True,
-    chords: str | None = None,
-    reharmonize: bool = False,
     force: bool = False,
     device: str = "cpu",
     progress: Progress | None = None,
-    threads: int | None = DEFAULT_THREADS,
+    **changes: Any,
 ) -> TransferResult:
-    """File to file: :func:`transfer` that writes ``out`` atomically (never over ``src``)."""
-    style_obj = style if isinstance(style, Style) else load_style(style, device=device)
-    out_path = Path(out)
-    if out_path.exists() and not force:
-        raise StyleTxError(f"{out_path} exists; use --force to replace it")
-    result = transfer_song(
-        read_midi(src), style_obj,
-        settings=_settings(seed, temperature, strength, schedule, sweeps),
-        bars=parse_bars(bars), melody_track=melody_track, keep_drums=keep_drums,
-        chords=chords, reharmonize=reharmonize, progress=progress, threads=threads,
-    )
-    write_midi(out_path, result.song, result.tracks, force=force, protect=[src])
+    """File to file: :func:`transfer`, then :meth:`TransferResult.write` to ``out``.
+
+    ``out`` is checked before sampling (a suffix :func:`output_format` knows; it must
+    not exist, unless ``force``, and is never ``src``), so a refused target costs no time.
+    """
+    output_format(out)
+    check_target(out, force=force, protect=[src])
+    result = transfer(src, style, options, device=device, progress=progress, **changes)
+    result.write(out, force=force)
     return result

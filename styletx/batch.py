@@ -42,12 +42,10 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Literal
 
-from styletx.diagnostics import LOGGER, collect_warnings, quantization_note
+from styletx.api import TransferOptions, transfer
+from styletx.diagnostics import LOGGER, collect_warnings
 from styletx.errors import StyleTxError
 from styletx.io.files import StrPath, atomic_write
-from styletx.io.reader import ReadWarnings, read_midi
-from styletx.io.writer import write_midi
-from styletx.model.settings import SamplerSettings
 from styletx.styles import Style, load_style
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -57,19 +55,22 @@ Status = Literal["ok", "failed", "skipped"]
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """What every file of a batch is rendered with (the same knobs as ``styletx render``)."""
+    """What every file of a batch is rendered with: ``styletx render``'s options, plus the batch's own.
+
+    ``transfer.sampler.seed`` is the batch seed (``None`` counts as 0): each file
+    samples with its own seed derived from it (:func:`file_seed`).
+    """
 
     style: str
-    seed: int = 0
+    transfer: TransferOptions = field(default_factory=TransferOptions)
     force: bool = False
     wav: bool = False
-    temperature: float | None = None
-    strength: float = SamplerSettings.strength
-    sweeps: int = SamplerSettings.sweeps
-    schedule: Literal["default", "paper"] = "default"
-    melody_track: int | str | None = None
-    keep_drums: bool = True
     device: str = "cpu"
+
+    @property
+    def seed(self) -> int:
+        """The batch seed."""
+        return self.transfer.sampler.seed or 0
 
 
 @dataclass(frozen=True)
@@ -257,38 +258,30 @@ def _peak_rss_mib() -> float:
 
 
 def convert_one(job: Job, options: BatchOptions) -> FileResult:
-    """Render one file with the loaded style; every failure becomes a ``failed`` result."""
-    from styletx.api import transfer_song
+    """Render one file with the loaded style; every failure becomes a ``failed`` result.
 
+    The warnings logged while this file is read and transferred are collected here,
+    in whichever process runs it, and returned in the result (the parent logs them
+    once per file), so ``--jobs`` never changes what is reported.
+    """
     t0 = time.perf_counter()
     result = FileResult(os.fspath(job.src), os.fspath(job.dst), "ok", seed=job.seed)
+    prefix = f"{job.src}: "  # the reader names the file; the report already does
     try:
         if _STYLE is None:
             raise RuntimeError("no style loaded in this process")
         if options.force or not job.dst.exists():
-            try:
-                settings = SamplerSettings(
-                    schedule=options.schedule, temperature=options.temperature,
-                    strength=options.strength, sweeps=options.sweeps, seed=job.seed)
-            except ValueError as e:
-                raise StyleTxError(str(e)) from e
-            warnings = ReadWarnings()
-            with collect_warnings():  # counted in the result, logged once by the parent
-                song = read_midi(job.src, warnings=warnings)
-            out = transfer_song(song, _STYLE, settings=settings,
-                                melody_track=options.melody_track, keep_drums=options.keep_drums)
+            with collect_warnings() as collected:
+                out = transfer(job.src, _STYLE, options.transfer, seed=job.seed)
             job.dst.parent.mkdir(parents=True, exist_ok=True)
-            write_midi(job.dst, out.song, out.tracks, force=options.force, protect=[job.src])
-            notes = [warnings.summary() if warnings.any() else None,
-                     quantization_note(out.grid.report)]
-            result.warnings = "; ".join(n for n in notes if n)
+            out.write(job.dst, force=options.force)
+            result.warnings = "; ".join(m.removeprefix(prefix) for m in collected.messages)
         if options.wav:
             from styletx.preview import write_wav
 
             write_wav(job.dst, _wav_path(job.dst), force=True, protect=[job.src])
     except StyleTxError as e:
         reason = " ".join(str(e).split())
-        prefix = f"{job.src}: "  # the reader names the file; the report already does
         result.status, result.reason = "failed", reason.removeprefix(prefix)
     except Exception as e:  # a bug on one odd file must not stop the batch
         result.status = "failed"

@@ -16,7 +16,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pretty_midi
 
@@ -28,6 +28,9 @@ from styletx.music.parts import SKYLINE, part_stats, select_parts
 from styletx.music.song import Parts, Song
 from styletx.music.timing import bar_number, bar_starts, duration_seconds, has_pickup, tick_to_seconds
 from styletx.progress import progress_bar
+
+if TYPE_CHECKING:
+    from styletx.api import TransferOptions
 
 Subparsers = Any  # argparse's _SubParsersAction is private
 
@@ -218,7 +221,6 @@ def _add_render(subparsers: Subparsers) -> None:
     p.add_argument("--style", default=None,
                    help="style name (see `styletx styles`; default bach); with --style-from, "
                    "the style to adapt instead of the nearest one")
-    add_melody_args(p)
     few = p.add_argument_group("few-shot: adapt a style to examples")
     few.add_argument("--style-from", nargs="+", metavar="EX.mid", default=None,
                      help="fine-tune the nearest shipped style on these example files, then "
@@ -231,14 +233,7 @@ def _add_render(subparsers: Subparsers) -> None:
                      "(default 40)")
     few.add_argument("--adapt-steps", type=int, default=None,
                      help="at most this many fine-tuning steps (default: as many as the time allows)")
-    p.add_argument("--temperature", type=float, default=None,
-                   help="sampling temperature (default: the style's, see `styletx styles`)")
-    p.add_argument("--strength", type=float, default=SamplerSettings.strength,
-                   help="0 keeps the input accompaniment, 1 resamples it fully (default %(default)s)")
-    p.add_argument("--sweeps", type=int, default=SamplerSettings.sweeps,
-                   help="parallel Gibbs sweeps (default %(default)s)")
-    p.add_argument("--schedule", choices=["default", "paper"], default="default",
-                   help="'paper' = Lu & Su's 25 argmax iterations (slow baseline)")
+    add_sampling_args(p)
     p.add_argument("--bars", help="only change these bars, e.g. 5-12 (1-based, inclusive)")
     harmony = p.add_mutually_exclusive_group()
     harmony.add_argument("--chords", metavar="CHART",
@@ -249,17 +244,41 @@ def _add_render(subparsers: Subparsers) -> None:
     p.add_argument("--print-chords", action="store_true",
                    help="print the chord chart the accompaniment follows")
     p.add_argument("--seed", type=int, default=None, help="random seed (same seed = same bytes)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--force", action="store_true", help="replace existing outputs")
+    p.add_argument("--wav", action="store_true",
+                   help="also write a WAV preview beside each output (needs tinysoundfont)")
+    p.set_defaults(func=_run_render)
+
+
+def add_sampling_args(p: argparse.ArgumentParser) -> None:
+    """The transfer options ``render`` and ``batch`` share: melody, sampler, drums, device."""
+    add_melody_args(p)
+    p.add_argument("--temperature", type=float, default=None,
+                   help="sampling temperature (default: the style's, see `styletx styles`)")
+    p.add_argument("--strength", type=float, default=SamplerSettings.strength,
+                   help="0 keeps the input accompaniment, 1 resamples it fully (default %(default)s)")
+    p.add_argument("--sweeps", type=int, default=SamplerSettings.sweeps,
+                   help="parallel Gibbs sweeps (default %(default)s)")
+    p.add_argument("--schedule", choices=["default", "paper"], default="default",
+                   help="'paper' = Lu & Su's 25 argmax iterations (slow baseline)")
     drums = p.add_mutually_exclusive_group()
     drums.add_argument("--keep-drums", dest="keep_drums", action="store_true", default=True,
                        help="copy the input's drum tracks (default)")
     drums.add_argument("--drop-drums", dest="keep_drums", action="store_false",
                        help="leave the input's drums out")
-    p.add_argument("--force", action="store_true", help="replace existing outputs")
-    p.add_argument("--wav", action="store_true",
-                   help="also write a WAV preview beside each output (needs tinysoundfont)")
-    p.set_defaults(func=_run_render)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+
+
+def transfer_options(args: argparse.Namespace, **fields: Any) -> TransferOptions:
+    """Map the flags of :func:`add_sampling_args` (and ``--seed``), plus ``fields``, onto
+    :class:`styletx.api.TransferOptions`, the API's one input."""
+    from styletx.api import TransferOptions
+
+    return TransferOptions(melody_track=args.melody_track, keep_drums=args.keep_drums,
+                           **fields).replace(
+        seed=args.seed, temperature=args.temperature, strength=args.strength,
+        sweeps=args.sweeps, schedule=args.schedule)
 
 
 def render_targets(inputs: Sequence[str], output: str) -> list[tuple[Path, Path]]:
@@ -272,46 +291,25 @@ def render_targets(inputs: Sequence[str], output: str) -> list[tuple[Path, Path]
 
 
 def _run_render(args: argparse.Namespace) -> int:
-    import tempfile
-
-    import torch
-
     from styletx.api import render
-    from styletx.diagnostics import LOGGER, quantization_note
-    from styletx.io.files import check_target
-    from styletx.preview import MUSICXML_SUFFIXES, write_musicxml, write_wav
     from styletx.styles import load_style
 
-    # The sampler makes many small tensor calls; one thread avoids the cost of
-    # waking a pool for each (measured faster on the 2-core machines).
-    torch.set_num_threads(args.threads)
     if args.style_from:
         style = _adapted_style(args)
     else:
         if args.save_style or args.adapt_seconds is not None or args.adapt_steps is not None:
             raise StyleTxError("--save-style, --adapt-seconds and --adapt-steps go with --style-from")
         style = load_style(args.style or "bach", device=args.device)
+    options = transfer_options(args, bars=args.bars, chords=args.chords,
+                               reharmonize=args.reharmonize, threads=args.threads)
     failures = 0
     for src, dst in render_targets(args.inputs, args.output):
         dst.parent.mkdir(parents=True, exist_ok=True)
-        as_xml = dst.suffix.lower() in MUSICXML_SUFFIXES
-        with progress_bar(f"{src.name} → {style.name}") as bar, \
-                tempfile.TemporaryDirectory() as tmp:
+        with progress_bar(f"{src.name} → {style.name}") as bar:
             try:
-                # MusicXML: render the MIDI to a scratch file, then convert it.
-                check_target(dst, force=args.force, protect=[src])
-                midi_dst = Path(tmp) / "out.mid" if as_xml else dst
-                result = render(
-                    src, midi_dst, style, seed=args.seed, temperature=args.temperature,
-                    strength=args.strength, bars=args.bars, melody_track=args.melody_track,
-                    schedule=args.schedule, sweeps=args.sweeps, keep_drums=args.keep_drums,
-                    chords=args.chords, reharmonize=args.reharmonize, force=args.force,
-                    progress=bar,
-                )
-                if as_xml:
-                    write_musicxml(midi_dst, dst, force=args.force, protect=[src])
+                result = render(src, dst, style, options, force=args.force, progress=bar)
                 if args.wav:
-                    write_wav(midi_dst, dst.with_suffix(".wav"), force=args.force, protect=[src])
+                    result.write(dst.with_suffix(".wav"), force=args.force)
             except StyleTxError as e:
                 if len(args.inputs) == 1:
                     raise
@@ -323,9 +321,6 @@ def _run_render(args: argparse.Namespace) -> int:
         if args.print_chords:
             print(f"chords: {result.chart}")
         _warn_meter(src, result.song, style)
-        quantized = quantization_note(result.grid.report)
-        if quantized:
-            LOGGER.warning("%s: %s", src, quantized)
         print(f"wrote {dst}{' and its .wav' if args.wav else ''} ({result.seconds:.2f} s)")
     return 2 if failures else 0
 
@@ -389,24 +384,15 @@ def _add_batch(subparsers: Subparsers) -> None:
     p.add_argument("--wav", action="store_true", help="also write a WAV preview per file")
     p.add_argument("--report", type=Path, default=None,
                    help="JSON report path (default OUTPUT/styletx-report.json)")
-    p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
-                   help="part index or name of the melody in every file (default: guessed)")
-    p.add_argument("--temperature", type=float, default=None,
-                   help="sampling temperature (default: the style's)")
-    p.add_argument("--strength", type=float, default=SamplerSettings.strength)
-    p.add_argument("--sweeps", type=int, default=SamplerSettings.sweeps)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    add_sampling_args(p)
     p.set_defaults(func=_run_batch)
 
 
 def _run_batch(args: argparse.Namespace) -> int:
     from styletx.batch import REPORT_NAME, BatchOptions, format_summary, run_batch
 
-    options = BatchOptions(
-        style=args.style, seed=args.seed, force=args.force, wav=args.wav,
-        temperature=args.temperature, strength=args.strength, sweeps=args.sweeps,
-        melody_track=args.melody_track, device=args.device,
-    )
+    options = BatchOptions(style=args.style, transfer=transfer_options(args), force=args.force,
+                           wav=args.wav, device=args.device)
     report = run_batch(args.inputs, args.output, options, jobs=args.jobs,
                        report_path=args.report, progress=True)
     print(format_summary(report, args.report or args.output / REPORT_NAME))

@@ -1,9 +1,16 @@
 """Warnings about recoverable oddities, kept off the terminal until the end.
 
-Library code logs on the ``styletx`` logger (which has a ``NullHandler``, so a
-library user sees nothing unless they configure logging). The CLI wraps a
-command in :func:`collect_warnings` and prints one summary line on stderr
-instead of one line per oddity.
+Library code logs on the ``styletx`` logger and its children. A library user sees
+those records through their own logging setup, as usual. The CLI wraps a command
+in :func:`collect_warnings` and prints one summary line on stderr instead of one
+line per oddity; a batch wraps each file in it too, so the file's warnings go into
+its report entry.
+
+The logger is never changed per call: one handler, installed here, hands each
+warning to the *innermost* collection open in the current thread or task (a
+:class:`~contextvars.ContextVar`). Nested collections therefore never count a
+record twice, and a file converted in this process reports exactly what it would
+report in a worker process.
 """
 
 from __future__ import annotations
@@ -11,22 +18,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from styletx.music.grid import QuantizationReport
 
 LOGGER = logging.getLogger("styletx")
-LOGGER.addHandler(logging.NullHandler())
 
 
-class WarningCollector(logging.Handler):
-    """Keep the messages of warning records instead of printing them."""
+class WarningCollector:
+    """The messages of the warning records logged while a collection was open."""
 
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
         self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(" ".join(record.getMessage().split()))
 
     def summary(self) -> str | None:
         """One line for stderr, or None when nothing was logged."""
@@ -38,17 +41,38 @@ class WarningCollector(logging.Handler):
                 "run with -v to see them all")
 
 
+_OPEN: ContextVar[WarningCollector | None] = ContextVar("styletx_warnings", default=None)
+
+
+class _ToOpenCollector(logging.Handler):
+    """The one handler on the ``styletx`` logger: a warning goes to the innermost open collection.
+
+    Being a handler, it also keeps Python's last-resort handler from printing
+    records when nothing is collecting (what a ``NullHandler`` would do).
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        collector = _OPEN.get()
+        if collector is not None:
+            collector.messages.append(" ".join(record.getMessage().split()))
+
+
+LOGGER.addHandler(_ToOpenCollector(logging.WARNING))
+
+
 @contextmanager
 def collect_warnings() -> Iterator[WarningCollector]:
-    """Collect ``styletx`` warnings for the duration of the block (not passed upward)."""
+    """Collect the ``styletx`` warnings of this thread or task for the duration of the block.
+
+    While the block runs, an outer collection receives none of them: the caller
+    decides what to pass on (a batch logs one line per file).
+    """
     collector = WarningCollector()
-    LOGGER.addHandler(collector)
-    propagate, LOGGER.propagate = LOGGER.propagate, False
+    token = _OPEN.set(collector)
     try:
         yield collector
     finally:
-        LOGGER.removeHandler(collector)
-        LOGGER.propagate = propagate
+        _OPEN.reset(token)
 
 
 def quantization_note(report: QuantizationReport) -> str | None:

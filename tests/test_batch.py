@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from styletx import batch
+from styletx.api import TransferOptions
 from styletx.batch import BatchOptions, file_seed, plan, run_batch
 from styletx.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD = ["pickup.mid", "meter_3_4.mid", "overlapping_same_pitch.mid"]
+FAST = TransferOptions().replace(sweeps=1)
 
 
 def _tree(root: Path) -> Path:
@@ -73,7 +75,7 @@ def test_interrupted_batch_resumes_to_identical_bytes(
     tiny_style: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = _tree(tmp_path)
-    options = BatchOptions(style=tiny_style, seed=7, sweeps=1)
+    options = BatchOptions(tiny_style, FAST.replace(seed=7))
     reference = tmp_path / "reference"
     run_batch([src], reference, options, progress=False)
 
@@ -103,13 +105,13 @@ def test_seeds_give_identical_bytes_with_workers(tiny_style: str, tmp_path: Path
     src.mkdir()
     for name in GOOD[:2]:
         shutil.copy(FIXTURES / name, src / name)
-    options = BatchOptions(style=tiny_style, seed=11, sweeps=1)
+    options = BatchOptions(tiny_style, FAST.replace(seed=11))
     run_batch([src], tmp_path / "one", options, progress=False)
     report = run_batch([src], tmp_path / "two", options, jobs=2, progress=False)
     assert report.count("ok") == 2
     assert all(r.peak_rss_mib > 0 for r in report.results)
     assert _outputs(tmp_path / "one") == _outputs(tmp_path / "two")
-    other = run_batch([src], tmp_path / "three", BatchOptions(style=tiny_style, seed=12, sweeps=1),
+    other = run_batch([src], tmp_path / "three", BatchOptions(tiny_style, FAST.replace(seed=12)),
                       progress=False)
     assert other.count("ok") == 2
     assert _outputs(tmp_path / "three") != _outputs(tmp_path / "one")
@@ -122,7 +124,7 @@ def test_output_in_the_input_folder_never_overwrites_inputs(tiny_style: str,
     for name in GOOD[:2]:
         shutil.copy(FIXTURES / name, src / name)
     before = {p.name: p.read_bytes() for p in src.iterdir()}
-    options = BatchOptions(style=tiny_style, sweeps=1, force=True)
+    options = BatchOptions(tiny_style, FAST, force=True)
     report = run_batch([f"{src}/*.mid"], src, options, progress=False)
     assert report.count("ok") == 2
     assert {p.name: p.read_bytes() for p in src.iterdir() if p.name in before} == before

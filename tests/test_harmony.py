@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from styletx.api import transfer_song
+from styletx.api import TransferOptions, transfer_song
 from styletx.evaluation.metrics import estimate_chords, piece_of
 from styletx.io.reader import read_midi
 from styletx.model.settings import SamplerSettings
@@ -45,7 +45,7 @@ def test_given_chords_are_followed(name: str) -> None:
     style = load_style(name)
     # a plain one-chord-a-bar reading of the tune (D minor), not the chorale's own harmony
     chart = "N.C. | Dm | F | Bb | F | Dm | Gm A7 | Dm | F C | Bb C7 | Gm A7 | D"
-    result = transfer_song(song, style, chords=chart, settings=SamplerSettings(seed=3))
+    result = transfer_song(song, style, TransferOptions(SamplerSettings(seed=3), chords=chart))
     given = parse_chart(chart, result.grid)
     inp = piece_of(song, parts)
     out = estimate_chords(_output_piece(result, inp))
@@ -71,7 +71,7 @@ def test_texture_is_steady_as_the_chain_runs_longer() -> None:
     style = load_style("jazz")
     stats = []
     for sweeps in (2, 8):
-        result = transfer_song(song, style, settings=SamplerSettings(seed=5, sweeps=sweeps))
+        result = transfer_song(song, style, TransferOptions(SamplerSettings(seed=5, sweeps=sweeps)))
         roll = result.new_accomp
         sounding = (roll > 0).sum(1)
         beats = roll.shape[0] / result.grid.steps_per_beat
@@ -90,7 +90,7 @@ def test_bach_voice_leading_pass_reduces_parallels() -> None:
         total = 0
         for seed in range(3):
             settings = SamplerSettings(seed=seed, voice_leading_tries=tries)
-            result = transfer_song(song, style, settings=settings)
+            result = transfer_song(song, style, TransferOptions(settings))
             window = result.new_accomp[:, style.model.cfg.pitch_lo : style.model.cfg.pitch_hi]
             total += count_parallels(roll_slices(window, result.grid.melody, style.model.cfg.pitch_lo))
         counts.append(total)
@@ -100,8 +100,6 @@ def test_bach_voice_leading_pass_reduces_parallels() -> None:
 @needs
 def test_a_scores_chord_symbols_are_followed() -> None:
     """A music21 score (as parsed from MusicXML) with chord symbols: the transfer follows them."""
-    import io
-
     from music21 import harmony, meter, note, stream
 
     import styletx
@@ -118,10 +116,7 @@ def test_a_scores_chord_symbols_are_followed() -> None:
         score.insert(bar * 4.0, cs)
         for beat in range(4):
             score.insert(bar * 4.0 + beat, note.Note(tune[bar * 4 + beat], quarterLength=1.0))
-    pm = styletx.transfer(score, load_style("pop"), seed=2)
-    buf = io.BytesIO()
-    pm.write(buf)
-    out = read_midi(buf.getvalue())
+    out = read_midi(styletx.transfer(score, load_style("pop"), seed=2).midi_bytes())
     parts = select_parts(out, 0)
     piece = piece_of(out, Parts(melody=parts.melody, accompaniment=[t for t in out.tracks[1:]],
                                 drums=[], reason="output"))

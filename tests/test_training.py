@@ -98,12 +98,12 @@ def test_shipped_bach_scores_a_test_chorale_better_than_untrained() -> None:
 @pytest.mark.parametrize("name", SHIPPED)
 @pytest.mark.parametrize("fixture", ["tempo_changes.mid", "meter_3_4.mid"])
 def test_each_shipped_style_renders_4_4_and_3_4(name: str, fixture: str, tmp_path: Path) -> None:
-    from styletx.api import transfer_song
+    from styletx.api import TransferOptions, transfer_song
     from styletx.io.writer import write_midi
 
     style = load_style(name)
     song = read_midi(FIXTURES / fixture)
-    result = transfer_song(song, style, settings=SamplerSettings(seed=0, sweeps=2))
+    result = transfer_song(song, style, TransferOptions(SamplerSettings(seed=0, sweeps=2)))
     out = write_midi(tmp_path / "o.mid", result.song, result.tracks)
     back = read_midi(out)
     assert back.tracks[0].notes == select_parts(song).melody.notes

@@ -259,7 +259,7 @@ def run_bench(
     import torch
     from tqdm import tqdm
 
-    from styletx.api import transfer_song
+    from styletx.api import TransferOptions, transfer_song
     from styletx.model.settings import SamplerSettings
     from styletx.styles import load_style, styles
 
@@ -306,7 +306,7 @@ def run_bench(
         for k in sweeps:
             settings = SamplerSettings(seed=seed + i, sweeps=k, temperature=temperature)
             t = time.perf_counter()
-            res = transfer_song(song_in, style, settings=settings, melody_track=melody_index)
+            res = transfer_song(song_in, style, TransferOptions(settings, melody_track=melody_index))
             out, _ = as_file(res.song, res.tracks, res.tracks[0])
             m = _score(song_in, parts_in, out, style, classifier)
             rec["runs"][f"styletx_sweeps_{k}"] = {**m["output"], "seconds": time.perf_counter() - t}
@@ -317,7 +317,7 @@ def run_bench(
         if full:
             settings = SamplerSettings(seed=seed + i, sweeps=sweeps[0], temperature=temperature)
             t = time.perf_counter()
-            res = transfer_song(mel_song, style, settings=settings, melody_track=0)
+            res = transfer_song(mel_song, style, TransferOptions(settings, melody_track=0))
             out, _ = as_file(res.song, res.tracks, res.tracks[0])
             m = _score(song_in, parts_in, out, style, classifier)
             rec["runs"]["styletx_melody_only"] = {**m["output"], "seconds": time.perf_counter() - t}

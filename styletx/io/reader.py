@@ -22,7 +22,7 @@ Reading rules
   note-offs, dangling and zero-length notes; for PrettyMIDI input, notes before
   time 0 or ending before they start, out-of-range velocities) are counted in a
   :class:`ReadWarnings` and logged as one warning per file on the ``styletx``
-  logger (see :mod:`styletx.diagnostics`).
+  logger (see :mod:`styletx.diagnostics`), unless the caller asks for the counts.
 * Maps: tempo, time-signature and key-signature events from all tracks are
   merged by tick; of several events of one kind at one tick the last (in track
   order) wins. Nothing is added: a file without tempo events gets an empty
@@ -128,8 +128,8 @@ def read_midi(src: MidiSource, *, warnings: ReadWarnings | None = None) -> Song:
         its notes before time 0 move to 0 and its notes ending before they
         start become zero-length.
     warnings
-        If given, filled with the counts of recoverable oddities (they are also
-        logged as one warning on the ``styletx`` logger).
+        If given, filled with the counts of recoverable oddities, which the caller
+        reports; if not, they are logged as one warning on the ``styletx`` logger.
 
     Returns
     -------
@@ -160,7 +160,7 @@ def read_midi(src: MidiSource, *, warnings: ReadWarnings | None = None) -> Song:
             song.source = os.fspath(src)
     _check_song(song, label)
     found.zero_length_notes = sum(n.end == n.start for t in song.tracks for n in t.notes)
-    if found.any():
+    if warnings is None and found.any():
         LOGGER.warning("%s: %s", label, found.summary())
     return song
 
