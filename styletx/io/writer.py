@@ -1,11 +1,12 @@
 """Writing a :class:`~styletx.music.song.Song` back to a Standard MIDI File, tick for tick.
 
+:func:`write_midi` writes a type-1 file at ``song.resolution``: a conductor
 track with the three maps, then one track per given part. Within a tick, note
 events are ordered note-offs of earlier notes first, then zero-length notes
 (on, then off), then note-ons -- each group by pitch -- which is exactly what
 the FIFO reading rule needs to give back the same notes. (Same-pitch notes on
 one part that overlap in a nested way cannot survive FIFO pairing; notes that
-came from :func:`read_midi` never do.) Key names are re-spelled with the
+came from :func:`~styletx.io.reader.read_midi` never do.) Key names are re-spelled with the
 fewest accidentals (a Gb major file comes back as F# major: same tonic and mode).
 """
 
