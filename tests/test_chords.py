@@ -19,7 +19,6 @@ from styletx.music.chords import (
     chord_scores,
     chord_track,
     harmonize,
-    track_changes,
     transpose_track,
     viterbi,
 )
@@ -89,6 +88,12 @@ def _texture(chords: list[Chord], beats_each: int = 4) -> tuple[np.ndarray, np.n
     bar_step = np.arange(n) % (4 * SPB)
     meta = np.stack([bar_step % SPB, bar_step, np.zeros(n), np.full(n, 4), np.zeros(n)], 1).astype(np.int64)
     return melody, accomp, meta
+
+
+def track_changes(track: np.ndarray) -> list[tuple[int, Chord | None]]:
+    """``(start frame, chord)`` at every change of a track: the inverse of ``chart_track``."""
+    starts = np.concatenate([[0], np.nonzero(np.diff(track))[0] + 1])
+    return [(int(s), Chord.from_token(int(track[s]))) for s in starts]
 
 
 def test_chord_track_follows_block_chords() -> None:

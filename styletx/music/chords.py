@@ -323,14 +323,6 @@ def transpose_track(track: np.ndarray, shift: int) -> np.ndarray:
     return _shift_tokens(track, shift).astype(track.dtype)
 
 
-def track_changes(track: np.ndarray) -> list[tuple[int, Chord | None]]:
-    """``(start frame, chord)`` at every change of a track (inverse of :func:`chart_track`)."""
-    if track.size == 0:
-        return []
-    starts = np.concatenate([[0], np.nonzero(np.diff(track))[0] + 1])
-    return [(int(s), Chord.from_token(int(track[s]))) for s in starts]
-
-
 def chord_tone_mask() -> np.ndarray:
     """``bool [97, 12]``: the pitch classes of each token (row 0, no chord, is empty)."""
     mask = np.zeros((N_CHORD_TOKENS, 12), dtype=bool)

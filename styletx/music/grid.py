@@ -57,13 +57,6 @@ def melody_token(pitch: int, onset: bool) -> int:
     return 1 + pitch if onset else MELODY_HOLD + pitch
 
 
-def melody_pitch(token: int) -> int | None:
-    """Decode the pitch of a melody token (``None`` for a rest)."""
-    if token == MELODY_REST:
-        return None
-    return (token - 1) % 128
-
-
 @dataclass
 class QuantizationReport:
     """What quantisation changed, so users can see how lossy the grid was."""
@@ -170,10 +163,6 @@ class Grid:
     def bar_mask(self, first_bar: int, last_bar: int) -> np.ndarray:
         """Boolean ``[T]``: frames in bars ``first_bar..last_bar`` (1-based, inclusive)."""
         return (self.bar_index >= first_bar - 1) & (self.bar_index <= last_bar - 1)
-
-    def accompaniment_notes(self, velocity: int = 80) -> list[Note]:
-        """The accompaniment roll as notes in ticks."""
-        return roll_to_notes(self.accomp, self.resolution, self.steps_per_beat, velocity)
 
 
 def frame_to_tick(frame: int, resolution: int, steps_per_beat: int) -> int:
