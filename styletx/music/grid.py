@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -194,6 +194,21 @@ def quantize_note(
     return start, end
 
 
+def _frame_spans(
+    notes: Iterable[Note], n_frames: int, resolution: int, steps_per_beat: int,
+    report: QuantizationReport | None,
+) -> Iterator[tuple[Note, int, int]]:
+    """``(note, start, end)`` in frames for each note that starts on the grid, end clipped to it.
+
+    Every note is counted in ``report``, also one that starts past the grid's end.
+    """
+    report = report if report is not None else QuantizationReport()
+    for note in notes:
+        start, end = quantize_note(note, resolution, steps_per_beat, report)
+        if start < n_frames:
+            yield note, start, min(end, n_frames)
+
+
 def notes_to_roll(
     notes: Iterable[Note],
     n_frames: int,
@@ -202,14 +217,10 @@ def notes_to_roll(
     report: QuantizationReport | None = None,
 ) -> np.ndarray:
     """Put notes on a ``[T, 128]`` off/onset/hold roll (see the module's quantisation rule)."""
-    report = report if report is not None else QuantizationReport()
     roll = np.zeros((n_frames, N_MIDI_PITCHES), dtype=np.uint8)
     spans: dict[int, list[tuple[int, int]]] = {}
-    for note in notes:
-        start, end = quantize_note(note, resolution, steps_per_beat, report)
-        if start >= n_frames:
-            continue
-        spans.setdefault(note.pitch, []).append((start, min(end, n_frames)))
+    for note, start, end in _frame_spans(notes, n_frames, resolution, steps_per_beat, report):
+        spans.setdefault(note.pitch, []).append((start, end))
     for pitch, items in spans.items():
         items.sort()
         for i, (start, end) in enumerate(items):
@@ -279,13 +290,8 @@ def melody_tokens(
     report: QuantizationReport | None = None,
 ) -> np.ndarray:
     """Melody tokens per frame; where melody notes overlap, the later onset wins."""
-    report = report if report is not None else QuantizationReport()
     tokens = np.zeros(n_frames, dtype=np.int16)
-    for note in sorted(notes):
-        start, end = quantize_note(note, resolution, steps_per_beat, report)
-        if start >= n_frames:
-            continue
-        end = min(end, n_frames)
+    for note, start, end in _frame_spans(sorted(notes), n_frames, resolution, steps_per_beat, report):
         tokens[start] = melody_token(note.pitch, onset=True)
         tokens[start + 1 : end] = melody_token(note.pitch, onset=False)
     return tokens
