@@ -13,12 +13,15 @@ from styletx.io.reader import read_midi
 from styletx.music.charts import chord_chart, parse_chart
 from styletx.music.chords import (
     NO_CHORD,
+    NOTE_NAMES,
     Chord,
     ChordModel,
     chart_track,
     chord_scores,
     chord_track,
     harmonize,
+    key_symbol,
+    parse_root,
     transpose_track,
     viterbi,
 )
@@ -174,3 +177,24 @@ def test_info_prints_the_chords_it_hears(capsys: pytest.CaptureFixture[str]) -> 
     song = read_midi(sample)
     assert len(bars) == build_grid(song, select_parts(song), 4).n_bars
     assert bars[0] == "G"  # a waltz in G opens on its tonic
+
+
+def test_key_symbols_take_the_signature_with_fewest_accidentals() -> None:
+    """Key names derive from NOTE_NAMES; they set the signature the MIDI writer stores."""
+    from mido.midifiles.meta import _key_signature_encode
+
+    assert [key_symbol(t, False) for t in range(12)] == list(NOTE_NAMES)
+    assert [key_symbol(t, True) for t in range(12)] == [
+        "Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm"]
+    for minor in (False, True):
+        for tonic in range(12):
+            sharps, mode = _key_signature_encode[key_symbol(tonic, minor)]
+            assert abs(sharps) <= 6 and mode == minor
+            assert (7 * sharps + (9 if minor else 0)) % 12 == tonic  # the reader's rule
+
+
+def test_parse_root_reads_b5_as_a_flat_fifth() -> None:
+    """(Roots with accidentals: tests/test_mma.py.)"""
+    assert parse_root("Cb5") == (0, "b5")
+    with pytest.raises(ValueError):
+        parse_root("H7")

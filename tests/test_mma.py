@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from styletx.errors import StyleTxError
+from styletx.music.chords import parse_root
 from styletx.training import mma as mma_mod
 from styletx.training.leadsheets import (
     ChordChange,
@@ -18,7 +19,6 @@ from styletx.training.leadsheets import (
     MelodyNote,
     harmonise,
     load_leadsheets,
-    split_chord_name,
     transpose_chord,
 )
 from styletx.training.splits import split_of
@@ -46,9 +46,9 @@ def test_split_of_rule() -> None:
 
 
 def test_chord_names_round_trip() -> None:
-    assert split_chord_name("F#m7b5") == (6, "m7b5")
-    assert split_chord_name("Bbmaj7") == (10, "maj7")
-    assert split_chord_name("Bm7b5") == (11, "m7b5")
+    assert parse_root("F#m7b5") == (6, "m7b5")
+    assert parse_root("Bbmaj7") == (10, "maj7")
+    assert parse_root("Bm7b5") == (11, "m7b5")
     assert transpose_chord("G7", 3) == "Bb7"
     assert transpose_chord("Dm", -3) == "Bm"
 
@@ -60,9 +60,9 @@ def test_fitter_c_major_melody_gives_tonic_subdominant_dominant() -> None:
              for i, p in enumerate(bar)]
     notes.append(MelodyNote(12.0, 16.0, 60))
     chords = harmonise([notes], 4, 4, 4.0, tonic=0, minor=False)
-    roots = [split_chord_name(c.name)[0] for c in chords if c.beat == 0.0]
+    roots = [parse_root(c.name)[0] for c in chords if c.beat == 0.0]
     assert roots == [0, 5, 7, 0]
-    assert all(split_chord_name(c.name)[1] in ("", "7", "maj7") for c in chords)
+    assert all(parse_root(c.name)[1] in ("", "7", "maj7") for c in chords)
 
 
 def _sheet(numerator: int) -> LeadSheet:

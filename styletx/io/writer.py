@@ -24,9 +24,6 @@ from styletx.io.files import StrPath, atomic_write
 from styletx.io.reader import DRUM_CHANNEL
 from styletx.music.song import Song, Track
 
-_MAJOR_NAMES = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
-_MINOR_NAMES = ["Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm"]
-
 
 def midi_bytes(song: Song, tracks: Sequence[Track]) -> bytes:
     """Return a type-1 MIDI file of ``tracks`` under ``song``'s resolution and maps.
@@ -129,8 +126,7 @@ def _conductor(song: Song, extra: Sequence[tuple[int, bytes]] = ()) -> mido.Midi
         events.append((ts.tick, 0, mido.MetaMessage(
             "time_signature", numerator=ts.numerator, denominator=ts.denominator)))
     for ks in song.key_signatures:
-        name = (_MINOR_NAMES if ks.minor else _MAJOR_NAMES)[ks.tonic % 12]
-        events.append((ks.tick, 1, mido.MetaMessage("key_signature", key=name)))
+        events.append((ks.tick, 1, mido.MetaMessage("key_signature", key=ks.name)))
     for t in song.tempos:
         events.append((t.tick, 2, mido.MetaMessage("set_tempo", tempo=t.us_per_quarter)))
     for tick, raw in [*song.events, *extra]:

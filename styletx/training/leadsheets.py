@@ -22,23 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
+from styletx.music.chords import INTERVALS, NOTE_NAMES, parse_root
 from styletx.paths import cache_dir
 
 # Bump when the parsing or the chord fitter changes, so stale caches are ignored.
 CACHE_VERSION = 1
 MAX_BARS = 32
-NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
-# MMA chord suffix -> intervals above the root (all spelled as MMA's chord table does).
+# MMA chord suffix -> intervals above the root (all spelled as MMA's chord table does): the
+# model's qualities without the sixth chord, plus the diminished seventh of minor keys. The
+# order is the fitter's order of candidates, which breaks ties between equal scores.
 QUALITIES: dict[str, tuple[int, ...]] = {
-    "": (0, 4, 7),
-    "m": (0, 3, 7),
-    "dim": (0, 3, 6),
-    "7": (0, 4, 7, 10),
-    "maj7": (0, 4, 7, 11),
-    "m7": (0, 3, 7, 10),
-    "m7b5": (0, 3, 6, 10),
+    **{q: INTERVALS[q] for q in ("", "m", "dim", "7", "maj7", "m7", "m7b5")},
     "dim7": (0, 3, 6, 9),
 }
 # Diatonic chords per mode: (degree in semitones above the tonic, suffix, prior bonus).
@@ -122,22 +117,12 @@ class LeadSheet:
         return LeadSheet(**d)
 
 
-def split_chord_name(name: str) -> tuple[int, str]:
-    """Split an MMA chord name such as ``"F#m7b5"`` into (root pitch class, suffix)."""
-    pc = _LETTER_PC[name[0]]
-    i = 1
-    while i < len(name) and name[i] in "#b" and not name[i:].startswith("b5"):
-        pc += 1 if name[i] == "#" else -1
-        i += 1
-    return pc % 12, name[i:]
-
-
 def chord_name(root: int, suffix: str) -> str:
     return NOTE_NAMES[root % 12] + suffix
 
 
 def transpose_chord(name: str, semitones: int) -> str:
-    root, suffix = split_chord_name(name)
+    root, suffix = parse_root(name)
     return chord_name(root + semitones, suffix)
 
 

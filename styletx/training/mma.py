@@ -29,15 +29,15 @@ from pathlib import Path
 import mido
 
 from styletx.errors import StyleTxError
+from styletx.music.chords import key_symbol
 from styletx.paths import cache_dir
-from styletx.training.leadsheets import NOTE_NAMES, LeadSheet, load_leadsheets
+from styletx.training.leadsheets import LeadSheet, load_leadsheets
 from styletx.training.splits import split_of
 
 MMA_RESOLUTION = 192  # MMA writes 192 ticks per (MMA) beat
 # MMA beats per bar for the grooves used: the 6/8 grooves (68Swing, Arpeggio68) count
 # eighth notes as their beats, so an MMA "quarter" there is an eighth of the lead sheet.
 MMA_BEATS_PER_BAR = {4: 4, 3: 3, 6: 6}
-MINOR_KEY_NAMES = ("Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm")
 MELODY_RANGE = (55, 81)  # mean melody pitch is kept in this range after transposition
 MMA_TIMEOUT_S = 60
 
@@ -259,7 +259,7 @@ def render_piece(
         mido.MetaMessage("time_signature", numerator=sheet.numerator,
                          denominator=sheet.denominator, time=0),
         mido.MetaMessage("key_signature", time=0,
-                         key=(MINOR_KEY_NAMES if sheet.minor else NOTE_NAMES)[sheet.tonic]),
+                         key=key_symbol(sheet.tonic, sheet.minor)),
         mido.MetaMessage("end_of_track", time=0),
     ])
     ch = min(c for c in range(16) if c != 9 and c not in used_channels)
@@ -336,7 +336,7 @@ def _run_job(job: _Job) -> dict:
         "groove": job.groove, "tempo_qbpm": job.tempo, "transpose": job.transpose,
         "melody_octave_shift": job.octave_shift,
         "meter": f"{sheet.numerator}/{sheet.denominator}", "pickup_beats": sheet.pickup,
-        "key": (MINOR_KEY_NAMES if sheet.minor else NOTE_NAMES)[sheet.tonic],
+        "key": key_symbol(sheet.tonic, sheet.minor),
         "n_bars": sheet.n_bars,
         "bar_beats": sheet.bar_beats,
         # the chart that was rendered: exact chord labels for training (bar, quarter beat, name)
