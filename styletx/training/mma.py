@@ -7,12 +7,11 @@ MMA renders only the accompaniment; the lead sheet's melody is added as a track 
 ``melody`` on the same tick grid, so it is exactly the lead sheet's melody. Drum tracks
 are dropped: styletx models pitched accompaniment only.
 
-MMA is needed to build data, never at run time. Run ``python -m styletx.training.mma --style all``.
+MMA is needed to build data, never at run time. ``styletx data STYLE`` builds a corpus.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import shutil
@@ -418,20 +417,3 @@ def build_style_corpus(
         print(f"{style}: {len(good)} pieces ({len(manifest['errors'])} failed) in "
               f"{time.time() - t0:.0f} s -> {out_dir}", flush=True)
     return out_dir
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m styletx.training.mma --style all``: build the corpora into the cache."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--style", default="all", help="a style name or 'all'")
-    ap.add_argument("--limit", type=int, default=None, help="pieces per style")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=2)
-    args = ap.parse_args(argv)
-    styles = list(STYLE_SPECS) if args.style == "all" else [args.style]
-    for style in styles:
-        build_style_corpus(style, limit=args.limit, seed=args.seed, jobs=args.jobs)
-
-
-if __name__ == "__main__":
-    main()
