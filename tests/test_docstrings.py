@@ -46,14 +46,23 @@ def _walk(obj: object, names: list[str]) -> object:
 
 
 def _resolve_qualified(name: str) -> object:
-    """Import the longest module prefix of ``name`` and walk attributes from it."""
+    """Import the longest module prefix of ``name`` and walk attributes from it.
+
+    A function or class must be named by the module that defines it, or by a package that
+    exports it in ``__all__``: a name another module merely imports is not its home.
+    """
     parts = name.split(".")
     for cut in range(len(parts), 0, -1):
         try:
-            obj = importlib.import_module(".".join(parts[:cut]))
+            module = importlib.import_module(".".join(parts[:cut]))
         except ImportError:
             continue
-        return _walk(obj, parts[cut:])
+        obj = _walk(module, parts[cut:])
+        home = getattr(obj, "__module__", None)
+        if (cut == len(parts) - 1 and (inspect.isfunction(obj) or inspect.isclass(obj))
+                and home != module.__name__ and parts[cut] not in getattr(module, "__all__", ())):
+            raise AttributeError(f"{name} is {home}.{parts[cut]}, imported into {module.__name__}")
+        return obj
     raise ImportError(name)
 
 
@@ -112,5 +121,7 @@ def test_a_broken_reference_is_caught() -> None:
     assert _resolve(grid, "Grid.meta") is grid.Grid.meta
     with pytest.raises((ImportError, AttributeError)):
         _resolve(grid, "styletx.midi_io.read_midi")
+    with pytest.raises(AttributeError):  # grid imports bar_starts; timing defines it
+        _resolve(grid, "styletx.music.grid.bar_starts")
     with pytest.raises(AttributeError):
         _resolve(grid, "no_such_function")
