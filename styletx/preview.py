@@ -254,6 +254,7 @@ def write_musicxml(
     if suffix not in MUSICXML_SUFFIXES:
         raise StyleTxError(f"{target}: MusicXML needs a {', '.join(MUSICXML_SUFFIXES)} suffix")
     if isinstance(midi, pretty_midi.PrettyMIDI):
+        # The caller's own object, serialised as it is for music21: there is no Song to write.
         buf = io.BytesIO()
         midi.write(buf)
         data = buf.getvalue()

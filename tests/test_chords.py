@@ -13,13 +13,15 @@ from styletx.io.reader import read_midi
 from styletx.music.charts import chord_chart, parse_chart
 from styletx.music.chords import (
     NO_CHORD,
+    NOTE_NAMES,
     Chord,
     ChordModel,
     chart_track,
     chord_scores,
     chord_track,
     harmonize,
-    track_changes,
+    key_symbol,
+    parse_root,
     transpose_track,
     viterbi,
 )
@@ -89,6 +91,12 @@ def _texture(chords: list[Chord], beats_each: int = 4) -> tuple[np.ndarray, np.n
     bar_step = np.arange(n) % (4 * SPB)
     meta = np.stack([bar_step % SPB, bar_step, np.zeros(n), np.full(n, 4), np.zeros(n)], 1).astype(np.int64)
     return melody, accomp, meta
+
+
+def track_changes(track: np.ndarray) -> list[tuple[int, Chord | None]]:
+    """``(start frame, chord)`` at every change of a track: the inverse of ``chart_track``."""
+    starts = np.concatenate([[0], np.nonzero(np.diff(track))[0] + 1])
+    return [(int(s), Chord.from_token(int(track[s]))) for s in starts]
 
 
 def test_chord_track_follows_block_chords() -> None:
@@ -169,3 +177,24 @@ def test_info_prints_the_chords_it_hears(capsys: pytest.CaptureFixture[str]) -> 
     song = read_midi(sample)
     assert len(bars) == build_grid(song, select_parts(song), 4).n_bars
     assert bars[0] == "G"  # a waltz in G opens on its tonic
+
+
+def test_key_symbols_take_the_signature_with_fewest_accidentals() -> None:
+    """Key names derive from NOTE_NAMES; they set the signature the MIDI writer stores."""
+    from mido.midifiles.meta import _key_signature_encode
+
+    assert [key_symbol(t, False) for t in range(12)] == list(NOTE_NAMES)
+    assert [key_symbol(t, True) for t in range(12)] == [
+        "Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm"]
+    for minor in (False, True):
+        for tonic in range(12):
+            sharps, mode = _key_signature_encode[key_symbol(tonic, minor)]
+            assert abs(sharps) <= 6 and mode == minor
+            assert (7 * sharps + (9 if minor else 0)) % 12 == tonic  # the reader's rule
+
+
+def test_parse_root_reads_b5_as_a_flat_fifth() -> None:
+    """(Roots with accidentals: tests/test_mma.py.)"""
+    assert parse_root("Cb5") == (0, "b5")
+    with pytest.raises(ValueError):
+        parse_root("H7")

@@ -9,8 +9,11 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
+from music21.exceptions21 import Music21Exception
 
 from styletx.errors import StyleTxError
+from styletx.music.chords import parse_root
+from styletx.training import leadsheets
 from styletx.training import mma as mma_mod
 from styletx.training.leadsheets import (
     ChordChange,
@@ -18,7 +21,6 @@ from styletx.training.leadsheets import (
     MelodyNote,
     harmonise,
     load_leadsheets,
-    split_chord_name,
     transpose_chord,
 )
 from styletx.training.splits import split_of
@@ -46,9 +48,9 @@ def test_split_of_rule() -> None:
 
 
 def test_chord_names_round_trip() -> None:
-    assert split_chord_name("F#m7b5") == (6, "m7b5")
-    assert split_chord_name("Bbmaj7") == (10, "maj7")
-    assert split_chord_name("Bm7b5") == (11, "m7b5")
+    assert parse_root("F#m7b5") == (6, "m7b5")
+    assert parse_root("Bbmaj7") == (10, "maj7")
+    assert parse_root("Bm7b5") == (11, "m7b5")
     assert transpose_chord("G7", 3) == "Bb7"
     assert transpose_chord("Dm", -3) == "Bm"
 
@@ -60,9 +62,9 @@ def test_fitter_c_major_melody_gives_tonic_subdominant_dominant() -> None:
              for i, p in enumerate(bar)]
     notes.append(MelodyNote(12.0, 16.0, 60))
     chords = harmonise([notes], 4, 4, 4.0, tonic=0, minor=False)
-    roots = [split_chord_name(c.name)[0] for c in chords if c.beat == 0.0]
+    roots = [parse_root(c.name)[0] for c in chords if c.beat == 0.0]
     assert roots == [0, 5, 7, 0]
-    assert all(split_chord_name(c.name)[1] in ("", "7", "maj7") for c in chords)
+    assert all(parse_root(c.name)[1] in ("", "7", "maj7") for c in chords)
 
 
 def _sheet(numerator: int) -> LeadSheet:
@@ -135,6 +137,64 @@ def test_chorale_lead_sheet_from_corpus(cache: Path) -> None:
     assert {c.bar for c in sheet.chords} == set(range(sheet.n_bars))
     assert np.all(np.diff([n.start for n in sheet.notes]) > 0)
     assert (cache / "leadsheets").exists()  # cached for the next call
+
+
+def _tiny_sheet(source_id: str) -> LeadSheet:
+    return LeadSheet(source_id, [MelodyNote(0.0, 1.0, 60)], 4, 4, 0.0, 0, False, [], 1)
+
+
+def test_a_failed_parse_is_reported_and_not_cached(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A music21 error leaves nothing in the cache, so the next run parses (and reports) again."""
+    results: list = [Music21Exception("bad file"), ([_tiny_sheet("oneill/1")], ["oneill/2: bad tune"]),
+                     ([_tiny_sheet("oneill/1")], [])]
+
+    def parse(_path: str) -> tuple[list[LeadSheet], list[str]]:
+        result = results.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    monkeypatch.setattr(leadsheets, "parse_corpus_file", parse)
+    cached = leadsheets._cache_file("oneills1850/x.abc")
+    assert leadsheets.load_corpus_file("oneills1850/x.abc") == []
+    assert not cached.exists() and "bad file" in caplog.text
+    assert [s.source_id for s in leadsheets.load_corpus_file("oneills1850/x.abc")] == ["oneill/1"]
+    assert not cached.exists() and "oneill/2: bad tune" in caplog.text
+    assert [s.source_id for s in leadsheets.load_corpus_file("oneills1850/x.abc")] == ["oneill/1"]
+    assert cached.exists()  # a clean parse is kept
+    assert [s.source_id for s in leadsheets.load_corpus_file("oneills1850/x.abc")] == ["oneill/1"]
+    assert not results
+
+
+def test_only_music21_errors_skip_a_tune(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tune music21 raises on is named in the failures; any other error is a bug and propagates."""
+    from music21 import corpus, metadata, stream
+
+    opus = stream.Opus()
+    for number in ("1", "2"):
+        score = stream.Score()
+        score.metadata = metadata.Metadata(number=number)
+        opus.append(score)
+    monkeypatch.setattr(corpus, "parse", lambda _path: opus)
+
+    def to_sheets(_score: object, source_id: str, is_chorale: bool) -> list[LeadSheet]:
+        if source_id.endswith("/1"):
+            raise Music21Exception("no key")
+        return [_tiny_sheet(source_id)]
+
+    monkeypatch.setattr(leadsheets, "_score_to_sheets", to_sheets)
+    sheets, failures = leadsheets.parse_corpus_file("oneills1850/x.abc")
+    assert [s.source_id for s in sheets] == ["oneill/2"]
+    assert failures == ["oneill/1: Music21Exception: no key"]
+
+    def broken(_score: object, source_id: str, is_chorale: bool) -> list[LeadSheet]:
+        raise TypeError("a bug in styletx")
+
+    monkeypatch.setattr(leadsheets, "_score_to_sheets", broken)
+    with pytest.raises(TypeError):
+        leadsheets.parse_corpus_file("oneills1850/x.abc")
 
 
 def test_style_specs_are_consistent() -> None:

@@ -88,7 +88,9 @@ def test_shapes_and_loss_stats(model: StyleNet) -> None:
     assert loss.ndim == 0 and torch.isfinite(loss)
     assert stats["n_cells"] == (B * T - 4) * P
     assert 0.0 <= stats["onset_acc"] <= 1.0
-    nll = model.frame_nll(logits, accomp).detach()
+    # the unweighted NLL per frame, summed over pitches, computed independently of loss()
+    logp = torch.log_softmax(logits.detach(), dim=-1)
+    nll = -logp.gather(-1, accomp[..., None]).squeeze(-1).sum(-1)
     assert nll.shape == (B, T)
     assert stats["nll"] == pytest.approx(float(nll[mask].sum()) / stats["n_cells"], rel=1e-5)
     # a subset of frames gives the same logits as the full pass

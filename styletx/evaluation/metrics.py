@@ -66,8 +66,6 @@ a beat holds straight sixteenths and swung or triplet eighths alike."""
 GROOVE_WINDOW_BARS = 4
 """A bar's groove is its best cosine against the bars within this many bars."""
 
-FAMILY_NAMES = ("major", "minor", "dim")
-
 
 # --------------------------------------------------------------------------- the view
 

@@ -77,9 +77,6 @@ MIN_MELODY_NOTES = 8
 
 MidiSource = StrPath | bytes | pretty_midi.PrettyMIDI | mido.MidiFile
 
-_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_MAJOR_NAMES = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
-_MINOR_NAMES = ["Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm"]
 _TS_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)
 _MapEvent = TypeVar("_MapEvent", TempoChange, TimeSignature, KeySignature)
 

@@ -1,11 +1,12 @@
 """Writing a :class:`~styletx.music.song.Song` back to a Standard MIDI File, tick for tick.
 
+:func:`write_midi` writes a type-1 file at ``song.resolution``: a conductor
 track with the three maps, then one track per given part. Within a tick, note
 events are ordered note-offs of earlier notes first, then zero-length notes
 (on, then off), then note-ons -- each group by pitch -- which is exactly what
 the FIFO reading rule needs to give back the same notes. (Same-pitch notes on
 one part that overlap in a nested way cannot survive FIFO pairing; notes that
-came from :func:`read_midi` never do.) Key names are re-spelled with the
+came from :func:`~styletx.io.reader.read_midi` never do.) Key names are re-spelled with the
 fewest accidentals (a Gb major file comes back as F# major: same tonic and mode).
 """
 
@@ -22,9 +23,6 @@ from mido.midifiles.meta import UnknownMetaMessage
 from styletx.io.files import StrPath, atomic_write
 from styletx.io.reader import DRUM_CHANNEL
 from styletx.music.song import Song, Track
-
-_MAJOR_NAMES = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
-_MINOR_NAMES = ["Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm"]
 
 
 def midi_bytes(song: Song, tracks: Sequence[Track]) -> bytes:
@@ -128,8 +126,7 @@ def _conductor(song: Song, extra: Sequence[tuple[int, bytes]] = ()) -> mido.Midi
         events.append((ts.tick, 0, mido.MetaMessage(
             "time_signature", numerator=ts.numerator, denominator=ts.denominator)))
     for ks in song.key_signatures:
-        name = (_MINOR_NAMES if ks.minor else _MAJOR_NAMES)[ks.tonic % 12]
-        events.append((ks.tick, 1, mido.MetaMessage("key_signature", key=name)))
+        events.append((ks.tick, 1, mido.MetaMessage("key_signature", key=ks.name)))
     for t in song.tempos:
         events.append((t.tick, 2, mido.MetaMessage("set_tempo", tempo=t.us_per_quarter)))
     for tick, raw in [*song.events, *extra]:

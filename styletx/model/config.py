@@ -24,7 +24,7 @@ N_STATES = 3
 
 @dataclass
 class ModelConfig:
-    """Hyper-parameters of :class:`StyleNet`; saved as JSON beside the weights.
+    """Hyper-parameters of :class:`~styletx.model.network.StyleNet`; saved as JSON beside the weights.
 
     The defaults are sized so that a batch of 32 chunks x 64 frames (P = 48) trains in
     about 0.3 s on two CPU cores (see the module tests / report for the measurement).

@@ -387,12 +387,6 @@ class StyleNet(nn.Module):
             }
         return loss, stats
 
-    @staticmethod
-    def frame_nll(logits: Tensor, accomp: Tensor) -> Tensor:
-        """Unweighted NLL of each frame in nats, summed over pitches: ``[..., P, 3] -> [...]``."""
-        logp = F.log_softmax(logits, dim=-1)
-        return -logp.gather(-1, accomp[..., None]).squeeze(-1).sum(-1)
-
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
     def sample_frames_with_logits(

@@ -45,7 +45,8 @@ FAMILY: dict[str, str] = {
 }
 N_CHORD_TOKENS = 1 + 12 * len(QUALITIES)
 NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-_LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+"""The one table of pitch-class names in styletx; chord, key and MMA names derive from it."""
+_LETTERS = {name: pc for pc, name in enumerate(NOTE_NAMES) if len(name) == 1}
 _ACCIDENTALS = {"": 0, "#": 1, "♯": 1, "b": -1, "♭": -1}
 # Symbol suffixes users and MMA write, mapped onto the eight qualities.
 _ALIASES = {
@@ -123,6 +124,39 @@ class Chord:
         if suffix not in _ALIASES:
             raise ValueError(f"unknown chord quality {suffix!r} in {symbol!r}")
         return cls(root, _ALIASES[suffix])
+
+
+def parse_root(symbol: str) -> tuple[int, str]:
+    """The root pitch class of a chord symbol and the rest: ``"F#m7b5"`` → ``(6, "m7b5")``.
+
+    A ``b`` after the letter is a flat unless it starts ``b5`` (a flat fifth on a natural root).
+    """
+    letter, accidental = symbol[:1].upper(), symbol[1:2]
+    if letter not in _LETTERS:
+        raise ValueError(f"cannot read the root of {symbol!r}")
+    if accidental and accidental in _ACCIDENTALS and not symbol[1:].startswith("b5"):
+        return (_LETTERS[letter] + _ACCIDENTALS[accidental]) % 12, symbol[2:]
+    return _LETTERS[letter], symbol[1:]
+
+
+def _spell(pc: int, sharps: bool) -> str:
+    """A pitch class's name with a sharp or a flat (naturals stay as they are)."""
+    name = NOTE_NAMES[pc % 12]
+    if len(name) == 1 or (name[1] == "#") == sharps:
+        return name
+    return NOTE_NAMES[(pc - 1) % 12] + "#" if sharps else NOTE_NAMES[(pc + 1) % 12] + "b"
+
+
+def key_symbol(tonic: int, minor: bool) -> str:
+    """A key as MIDI files (mido) and MMA name it: ``"Eb"``, ``"F#"``, ``"C#m"``, ``"Ebm"``.
+
+    The tonic takes the spelling whose key signature has fewer accidentals (C♯ minor has
+    four sharps, D♭ minor would have eight flats); at six either way the names are F♯
+    major and E♭ minor, the usual spellings, which set the signature a file gets.
+    """
+    relative_major = (tonic + 3) % 12 if minor else tonic % 12
+    sharps = 7 * relative_major % 12  # sharps of the sharp spelling; 12 - sharps flats otherwise
+    return _spell(tonic, sharps < 6 or (sharps == 6 and not minor)) + ("m" if minor else "")
 
 
 def _templates() -> np.ndarray:
@@ -321,14 +355,6 @@ def chart_track(
 def transpose_track(track: np.ndarray, shift: int) -> np.ndarray:
     """Move every chord of a track by ``shift`` semitones (no-chord stays)."""
     return _shift_tokens(track, shift).astype(track.dtype)
-
-
-def track_changes(track: np.ndarray) -> list[tuple[int, Chord | None]]:
-    """``(start frame, chord)`` at every change of a track (inverse of :func:`chart_track`)."""
-    if track.size == 0:
-        return []
-    starts = np.concatenate([[0], np.nonzero(np.diff(track))[0] + 1])
-    return [(int(s), Chord.from_token(int(track[s]))) for s in starts]
 
 
 def chord_tone_mask() -> np.ndarray:

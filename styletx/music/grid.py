@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,13 +55,6 @@ _MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98,
 def melody_token(pitch: int, onset: bool) -> int:
     """Encode a melody cell (see module docstring)."""
     return 1 + pitch if onset else MELODY_HOLD + pitch
-
-
-def melody_pitch(token: int) -> int | None:
-    """Decode the pitch of a melody token (``None`` for a rest)."""
-    if token == MELODY_REST:
-        return None
-    return (token - 1) % N_MIDI_PITCHES
 
 
 def transpose_melody(tokens: np.ndarray, shift: int) -> np.ndarray:
@@ -180,10 +173,6 @@ class Grid:
         """Boolean ``[T]``: frames in bars ``first_bar..last_bar`` (1-based, inclusive)."""
         return (self.bar_index >= first_bar - 1) & (self.bar_index <= last_bar - 1)
 
-    def accompaniment_notes(self, velocity: int = 80) -> list[Note]:
-        """The accompaniment roll as notes in ticks."""
-        return roll_to_notes(self.accomp, self.resolution, self.steps_per_beat, velocity)
-
 
 def frame_to_tick(frame: int, resolution: int, steps_per_beat: int) -> int:
     """Tick of a frame boundary: ``round(frame * resolution / steps_per_beat)``."""
@@ -214,6 +203,21 @@ def quantize_note(
     return start, end
 
 
+def _frame_spans(
+    notes: Iterable[Note], n_frames: int, resolution: int, steps_per_beat: int,
+    report: QuantizationReport | None,
+) -> Iterator[tuple[Note, int, int]]:
+    """``(note, start, end)`` in frames for each note that starts on the grid, end clipped to it.
+
+    Every note is counted in ``report``, also one that starts past the grid's end.
+    """
+    report = report if report is not None else QuantizationReport()
+    for note in notes:
+        start, end = quantize_note(note, resolution, steps_per_beat, report)
+        if start < n_frames:
+            yield note, start, min(end, n_frames)
+
+
 def notes_to_roll(
     notes: Iterable[Note],
     n_frames: int,
@@ -222,14 +226,10 @@ def notes_to_roll(
     report: QuantizationReport | None = None,
 ) -> np.ndarray:
     """Put notes on a ``[T, 128]`` off/onset/hold roll (see the module's quantisation rule)."""
-    report = report if report is not None else QuantizationReport()
     roll = np.zeros((n_frames, N_MIDI_PITCHES), dtype=np.uint8)
     spans: dict[int, list[tuple[int, int]]] = {}
-    for note in notes:
-        start, end = quantize_note(note, resolution, steps_per_beat, report)
-        if start >= n_frames:
-            continue
-        spans.setdefault(note.pitch, []).append((start, min(end, n_frames)))
+    for note, start, end in _frame_spans(notes, n_frames, resolution, steps_per_beat, report):
+        spans.setdefault(note.pitch, []).append((start, end))
     for pitch, items in spans.items():
         items.sort()
         for i, (start, end) in enumerate(items):
@@ -299,13 +299,8 @@ def melody_tokens(
     report: QuantizationReport | None = None,
 ) -> np.ndarray:
     """Melody tokens per frame; where melody notes overlap, the later onset wins."""
-    report = report if report is not None else QuantizationReport()
     tokens = np.zeros(n_frames, dtype=np.int16)
-    for note in sorted(notes):
-        start, end = quantize_note(note, resolution, steps_per_beat, report)
-        if start >= n_frames:
-            continue
-        end = min(end, n_frames)
+    for note, start, end in _frame_spans(sorted(notes), n_frames, resolution, steps_per_beat, report):
         tokens[start] = melody_token(note.pitch, onset=True)
         tokens[start + 1 : end] = melody_token(note.pitch, onset=False)
     return tokens

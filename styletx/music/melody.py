@@ -42,7 +42,7 @@ coverage      share of the song's bars in which it has an onset                 
 ============  =================================================================  ==========
 
 The best candidate is the melody when its score is at least :data:`MIN_SCORE`;
-otherwise no part clearly carries a melody and :func:`choose_melody` raises
+otherwise no part clearly carries a melody and :func:`~styletx.music.parts.select_parts` raises
 :class:`~styletx.errors.NoMelodyError` (the CLI then asks for ``--melody-track`` or
 ``--melody skyline``). The weights were set by hand on musical grounds and checked
 on the labelled benchmark in ``benchmarks/melody_bench.py`` (see ``docs/melody.md``).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from styletx.music.chords import NOTE_NAMES
+from styletx.music.chords import key_symbol
 
 
 @dataclass(frozen=True, order=True)
@@ -77,7 +77,8 @@ class KeySignature:
 
     @property
     def name(self) -> str:
-        return NOTE_NAMES[self.tonic] + ("m" if self.minor else "")
+        """The key as MIDI files name it (``"Eb"``, ``"C#m"``; :func:`~styletx.music.chords.key_symbol`)."""
+        return key_symbol(self.tonic, self.minor)
 
 
 @dataclass

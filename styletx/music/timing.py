@@ -124,7 +124,6 @@ def bar_starts(song: Song, end_tick: int | None = None) -> list[int]:
         time signature run until the next one, the last until ``end_tick``.
         Every time-signature event starts a new bar, even one that falls
         mid-bar, so a 1/4 bar at tick 0 followed by 4/4 encodes a pickup.
-        Same rule as :func:`styletx.music.grid.bar_starts`.
     """
     end = song.end_tick if end_tick is None else end_tick
     meters = meter_map(song)

@@ -3,7 +3,8 @@
 They are the raw material for the MMA-rendered style corpora (see ``styletx.training.mma``):
 real melodies with real (chorales) or fitted (folk tunes) harmony. Parsing the corpus
 is slow, so each corpus file's lead sheets are cached as JSON under
-``cache_dir()/leadsheets``.
+``cache_dir()/leadsheets``. Only clean parses are cached: a tune music21 raises on is
+skipped with a warning, and its file is parsed (and reported) again on the next run.
 
 Times are in quarter-note beats from the start of bar 0. A tune with an anacrusis
 keeps it at the *end* of bar 0 (``pickup`` beats long), so every bar starts at
@@ -13,6 +14,7 @@ keeps it at the *end* of bar 0 (``pickup`` beats long), so every bar starts at
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -22,23 +24,21 @@ from pathlib import Path
 
 import numpy as np
 
+from styletx.io.files import atomic_write
+from styletx.music.chords import INTERVALS, NOTE_NAMES, parse_root
 from styletx.paths import cache_dir
+
+_log = logging.getLogger(__name__)
 
 # Bump when the parsing or the chord fitter changes, so stale caches are ignored.
 CACHE_VERSION = 1
 MAX_BARS = 32
-NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
-# MMA chord suffix -> intervals above the root (all spelled as MMA's chord table does).
+# MMA chord suffix -> intervals above the root (all spelled as MMA's chord table does): the
+# model's qualities without the sixth chord, plus the diminished seventh of minor keys. The
+# order is the fitter's order of candidates, which breaks ties between equal scores.
 QUALITIES: dict[str, tuple[int, ...]] = {
-    "": (0, 4, 7),
-    "m": (0, 3, 7),
-    "dim": (0, 3, 6),
-    "7": (0, 4, 7, 10),
-    "maj7": (0, 4, 7, 11),
-    "m7": (0, 3, 7, 10),
-    "m7b5": (0, 3, 6, 10),
+    **{q: INTERVALS[q] for q in ("", "m", "dim", "7", "maj7", "m7", "m7b5")},
     "dim7": (0, 3, 6, 9),
 }
 # Diatonic chords per mode: (degree in semitones above the tonic, suffix, prior bonus).
@@ -122,22 +122,12 @@ class LeadSheet:
         return LeadSheet(**d)
 
 
-def split_chord_name(name: str) -> tuple[int, str]:
-    """Split an MMA chord name such as ``"F#m7b5"`` into (root pitch class, suffix)."""
-    pc = _LETTER_PC[name[0]]
-    i = 1
-    while i < len(name) and name[i] in "#b" and not name[i:].startswith("b5"):
-        pc += 1 if name[i] == "#" else -1
-        i += 1
-    return pc % 12, name[i:]
-
-
 def chord_name(root: int, suffix: str) -> str:
     return NOTE_NAMES[root % 12] + suffix
 
 
 def transpose_chord(name: str, semitones: int) -> str:
-    root, suffix = split_chord_name(name)
+    root, suffix = parse_root(name)
     return chord_name(root + semitones, suffix)
 
 
@@ -417,16 +407,23 @@ def _score_to_sheets(score, source_id: str, is_chorale: bool) -> list[LeadSheet]
     return _sections(sheet, voices, chromatic=is_chorale)
 
 
-def parse_corpus_file(path: str) -> list[LeadSheet]:
-    """Parse one corpus file (a chorale or an ABC collection) into lead sheets, uncached."""
+def parse_corpus_file(path: str) -> tuple[list[LeadSheet], list[str]]:
+    """Parse one corpus file (a chorale or an ABC collection) into lead sheets, uncached.
+
+    Returns the lead sheets and, for each tune of a collection that music21 raised on
+    (a malformed ABC tune, say), ``"<source id>: <error>"``; the other tunes still count.
+    A file music21 cannot read at all raises its ``Music21Exception``.
+    """
     from music21 import corpus, stream
+    from music21.exceptions21 import Music21Exception
 
     parsed = corpus.parse(path)
     if path.startswith("bach/"):
-        return _score_to_sheets(parsed, path, is_chorale=True)
+        return _score_to_sheets(parsed, path, is_chorale=True), []
     prefix = "oneill" if path.startswith("oneills1850/") else f"essen/{Path(path).stem}"
     scores = parsed.scores if isinstance(parsed, stream.Opus) else [parsed]
     out: list[LeadSheet] = []
+    failures: list[str] = []
     seen: set[str] = set()
     for i, s in enumerate(scores):
         number = s.metadata.number if s.metadata and s.metadata.number else str(i)
@@ -436,9 +433,9 @@ def parse_corpus_file(path: str) -> list[LeadSheet]:
         seen.add(source_id)
         try:
             out.extend(_score_to_sheets(s, source_id, is_chorale=False))
-        except Exception:
-            continue
-    return out
+        except Music21Exception as e:
+            failures.append(f"{source_id}: {type(e).__name__}: {e}")
+    return out, failures
 
 
 def _cache_file(path: str) -> Path:
@@ -446,18 +443,27 @@ def _cache_file(path: str) -> Path:
 
 
 def load_corpus_file(path: str) -> list[LeadSheet]:
-    """Lead sheets of one corpus file, from the JSON cache or parsed (and cached) now."""
+    """Lead sheets of one corpus file, from the JSON cache or parsed now.
+
+    A parse is cached only when music21 read every tune, so a failure (perhaps of one
+    music21 version) is warned about on every run instead of leaving a silent gap for good.
+    """
     f = _cache_file(path)
     if f.exists():
         return [LeadSheet.from_dict(d) for d in json.loads(f.read_text())]
+    from music21.exceptions21 import Music21Exception
+
     try:
-        sheets = parse_corpus_file(path)
-    except Exception:
-        sheets = []
+        sheets, failures = parse_corpus_file(path)
+    except Music21Exception as e:
+        _log.warning("lead sheets: music21 cannot read %s (%s: %s); skipped", path, type(e).__name__, e)
+        return []
+    if failures:
+        _log.warning("lead sheets: music21 cannot read %d tune(s) of %s, skipped: %s",
+                     len(failures), path, "; ".join(failures))
+        return sheets
     f.parent.mkdir(parents=True, exist_ok=True)
-    tmp = f.with_suffix(".tmp")
-    tmp.write_text(json.dumps([s.to_dict() for s in sheets]))
-    tmp.replace(f)
+    atomic_write(f, json.dumps([s.to_dict() for s in sheets]).encode(), force=True)
     return sheets
 
 

@@ -7,12 +7,11 @@ MMA renders only the accompaniment; the lead sheet's melody is added as a track 
 ``melody`` on the same tick grid, so it is exactly the lead sheet's melody. Drum tracks
 are dropped: styletx models pitched accompaniment only.
 
-MMA is needed to build data, never at run time. Run ``python -m styletx.training.mma --style all``.
+MMA is needed to build data, never at run time. ``styletx data STYLE`` builds a corpus.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import shutil
@@ -23,21 +22,24 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import mido
 
 from styletx.errors import StyleTxError
+from styletx.io.reader import read_midi
+from styletx.io.writer import write_midi
+from styletx.music.chords import key_symbol
+from styletx.music.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
 from styletx.paths import cache_dir
-from styletx.training.leadsheets import NOTE_NAMES, LeadSheet, load_leadsheets
+from styletx.training.leadsheets import LeadSheet, load_leadsheets
 from styletx.training.splits import split_of
 
 MMA_RESOLUTION = 192  # MMA writes 192 ticks per (MMA) beat
 # MMA beats per bar for the grooves used: the 6/8 grooves (68Swing, Arpeggio68) count
 # eighth notes as their beats, so an MMA "quarter" there is an eighth of the lead sheet.
 MMA_BEATS_PER_BAR = {4: 4, 3: 3, 6: 6}
-MINOR_KEY_NAMES = ("Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm")
 MELODY_RANGE = (55, 81)  # mean melody pitch is kept in this range after transposition
 MMA_TIMEOUT_S = 60
 
@@ -187,30 +189,11 @@ def mma_chart(sheet: LeadSheet, groove: str, tempo_qbpm: float, seed: int | None
     return "\n".join(lines) + "\n"
 
 
-def _abs_events(track: mido.MidiTrack) -> list[tuple[int, mido.Message]]:
-    t, out = 0, []
-    for msg in track:
-        t += msg.time
-        out.append((t, msg))
-    return out
-
-
-def _to_track(events: list[tuple[int, mido.Message]]) -> mido.MidiTrack:
-    """Build a track from (absolute tick, message) pairs; note-offs sort before note-ons."""
-    def order(e: tuple[int, mido.Message]) -> tuple[int, int]:
-        m = e[1]
-        if m.is_meta:
-            return e[0], 0
-        is_off = m.type == "note_off" or (m.type == "note_on" and m.velocity == 0)
-        return e[0], 1 if (is_off or m.type != "note_on") else 2
-
-    track = mido.MidiTrack()
-    now = 0
-    for t, m in sorted(events, key=order):
-        track.append(m.copy(time=t - now))
-        now = t
-    track.append(mido.MetaMessage("end_of_track", time=0))
-    return track
+def _rescaled(track: Track, scale: float) -> Track:
+    """A part of MMA's output with its ticks multiplied by ``scale`` (MMA beats to quarters)."""
+    notes = [Note(round(n.start * scale), round(n.end * scale), n.pitch, n.velocity) for n in track.notes]
+    events = [(round(tick * scale), raw) for tick, raw in track.events]
+    return replace(track, notes=sorted(notes), events=events)
 
 
 def render_piece(
@@ -218,10 +201,11 @@ def render_piece(
 ) -> list[dict]:
     """Render one lead sheet with MMA and write the type-1 MIDI file ``out_path``.
 
-    Tracks: a conductor track (tempo, time and key signature at tick 0), ``melody``
-    (the lead sheet's notes at 192 ticks per quarter), then MMA's pitched tracks with
-    their names, channels and programs; MMA's drum tracks are dropped.
-    Returns a summary of the accompaniment tracks (name, program, notes, pitch range).
+    MMA's output is read like any input and written back with :func:`~styletx.io.writer.write_midi`:
+    a conductor track (the piece id, tempo, time and key signature at tick 0), ``melody``
+    (the lead sheet's notes at 192 ticks per quarter), then MMA's pitched parts with
+    their names, channels, programs and controllers; MMA's drum parts are dropped.
+    Returns a summary of the accompaniment parts (name, program, notes, pitch range).
     """
     with tempfile.TemporaryDirectory(prefix="styletx-mma-") as tmp:
         src = Path(tmp) / "piece.mma"
@@ -232,51 +216,28 @@ def render_piece(
         if res.returncode != 0 or not mid_path.exists():
             err = (res.stderr or res.stdout).strip().splitlines()
             raise RuntimeError(f"mma failed on {sheet.piece_id}: {err[-1] if err else '?'}")
-        rendered = mido.MidiFile(mid_path)
+        rendered = read_midi(mid_path)
     scale = sheet.bar_beats / MMA_BEATS_PER_BAR[sheet.numerator]  # quarters per MMA beat
-    ppq = MMA_RESOLUTION
-    accomp: list[mido.MidiTrack] = []
-    summary: list[dict] = []
-    used_channels: set[int] = set()
-    for tr in rendered.tracks:
-        events = [(round(t * scale), m) for t, m in _abs_events(tr)
-                  if m.type != "end_of_track" and not (m.is_meta and m.type != "track_name")]
-        pitches = [m.note for _, m in events if m.type == "note_on" and m.velocity > 0]
-        channels = {m.channel for _, m in events if not m.is_meta and hasattr(m, "channel")}
-        if not pitches or 9 in channels or tr.name.lower().startswith("drum"):
-            continue
-        used_channels |= channels
-        accomp.append(_to_track(events))
-        program = next((m.program for _, m in events if m.type == "program_change"), 0)
-        summary.append({"name": tr.name, "program": program, "notes": len(pitches),
-                        "min_pitch": min(pitches), "max_pitch": max(pitches)})
+    accomp = [_rescaled(t, scale) for t in rendered.tracks
+              if t.notes and not t.is_drum and not t.name.lower().startswith("drum")]
     if not accomp:
         raise RuntimeError(f"mma produced no pitched accompaniment for {sheet.piece_id}")
-
-    conductor = mido.MidiTrack([
-        mido.MetaMessage("track_name", name=sheet.piece_id, time=0),
-        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_qbpm), time=0),
-        mido.MetaMessage("time_signature", numerator=sheet.numerator,
-                         denominator=sheet.denominator, time=0),
-        mido.MetaMessage("key_signature", time=0,
-                         key=(MINOR_KEY_NAMES if sheet.minor else NOTE_NAMES)[sheet.tonic]),
-        mido.MetaMessage("end_of_track", time=0),
-    ])
-    ch = min(c for c in range(16) if c != 9 and c not in used_channels)
-    mel: list[tuple[int, mido.Message]] = [
-        (0, mido.MetaMessage("track_name", name="melody")),
-        (0, mido.Message("program_change", channel=ch, program=0)),
-    ]
-    for n in sheet.notes:
-        on, off = round(n.start * ppq), round(n.end * ppq)
-        mel.append((on, mido.Message("note_on", channel=ch, note=n.pitch, velocity=n.velocity)))
-        mel.append((max(off, on + 1), mido.Message("note_off", channel=ch, note=n.pitch)))
-    out = mido.MidiFile(type=1, ticks_per_beat=ppq)
-    out.tracks = [conductor, _to_track(mel), *accomp]
+    summary = [{"name": t.name, "program": t.program, "notes": len(t.notes),
+                "min_pitch": min(n.pitch for n in t.notes), "max_pitch": max(n.pitch for n in t.notes)}
+               for t in accomp]
+    ppq = MMA_RESOLUTION
+    melody = Track(name="melody", program=0, is_drum=False, notes=[
+        Note(round(n.start * ppq), max(round(n.end * ppq), round(n.start * ppq) + 1), n.pitch, n.velocity)
+        for n in sheet.notes])
+    song = Song(
+        resolution=ppq, tracks=[melody, *accomp],
+        tempos=[TempoChange(0, mido.bpm2tempo(tempo_qbpm))],
+        time_signatures=[TimeSignature(0, sheet.numerator, sheet.denominator)],
+        key_signatures=[KeySignature(0, sheet.tonic, sheet.minor)],
+        events=[(0, b"\xff\x03" + sheet.piece_id.encode("latin-1", "replace"))],
+    )
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = out_path.with_suffix(".tmp")
-    out.save(tmp_out)
-    tmp_out.replace(out_path)
+    write_midi(out_path, song, song.tracks, force=True)
     return summary
 
 
@@ -336,7 +297,7 @@ def _run_job(job: _Job) -> dict:
         "groove": job.groove, "tempo_qbpm": job.tempo, "transpose": job.transpose,
         "melody_octave_shift": job.octave_shift,
         "meter": f"{sheet.numerator}/{sheet.denominator}", "pickup_beats": sheet.pickup,
-        "key": (MINOR_KEY_NAMES if sheet.minor else NOTE_NAMES)[sheet.tonic],
+        "key": key_symbol(sheet.tonic, sheet.minor),
         "n_bars": sheet.n_bars,
         "bar_beats": sheet.bar_beats,
         # the chart that was rendered: exact chord labels for training (bar, quarter beat, name)
@@ -418,20 +379,3 @@ def build_style_corpus(
         print(f"{style}: {len(good)} pieces ({len(manifest['errors'])} failed) in "
               f"{time.time() - t0:.0f} s -> {out_dir}", flush=True)
     return out_dir
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m styletx.training.mma --style all``: build the corpora into the cache."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--style", default="all", help="a style name or 'all'")
-    ap.add_argument("--limit", type=int, default=None, help="pieces per style")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=2)
-    args = ap.parse_args(argv)
-    styles = list(STYLE_SPECS) if args.style == "all" else [args.style]
-    for style in styles:
-        build_style_corpus(style, limit=args.limit, seed=args.seed, jobs=args.jobs)
-
-
-if __name__ == "__main__":
-    main()
