@@ -154,6 +154,7 @@ def test_transpose_melody_moves_onsets_and_holds_and_drops_notes_out_of_range() 
 
     tokens = np.array([MELODY_REST, melody_token(60, True), melody_token(60, False), melody_token(126, True),
                        melody_token(1, False)])
-    expected = [MELODY_REST, melody_token(63, True), melody_token(63, False), MELODY_REST, melody_token(4, False)]
+    expected = [MELODY_REST, melody_token(63, True), melody_token(63, False), MELODY_REST,
+                melody_token(4, False)]
     assert transpose_melody(tokens, 3).tolist() == expected
     assert transpose_melody(tokens, 0).tolist() == tokens.tolist()
