@@ -529,16 +529,20 @@ def _add_data(subparsers: Subparsers) -> None:
 
 
 def _run_data(args: argparse.Namespace) -> int:
-    from styletx.training.corpus import load_corpus
-    from styletx.training.train import style_defaults
+    import dataclasses
 
-    defaults = style_defaults(args.style)
-    if args.style != "bach":
+    from styletx.training.corpus import load_corpus
+    from styletx.training.recipes import recipe
+
+    style_recipe = recipe(args.style)
+    if style_recipe.mma is not None:
         from styletx.training.mma import build_style_corpus
 
         build_style_corpus(args.style, limit=args.limit, seed=args.seed, jobs=args.jobs)
-    steps = args.steps_per_beat or defaults.steps_per_beat
-    load_corpus(args.style, steps, rebuild=args.rebuild, verbose=True)
+    grid = style_recipe.model_config()
+    if args.steps_per_beat:
+        grid = dataclasses.replace(grid, steps_per_beat=args.steps_per_beat)
+    load_corpus(args.style, grid, rebuild=args.rebuild, verbose=True)
     return 0
 
 
@@ -574,6 +578,8 @@ def _add_train(subparsers: Subparsers) -> None:
     p.add_argument("--pitch-range", default=None, metavar="LO-HI",
                    help="lowest and highest accompaniment MIDI pitch, e.g. 36-83")
     p.add_argument("--max-transpose", type=int, default=None)
+    p.add_argument("--frame-fraction", type=float, default=None,
+                   help="share of frames the generator scores per step (default 0.25)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop after this long")
     p.add_argument("--max-steps-per-epoch", type=int, default=None)
     p.add_argument("--limit", type=int, default=None, help="use only this many pieces (tests)")
@@ -593,9 +599,11 @@ def _run_train(args: argparse.Namespace) -> int:
 
     import torch
 
+    from styletx.model.config import ModelConfig
     from styletx.paths import cache_dir
     from styletx.training.card import write_model_card
-    from styletx.training.train import style_defaults, train, write_style_info
+    from styletx.training.recipes import recipe
+    from styletx.training.train import train, write_style_info
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -603,22 +611,25 @@ def _run_train(args: argparse.Namespace) -> int:
         return _train_own(args)
     if args.base or args.scratch or args.melody_track is not None or args.force:
         raise StyleTxError("--from, --scratch, --melody-track and --force go with --data DIR")
-    cfg = style_defaults(args.style)
+    style_recipe = recipe(args.style)
+    grid: dict[str, object] = {"steps_per_beat": args.steps_per_beat}
+    if args.pitch_range:
+        lo, _, hi = args.pitch_range.partition("-")
+        grid["pitch_lo"], grid["pitch_hi"] = int(lo), int(hi) + 1
+    model_cfg = ModelConfig.from_dict({
+        **style_recipe.model_config().to_dict(), **json.loads(args.model or "{}"),
+        **{k: v for k, v in grid.items() if v is not None}})
     overrides = {
         "epochs": args.epochs, "batch_size": args.batch_size, "chunk_frames": args.chunk_frames,
-        "lr": args.lr, "patience": args.patience, "steps_per_beat": args.steps_per_beat,
+        "lr": args.lr, "patience": args.patience, "frame_fraction": args.frame_fraction,
         "max_transpose": args.max_transpose, "max_minutes": args.max_minutes,
         "max_steps_per_epoch": args.max_steps_per_epoch, "limit": args.limit, "seed": args.seed,
     }
-    if args.pitch_range:
-        lo, _, hi = args.pitch_range.partition("-")
-        overrides["pitch_lo"], overrides["pitch_hi"] = int(lo), int(hi) + 1
-    if args.model:
-        overrides["model"] = json.loads(args.model)
-    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    cfg = dataclasses.replace(style_recipe.train_config(),
+                              **{k: v for k, v in overrides.items() if v is not None})
     out = args.output or cache_dir() / "models" / args.style
     command = "styletx " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    train(cfg, out, device=args.device, resume=args.resume, progress=not args.quiet,
+    train(model_cfg, cfg, out, device=args.device, resume=args.resume, progress=not args.quiet,
           command=command)
     write_style_info(args.style, out)
     write_model_card(out)
@@ -632,9 +643,10 @@ def _train_own(args: argparse.Namespace) -> int:
     from styletx.training.own import OwnTrainOptions, train_from_folder
 
     if args.limit is not None or args.pitch_range or args.max_transpose is not None \
-            or args.chunk_frames is not None or args.patience is not None:
-        raise StyleTxError("--limit, --pitch-range, --max-transpose, --chunk-frames and "
-                           "--patience do not apply to --data")
+            or args.chunk_frames is not None or args.patience is not None \
+            or args.frame_fraction is not None:
+        raise StyleTxError("--limit, --pitch-range, --max-transpose, --chunk-frames, "
+                           "--patience and --frame-fraction do not apply to --data")
     opts = OwnTrainOptions(
         name=args.style, data=args.data, output=args.output, base=args.base, scratch=args.scratch,
         melody_track=args.melody_track, steps_per_beat=args.steps_per_beat, epochs=args.epochs,

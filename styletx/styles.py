@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from styletx.errors import StyleTxError
+from styletx.io.files import replace_file
 from styletx.model.config import CONFIG_NAME, WEIGHTS_NAME
 from styletx.music.arrange import PartSpec
 from styletx.music.chords import ChordModel
@@ -61,7 +62,8 @@ class StyleInfo:
         return cls(**d)
 
     def save(self, directory: Path) -> None:
-        (directory / STYLE_INFO_NAME).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        """Write ``style.json`` into ``directory`` (atomically)."""
+        replace_file(directory / STYLE_INFO_NAME, json.dumps(self.to_dict(), indent=2) + "\n")
 
 
 @dataclass
@@ -108,11 +110,11 @@ def _search_roots() -> list[tuple[Path, str]]:
     """``(folder, origin)`` in lookup order; origin is ``"env"``, ``"user"`` or ``"shipped"``."""
     roots = [(Path(p), "env") for p in os.environ.get("STYLETX_MODELS", "").split(os.pathsep) if p]
     roots.append((user_styles_dir(), "user"))
-    roots.append((_shipped_root(), "shipped"))
+    roots.append((shipped_root(), "shipped"))
     return roots
 
 
-def _shipped_root() -> Path:
+def shipped_root() -> Path:
     """The shipped checkpoints: the installed data package, or ``checkpoints/`` in a checkout.
 
     In a source checkout (tests, ``python -m styletx``) the folder is not mapped
@@ -146,7 +148,7 @@ def style_dirs() -> dict[str, Path]:
 
 def shipped_styles() -> list[str]:
     """Names of the styles shipped with styletx (whatever overrides them)."""
-    root = _shipped_root()
+    root = shipped_root()
     if not root.is_dir():
         return []
     return sorted(d.name for d in root.iterdir()

@@ -21,6 +21,7 @@ from styletx.training.leadsheets import (
     split_chord_name,
     transpose_chord,
 )
+from styletx.training.recipes import mma_specs
 from styletx.training.splits import split_of
 
 needs_mma = pytest.mark.skipif(shutil.which("mma") is None,
@@ -137,10 +138,10 @@ def test_chorale_lead_sheet_from_corpus(cache: Path) -> None:
     assert (cache / "leadsheets").exists()  # cached for the next call
 
 
-def test_style_specs_are_consistent() -> None:
-    assert {"jazz", "bossa", "ragtime", "folk", "pop"} <= set(mma_mod.STYLE_SPECS)
-    jazz = mma_mod.STYLE_SPECS["jazz"]
-    assert jazz.steps_per_beat % 3 == 0 and 3 in jazz.grooves and 4 in jazz.grooves
-    for spec in mma_mod.STYLE_SPECS.values():
+def test_mma_specs_are_consistent() -> None:
+    specs = mma_specs()
+    assert set(specs) == {"jazz", "bossa", "ragtime", "folk", "pop"}
+    assert 3 in specs["jazz"].grooves and 4 in specs["jazz"].grooves
+    for spec in specs.values():
         assert set(spec.grooves) == set(spec.tempo) <= {3, 4, 6}
-        assert spec.pitch_range[0] < spec.pitch_range[1]
+        assert all(lo < hi for lo, hi in spec.tempo.values())
