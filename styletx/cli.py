@@ -65,6 +65,24 @@ def add_melody_args(p: argparse.ArgumentParser) -> None:
                        "is the melody")
 
 
+def add_style_dir_arg(group: argparse._MutuallyExclusiveGroup) -> None:
+    """``--style-dir DIR``, beside ``--style NAME`` in ``group`` (one or the other)."""
+    group.add_argument("--style-dir", metavar="DIR", default=None,
+                       help="a style folder (model.safetensors + config.json) instead of an "
+                       "installed style's name; --style ./DIR does the same")
+
+
+def style_arg(args: argparse.Namespace, default: str) -> str:
+    """The style ``load_style`` gets: ``--style-dir`` as a path, else ``--style`` or ``default``.
+
+    ``--style-dir jazz`` must mean the folder even without a separator, so it is
+    made absolute (a bare name is always an installed style, see ``styles.style_directory``).
+    """
+    if args.style_dir:
+        return str(Path(args.style_dir).absolute())
+    return args.style or default
+
+
 def describe(song: Song, parts: Parts | NoMelodyError) -> dict[str, Any]:
     """Everything ``styletx info`` reports, as plain JSON-ready data.
 
@@ -215,9 +233,11 @@ def _add_render(subparsers: Subparsers) -> None:
     p.add_argument("inputs", nargs="+", help="input MIDI file(s)")
     p.add_argument("-o", "--output", required=True,
                    help="output file (one input) or folder (several inputs, or ending in /)")
-    p.add_argument("--style", default=None,
-                   help="style name (see `styletx styles`; default bach); with --style-from, "
-                   "the style to adapt instead of the nearest one")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--style", default=None,
+                       help="style name (see `styletx styles`; default bach); with --style-from, "
+                       "the style to adapt instead of the nearest one")
+    add_style_dir_arg(which)
     add_melody_args(p)
     few = p.add_argument_group("few-shot: adapt a style to examples")
     few.add_argument("--style-from", nargs="+", metavar="EX.mid", default=None,
@@ -286,11 +306,13 @@ def _run_render(args: argparse.Namespace) -> int:
     # waking a pool for each (measured faster on the 2-core machines).
     torch.set_num_threads(args.threads)
     if args.style_from:
+        if args.style_dir:
+            raise StyleTxError("--style-from adapts an installed style: give it --style, not --style-dir")
         style = _adapted_style(args)
     else:
         if args.save_style or args.adapt_seconds is not None or args.adapt_steps is not None:
             raise StyleTxError("--save-style, --adapt-seconds and --adapt-steps go with --style-from")
-        style = load_style(args.style or "bach", device=args.device)
+        style = load_style(style_arg(args, "bach"), device=args.device)
     failures = 0
     for src, dst in render_targets(args.inputs, args.output):
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -380,7 +402,9 @@ def _add_batch(subparsers: Subparsers) -> None:
     p.add_argument("inputs", nargs="+",
                    help="files, folders or quoted glob patterns ('in/**/*.mid' recurses)")
     p.add_argument("-o", "--output", required=True, type=Path, help="output folder")
-    p.add_argument("--style", default="bach", help="style name (see `styletx styles`)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--style", default=None, help="style name (see `styletx styles`; default bach)")
+    add_style_dir_arg(which)
     p.add_argument("--jobs", type=int, default=1,
                    help="worker processes (default %(default)s: in this process)")
     p.add_argument("--seed", type=int, default=0,
@@ -403,7 +427,7 @@ def _run_batch(args: argparse.Namespace) -> int:
     from styletx.batch import REPORT_NAME, BatchOptions, format_summary, run_batch
 
     options = BatchOptions(
-        style=args.style, seed=args.seed, force=args.force, wav=args.wav,
+        style=style_arg(args, "bach"), seed=args.seed, force=args.force, wav=args.wav,
         temperature=args.temperature, strength=args.strength, sweeps=args.sweeps,
         melody_track=args.melody_track, device=args.device,
     )
@@ -674,7 +698,9 @@ def _add_eval(subparsers: Subparsers) -> None:
         "and docs/quality.md. With --train-classifier: train the style classifier behind "
         "style_prob.")
     p.add_argument("files", nargs="*", metavar="MIDI", help="IN.mid OUT.mid: an input and its transfer")
-    p.add_argument("--style", help="the transfer's target style (for style_prob, NLL, data values)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--style", help="the transfer's target style (for style_prob, NLL, data values)")
+    add_style_dir_arg(which)
     p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
                    help="melody part of IN.mid (default: guessed)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -787,14 +813,15 @@ def _eval_pair(args: argparse.Namespace) -> int:
 
     if len(args.files) != 2:
         raise StyleTxError("eval takes two MIDI files, IN.mid OUT.mid (or --bench STYLE)")
-    if not args.style:
-        raise StyleTxError("eval IN.mid OUT.mid needs --style, the transfer's target style")
+    if not (args.style or args.style_dir):
+        raise StyleTxError("eval IN.mid OUT.mid needs --style (or --style-dir), the transfer's "
+                           "target style")
     if args.plot and args.plot.exists() and not args.force:
         raise StyleTxError(f"{args.plot} exists; use --force to replace it")
     song_in = read_midi(args.files[0])
     song_out = read_midi(args.files[1])
     parts_in = select_parts(song_in, args.melody_track)
-    style = load_style(args.style)
+    style = load_style(style_arg(args, ""))
     with progress_bar(f"eval {Path(args.files[1]).name}") as bar:
         parts_out = output_parts(song_out, parts_in.melody)
         m = transfer_metrics(song_in, parts_in, song_out, parts_out)

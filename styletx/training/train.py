@@ -240,9 +240,10 @@ def train(
     """Train a style model and write it to ``out_dir``; returns the ``train.json`` record.
 
     ``model_cfg`` is the architecture of a new model; a resumed run (``resume``) or a
-    fine-tuning one (``init_from``) takes its checkpoint's own. ``pieces`` replaces the
-    style's corpus (a user's MIDI folder, :mod:`styletx.training.own`); ``init_from`` is a checkpoint folder whose weights and model config the run starts
-    from (fine-tuning); ``extra`` is stored in ``train.json`` as it is (data summary, base).
+    fine-tuning one (``init_from``, a checkpoint folder whose weights start the run) takes
+    its checkpoint's own. ``pieces`` replaces the style's corpus (a user's MIDI folder,
+    :mod:`styletx.training.own`); ``extra`` is stored in ``train.json`` as it is (data
+    summary, base).
     The time budget (``max_minutes``) is checked after every step, not only per epoch.
     """
     from tqdm import tqdm
