@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         print(proc.stdout + proc.stderr[-2000:], flush=True)
         systems.append((f"train --data, {len(data)} files (fine-tuned from {base}, "
-                        f"{args.train_minutes:g} min budget)", load_style(str(out)),
+                        f"{args.train_minutes:g} min budget)", load_style(out),
                         time.perf_counter() - t0))
         for number, (name, style, adapt_s) in enumerate(systems, 1):
             r = run_system(name, style, inputs, gw / "out" / f"system{number}", args.seed)

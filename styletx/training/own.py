@@ -629,7 +629,7 @@ def adapt(
         # a few examples are too few to count chord habits: keep the base's
         shutil.copyfile(base_style.directory / "chords.json", directory / "chords.json")
     (directory / "train_state.pt").unlink(missing_ok=True)
-    style = load_style(str(directory))
+    style = load_style(directory)
     return Adapted(style=style, base=base, fits=fits, steps=n_steps,
                    seconds=time.perf_counter() - t0, directory=directory,
                    examples=[f.name for f in corpus.files])
