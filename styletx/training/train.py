@@ -15,6 +15,7 @@ and ``train_state.pt`` (optimizer state and epoch, plain tensors, for ``--resume
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import sys
@@ -335,8 +336,10 @@ def train(
             save_checkpoint(model, out_dir)
         else:
             bad_epochs += 1
+        state_bytes = io.BytesIO()
         torch.save({"epoch": torch.tensor(epoch), "best": torch.tensor(best),
-                    "optimizer": opt.state_dict()}, out_dir / "train_state.pt")
+                    "optimizer": opt.state_dict()}, state_bytes)
+        replace_file(out_dir / "train_state.pt", state_bytes.getvalue())
         if progress:
             print(f"epoch {epoch + 1}: train nll {running:.4f}  valid nll {val['nll_per_cell']:.4f}  "
                   f"onset acc {val['onset_accuracy']:.3f}{'  *' if improved else ''}  "
