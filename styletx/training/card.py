@@ -48,8 +48,9 @@ def model_card(directory: Path) -> str:
     test = record.get("test_metrics") or {}
     n_params = _count_parameters(directory / WEIGHTS_NAME)
     user = record.get("user_data")
+    examples = record.get("examples")  # a style adapted to a few files (render --style-from)
     # a user style is described by its data; a shipped one by its recipe
-    style_recipe = None if user else recipe(info.name)
+    style_recipe = None if user or examples else recipe(info.name)
     chord_source = (style_recipe.chord_source if style_recipe else
                     "the files' full texture (estimated, `styletx.music.chords.chord_track`)")
     lines = [
@@ -61,8 +62,12 @@ def model_card(directory: Path) -> str:
         "",
         f"- Source: {info.provenance}.",
     ]
-    if style_recipe is None:
+    if user:
         lines += _user_data_lines(directory, record)
+    elif examples:
+        lines += [f"- Examples: {', '.join(examples)}; fine-tuned from `{record['base_style']}` "
+                  "(`styletx render --style-from`).",
+                  "- Licence: whatever the examples' own licence is; the weights derive from them."]
     else:
         lines += ["", style_recipe.licence]
     split_rule = (

@@ -252,15 +252,6 @@ def train(
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     dev = resolve_device(device)
-    if pieces is None:
-        pieces = load_corpus(cfg.style, model_cfg, limit=cfg.limit)
-    splits = split_pieces(pieces)
-    if (cfg.limit is not None or init_from is not None) and not splits["valid"]:
-        # A tiny corpus may have no valid piece by the hash rule; validate on train then.
-        splits["valid"] = splits["train"][:1]
-    if not splits["train"] or not splits["valid"]:
-        raise StyleTxError(f"the {cfg.style!r} corpus needs train and valid pieces")
-
     out_dir.mkdir(parents=True, exist_ok=True)
     commands = [*(_previous_commands(out_dir) if resume else []), command]
     start_epoch = 0
@@ -278,6 +269,15 @@ def train(
         model_cfg = model.cfg
     else:
         model = StyleNet(model_cfg).to(dev)
+    # the corpus on the grid of the model that trains (a loaded one's own)
+    if pieces is None:
+        pieces = load_corpus(cfg.style, model_cfg, limit=cfg.limit)
+    splits = split_pieces(pieces)
+    if (cfg.limit is not None or init_from is not None) and not splits["valid"]:
+        # A tiny corpus may have no valid piece by the hash rule; validate on train then.
+        splits["valid"] = splits["train"][:1]
+    if not splits["train"] or not splits["valid"]:
+        raise StyleTxError(f"the {cfg.style!r} corpus needs train and valid pieces")
     for name, param in model.named_parameters():
         param.requires_grad_(not any(name.startswith(prefix) for prefix in cfg.freeze))
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
