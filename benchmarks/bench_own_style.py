@@ -1,7 +1,7 @@
 """Unseen-style benchmark: adapt styletx to an MMA groove no shipped style was trained on.
 
 For each groove (default: ``Tango``, a Latin feel, and ``March``; neither is in
-``styletx.training.mma.STYLE_SPECS``), four systems rewrite the same held-out inputs:
+``styletx.training.recipes.RECIPES``), four systems rewrite the same held-out inputs:
 
 1. the nearest shipped style (lowest NLL per beat on the one example), unadapted;
 2. ``render --style-from`` one example of the groove;
@@ -42,15 +42,16 @@ from styletx.model.settings import SamplerSettings
 from styletx.music.parts import select_parts
 from styletx.styles import load_style
 from styletx.training.leadsheets import load_leadsheets
-from styletx.training.mma import STYLE_SPECS, render_piece
+from styletx.training.mma import render_piece
 from styletx.training.own import adapt, nearest_style, read_files
+from styletx.training.recipes import mma_specs
 from styletx.training.splits import split_of
 
 INPUT_GROOVE = "Folk"
 
 
 def used_grooves() -> set[str]:
-    return {g for spec in STYLE_SPECS.values() for gs in spec.grooves.values() for g in gs}
+    return {g for spec in mma_specs().values() for gs in spec.grooves.values() for g in gs}
 
 
 def render_set(sheets, groove: str, folder: Path, rng: random.Random, tempo=(90, 130),
@@ -217,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         print(proc.stdout + proc.stderr[-2000:], flush=True)
         systems.append((f"train --data, {len(data)} files (fine-tuned from {base}, "
-                        f"{args.train_minutes:g} min budget)", load_style(str(out)),
+                        f"{args.train_minutes:g} min budget)", load_style(out),
                         time.perf_counter() - t0))
         for number, (name, style, adapt_s) in enumerate(systems, 1):
             r = run_system(name, style, inputs, gw / "out" / f"system{number}", args.seed)

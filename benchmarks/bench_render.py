@@ -223,7 +223,7 @@ def speed(args: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--style", default="bach", help="style name or checkpoint folder")
+    parser.add_argument("--style", default="bach", help="style name, or a folder as a path (./DIR)")
     parser.add_argument("--paper", action="store_true", help="also run schedule='paper' (minutes)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--bars", type=int, default=BARS, help="length of the test piece")

@@ -94,7 +94,7 @@ def test_chorales(n: int = N_CHORALES) -> list[Song]:
 def evaluate_style(name: str, seed: int) -> dict:
     style = load_style(name)
     steps = style.steps_per_beat
-    data = [p for p in load_corpus(name, steps) if p.split == "train"]
+    data = [p for p in load_corpus(name, style.model.cfg) if p.split == "train"]
     data_stats = []
     for p in data:
         full = np.zeros((p.n_frames, 128), dtype=np.uint8)
@@ -106,7 +106,7 @@ def evaluate_style(name: str, seed: int) -> dict:
         g = result.grid
         out_stats.append(roll_stats(result.new_accomp, g.beat_step, g.key, steps))
         sims.append(chroma_similarity(result.new_accomp, g.accomp))
-    test = [p for p in load_corpus(name, steps) if p.split == "test"]
+    test = [p for p in load_corpus(name, style.model.cfg) if p.split == "test"]
     held_out = {
         "frame": evaluate(style.model, test, torch.device("cpu")),
         "block": evaluate(style.model, test, torch.device("cpu"), blocks=True),

@@ -321,7 +321,7 @@ def tiny_style(root: Path) -> Style:
 
     from styletx.styles import load_style
 
-    return load_style(str(make_tiny_style(root)))
+    return load_style(make_tiny_style(root))
 
 
 def main() -> int:

@@ -192,7 +192,7 @@ def plan(
     root = Path(os.path.commonpath([os.path.abspath(r) for _, r in pairs]))
     out = Path(out_dir)
     in_place = out.resolve() == root.resolve()
-    suffix = f"_{options.style}" if in_place else ""
+    suffix = f"_{Path(options.style).name}" if in_place else ""
     if in_place:
         # Our own earlier outputs are not inputs: "x_jazz.mid" beside "x.mid".
         stems = {(p.resolve().parent, p.stem) for p, _ in pairs}

@@ -68,6 +68,24 @@ def add_melody_args(p: argparse.ArgumentParser) -> None:
                        "is the melody")
 
 
+def add_style_dir_arg(group: argparse._MutuallyExclusiveGroup) -> None:
+    """``--style-dir DIR``, beside ``--style NAME`` in ``group`` (one or the other)."""
+    group.add_argument("--style-dir", metavar="DIR", default=None,
+                       help="a style folder (model.safetensors + config.json) instead of an "
+                       "installed style's name; --style ./DIR does the same")
+
+
+def style_arg(args: argparse.Namespace, default: str) -> str:
+    """The style ``load_style`` gets: ``--style-dir`` as a path, else ``--style`` or ``default``.
+
+    ``--style-dir jazz`` must mean the folder even without a separator, so it is
+    made absolute (a bare name is always an installed style, see ``styles.style_directory``).
+    """
+    if args.style_dir:
+        return str(Path(args.style_dir).absolute())
+    return args.style or default
+
+
 def describe(song: Song, parts: Parts | NoMelodyError) -> dict[str, Any]:
     """Everything ``styletx info`` reports, as plain JSON-ready data.
 
@@ -218,9 +236,11 @@ def _add_render(subparsers: Subparsers) -> None:
     p.add_argument("inputs", nargs="+", help="input MIDI file(s)")
     p.add_argument("-o", "--output", required=True,
                    help="output file (one input) or folder (several inputs, or ending in /)")
-    p.add_argument("--style", default=None,
-                   help="style name (see `styletx styles`; default bach); with --style-from, "
-                   "the style to adapt instead of the nearest one")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--style", default=None,
+                       help="style name (see `styletx styles`; default bach); with --style-from, "
+                       "the style to adapt instead of the nearest one")
+    add_style_dir_arg(which)
     few = p.add_argument_group("few-shot: adapt a style to examples")
     few.add_argument("--style-from", nargs="+", metavar="EX.mid", default=None,
                      help="fine-tune the nearest shipped style on these example files, then "
@@ -295,11 +315,13 @@ def _run_render(args: argparse.Namespace) -> int:
     from styletx.styles import load_style
 
     if args.style_from:
+        if args.style_dir:
+            raise StyleTxError("--style-from adapts an installed style: give it --style, not --style-dir")
         style = _adapted_style(args)
     else:
         if args.save_style or args.adapt_seconds is not None or args.adapt_steps is not None:
             raise StyleTxError("--save-style, --adapt-seconds and --adapt-steps go with --style-from")
-        style = load_style(args.style or "bach", device=args.device)
+        style = load_style(style_arg(args, "bach"), device=args.device)
     options = transfer_options(args, bars=args.bars, chords=args.chords,
                                reharmonize=args.reharmonize, threads=args.threads)
     failures = 0
@@ -375,7 +397,9 @@ def _add_batch(subparsers: Subparsers) -> None:
     p.add_argument("inputs", nargs="+",
                    help="files, folders or quoted glob patterns ('in/**/*.mid' recurses)")
     p.add_argument("-o", "--output", required=True, type=Path, help="output folder")
-    p.add_argument("--style", default="bach", help="style name (see `styletx styles`)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--style", default=None, help="style name (see `styletx styles`; default bach)")
+    add_style_dir_arg(which)
     p.add_argument("--jobs", type=int, default=1,
                    help="worker processes (default %(default)s: in this process)")
     p.add_argument("--seed", type=int, default=0,
@@ -391,7 +415,7 @@ def _add_batch(subparsers: Subparsers) -> None:
 def _run_batch(args: argparse.Namespace) -> int:
     from styletx.batch import REPORT_NAME, BatchOptions, format_summary, run_batch
 
-    options = BatchOptions(style=args.style, transfer=transfer_options(args), force=args.force,
+    options = BatchOptions(style=style_arg(args, "bach"), transfer=transfer_options(args), force=args.force,
                            wav=args.wav, device=args.device)
     report = run_batch(args.inputs, args.output, options, jobs=args.jobs,
                        report_path=args.report, progress=True)
@@ -515,16 +539,20 @@ def _add_data(subparsers: Subparsers) -> None:
 
 
 def _run_data(args: argparse.Namespace) -> int:
-    from styletx.training.corpus import load_corpus
-    from styletx.training.train import style_defaults
+    import dataclasses
 
-    defaults = style_defaults(args.style)
-    if args.style != "bach":
+    from styletx.training.corpus import load_corpus
+    from styletx.training.recipes import recipe
+
+    style_recipe = recipe(args.style)
+    if style_recipe.mma is not None:
         from styletx.training.mma import build_style_corpus
 
         build_style_corpus(args.style, limit=args.limit, seed=args.seed, jobs=args.jobs)
-    steps = args.steps_per_beat or defaults.steps_per_beat
-    load_corpus(args.style, steps, rebuild=args.rebuild, verbose=True)
+    grid = style_recipe.model_config()
+    if args.steps_per_beat:
+        grid = dataclasses.replace(grid, steps_per_beat=args.steps_per_beat)
+    load_corpus(args.style, grid, rebuild=args.rebuild, verbose=True)
     return 0
 
 
@@ -560,6 +588,8 @@ def _add_train(subparsers: Subparsers) -> None:
     p.add_argument("--pitch-range", default=None, metavar="LO-HI",
                    help="lowest and highest accompaniment MIDI pitch, e.g. 36-83")
     p.add_argument("--max-transpose", type=int, default=None)
+    p.add_argument("--frame-fraction", type=float, default=None,
+                   help="share of frames the generator scores per step (default 0.25)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop after this long")
     p.add_argument("--max-steps-per-epoch", type=int, default=None)
     p.add_argument("--limit", type=int, default=None, help="use only this many pieces (tests)")
@@ -579,9 +609,11 @@ def _run_train(args: argparse.Namespace) -> int:
 
     import torch
 
+    from styletx.model.config import ModelConfig
     from styletx.paths import cache_dir
     from styletx.training.card import write_model_card
-    from styletx.training.train import style_defaults, train, write_style_info
+    from styletx.training.recipes import recipe
+    from styletx.training.train import train, write_style_info
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -589,22 +621,25 @@ def _run_train(args: argparse.Namespace) -> int:
         return _train_own(args)
     if args.base or args.scratch or args.melody_track is not None or args.force:
         raise StyleTxError("--from, --scratch, --melody-track and --force go with --data DIR")
-    cfg = style_defaults(args.style)
+    style_recipe = recipe(args.style)
+    grid: dict[str, object] = {"steps_per_beat": args.steps_per_beat}
+    if args.pitch_range:
+        lo, _, hi = args.pitch_range.partition("-")
+        grid["pitch_lo"], grid["pitch_hi"] = int(lo), int(hi) + 1
+    model_cfg = ModelConfig.from_dict({
+        **style_recipe.model_config().to_dict(), **json.loads(args.model or "{}"),
+        **{k: v for k, v in grid.items() if v is not None}})
     overrides = {
         "epochs": args.epochs, "batch_size": args.batch_size, "chunk_frames": args.chunk_frames,
-        "lr": args.lr, "patience": args.patience, "steps_per_beat": args.steps_per_beat,
+        "lr": args.lr, "patience": args.patience, "frame_fraction": args.frame_fraction,
         "max_transpose": args.max_transpose, "max_minutes": args.max_minutes,
         "max_steps_per_epoch": args.max_steps_per_epoch, "limit": args.limit, "seed": args.seed,
     }
-    if args.pitch_range:
-        lo, _, hi = args.pitch_range.partition("-")
-        overrides["pitch_lo"], overrides["pitch_hi"] = int(lo), int(hi) + 1
-    if args.model:
-        overrides["model"] = json.loads(args.model)
-    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    cfg = dataclasses.replace(style_recipe.train_config(),
+                              **{k: v for k, v in overrides.items() if v is not None})
     out = args.output or cache_dir() / "models" / args.style
     command = "styletx " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    train(cfg, out, device=args.device, resume=args.resume, progress=not args.quiet,
+    train(model_cfg, cfg, out, device=args.device, resume=args.resume, progress=not args.quiet,
           command=command)
     write_style_info(args.style, out)
     write_model_card(out)
@@ -618,9 +653,10 @@ def _train_own(args: argparse.Namespace) -> int:
     from styletx.training.own import OwnTrainOptions, train_from_folder
 
     if args.limit is not None or args.pitch_range or args.max_transpose is not None \
-            or args.chunk_frames is not None or args.patience is not None:
-        raise StyleTxError("--limit, --pitch-range, --max-transpose, --chunk-frames and "
-                           "--patience do not apply to --data")
+            or args.chunk_frames is not None or args.patience is not None \
+            or args.frame_fraction is not None:
+        raise StyleTxError("--limit, --pitch-range, --max-transpose, --chunk-frames, "
+                           "--patience and --frame-fraction do not apply to --data")
     opts = OwnTrainOptions(
         name=args.style, data=args.data, output=args.output, base=args.base, scratch=args.scratch,
         melody_track=args.melody_track, steps_per_beat=args.steps_per_beat, epochs=args.epochs,
@@ -648,7 +684,9 @@ def _add_eval(subparsers: Subparsers) -> None:
         "and docs/quality.md. With --train-classifier: train the style classifier behind "
         "style_prob.")
     p.add_argument("files", nargs="*", metavar="MIDI", help="IN.mid OUT.mid: an input and its transfer")
-    p.add_argument("--style", help="the transfer's target style (for style_prob, NLL, data values)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--style", help="the transfer's target style (for style_prob, NLL, data values)")
+    add_style_dir_arg(which)
     p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
                    help="melody part of IN.mid (default: guessed)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -761,14 +799,15 @@ def _eval_pair(args: argparse.Namespace) -> int:
 
     if len(args.files) != 2:
         raise StyleTxError("eval takes two MIDI files, IN.mid OUT.mid (or --bench STYLE)")
-    if not args.style:
-        raise StyleTxError("eval IN.mid OUT.mid needs --style, the transfer's target style")
+    if not (args.style or args.style_dir):
+        raise StyleTxError("eval IN.mid OUT.mid needs --style (or --style-dir), the transfer's "
+                           "target style")
     if args.plot and args.plot.exists() and not args.force:
         raise StyleTxError(f"{args.plot} exists; use --force to replace it")
     song_in = read_midi(args.files[0])
     song_out = read_midi(args.files[1])
     parts_in = select_parts(song_in, args.melody_track)
-    style = load_style(args.style)
+    style = load_style(style_arg(args, ""))
     with progress_bar(f"eval {Path(args.files[1]).name}") as bar:
         parts_out = output_parts(song_out, parts_in.melody)
         m = transfer_metrics(song_in, parts_in, song_out, parts_out)

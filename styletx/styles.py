@@ -7,6 +7,8 @@ looked up in every folder of ``$STYLETX_MODELS`` (``os.pathsep``-separated), the
 in the user styles folder (:func:`user_styles_dir`, where ``styletx train --data``
 installs), then in the shipped ``styletx.checkpoints`` package; earlier entries win.
 Folders whose names start with a dot (a training run in progress) are never styles.
+A bare name is looked up there only; any other folder is given as a path
+(:func:`style_directory`), so a folder in the working directory never shadows a style.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from styletx.errors import StyleTxError
+from styletx.io.files import replace_file
 from styletx.model.config import CONFIG_NAME, WEIGHTS_NAME
 from styletx.music.arrange import PartSpec
 from styletx.music.chords import ChordModel
@@ -61,7 +64,8 @@ class StyleInfo:
         return cls(**d)
 
     def save(self, directory: Path) -> None:
-        (directory / STYLE_INFO_NAME).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        """Write ``style.json`` into ``directory`` (atomically)."""
+        replace_file(directory / STYLE_INFO_NAME, json.dumps(self.to_dict(), indent=2) + "\n")
 
 
 @dataclass
@@ -108,11 +112,11 @@ def _search_roots() -> list[tuple[Path, str]]:
     """``(folder, origin)`` in lookup order; origin is ``"env"``, ``"user"`` or ``"shipped"``."""
     roots = [(Path(p), "env") for p in os.environ.get("STYLETX_MODELS", "").split(os.pathsep) if p]
     roots.append((user_styles_dir(), "user"))
-    roots.append((_shipped_root(), "shipped"))
+    roots.append((shipped_root(), "shipped"))
     return roots
 
 
-def _shipped_root() -> Path:
+def shipped_root() -> Path:
     """The shipped checkpoints: the installed data package, or ``checkpoints/`` in a checkout.
 
     In a source checkout (tests, ``python -m styletx``) the folder is not mapped
@@ -146,7 +150,7 @@ def style_dirs() -> dict[str, Path]:
 
 def shipped_styles() -> list[str]:
     """Names of the styles shipped with styletx (whatever overrides them)."""
-    root = _shipped_root()
+    root = shipped_root()
     if not root.is_dir():
         return []
     return sorted(d.name for d in root.iterdir()
@@ -186,26 +190,54 @@ def read_info(directory: Path) -> StyleInfo:
     return StyleInfo(name=directory.name)
 
 
-def load_style(name: str, device: str = "cpu") -> Style:
-    """Load a style by name (or from a checkpoint folder path) for repeated use.
+def _is_path(name: str | os.PathLike[str]) -> bool:
+    """Whether a style argument names a folder: a path object, or text with a separator."""
+    if isinstance(name, os.PathLike):
+        return True
+    return any(sep and sep in name for sep in (os.sep, os.altsep, "/"))
+
+
+def style_directory(name: str | os.PathLike[str]) -> Path:
+    """The checkpoint folder of a style: an installed style's name, or a path to a folder.
+
+    A bare name (``"jazz"``) only ever means an installed style (``$STYLETX_MODELS``,
+    the user styles, the shipped ones), never a folder of that name in the working
+    directory; a folder is given as a path (``./jazz``, a :class:`~pathlib.Path`, or
+    the CLI's ``--style-dir``).
 
     Raises
     ------
     StyleTxError
-        For an unknown name, with the list of valid ones.
+        For an unknown name (with the installed ones) or a folder that is no checkpoint.
     """
-    path = Path(name)
-    if (path / WEIGHTS_NAME).is_file():
-        directory = path
-    else:
-        dirs = style_dirs()
-        if name not in dirs:
-            valid = ", ".join(sorted(dirs)) or "none installed"
-            raise StyleTxError(f"unknown style {name!r}; valid styles: {valid}")
-        directory = dirs[name]
+    if _is_path(name):
+        directory = Path(name)
+        if not ((directory / WEIGHTS_NAME).is_file() and (directory / CONFIG_NAME).is_file()):
+            raise StyleTxError(f"{os.fspath(name)!r} is not a style folder (it needs "
+                               f"{WEIGHTS_NAME} and {CONFIG_NAME})")
+        return directory
+    dirs = style_dirs()
+    if name not in dirs:
+        valid = ", ".join(sorted(dirs)) or "none installed"
+        raise StyleTxError(f"unknown style {name!r} (installed: {valid}); give a style "
+                           f"folder as a path, e.g. ./{name}, or with --style-dir")
+    return dirs[name]
+
+
+def load_style(name: str | os.PathLike[str], device: str = "cpu") -> Style:
+    """Load a style by name, or from a checkpoint folder path, for repeated use.
+
+    ``name`` is resolved by :func:`style_directory`: a bare name is an installed
+    style, a path (with a separator, or a :class:`~pathlib.Path`) is a folder.
+
+    Raises
+    ------
+    StyleTxError
+        For an unknown name, with the list of valid ones, or a folder that is no style.
+    """
+    directory = style_directory(name)
     from styletx.model.network import load_checkpoint, resolve_device  # torch loads here, not on import
 
     model = load_checkpoint(directory, device=resolve_device(device))
-    model.eval()
     return Style(info=read_info(directory), model=model, directory=directory,
                  chord_model=ChordModel.load(directory))

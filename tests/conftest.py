@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from styletx.model.network import ModelConfig, StyleNet, save_checkpoint
+from styletx.model.config import ModelConfig
+from styletx.model.network import StyleNet
 from styletx.styles import StyleInfo
+from styletx.training.train import save_checkpoint
 
 TINY_STYLE = "tiny"
 
@@ -30,7 +32,7 @@ def make_tiny_style(root: Path, name: str = TINY_STYLE) -> Path:
     """
     torch.manual_seed(0)
     cfg = ModelConfig(
-        style=name, pitch_lo=48, pitch_hi=64, lstm_hidden=16, lstm_layers=1, gen_channels=8,
+        pitch_lo=48, pitch_hi=64, lstm_hidden=16, lstm_layers=1, gen_channels=8,
         gen_dilations=(1, 2),
         melody_dim=8, accomp_dim=8, beat_step_dim=4, bar_step_dim=4, key_dim=4, bar_len_dim=2,
         frame_dim=16, center_dim=8, cond_dim=16, pitch_cond_channels=4, pitch_emb_dim=4,

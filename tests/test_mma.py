@@ -23,6 +23,7 @@ from styletx.training.leadsheets import (
     load_leadsheets,
     transpose_chord,
 )
+from styletx.training.recipes import mma_specs
 from styletx.training.splits import split_of
 
 needs_mma = pytest.mark.skipif(shutil.which("mma") is None,
@@ -197,10 +198,10 @@ def test_only_music21_errors_skip_a_tune(monkeypatch: pytest.MonkeyPatch) -> Non
         leadsheets.parse_corpus_file("oneills1850/x.abc")
 
 
-def test_style_specs_are_consistent() -> None:
-    assert {"jazz", "bossa", "ragtime", "folk", "pop"} <= set(mma_mod.STYLE_SPECS)
-    jazz = mma_mod.STYLE_SPECS["jazz"]
-    assert jazz.steps_per_beat % 3 == 0 and 3 in jazz.grooves and 4 in jazz.grooves
-    for spec in mma_mod.STYLE_SPECS.values():
+def test_mma_specs_are_consistent() -> None:
+    specs = mma_specs()
+    assert set(specs) == {"jazz", "bossa", "ragtime", "folk", "pop"}
+    assert 3 in specs["jazz"].grooves and 4 in specs["jazz"].grooves
+    for spec in specs.values():
         assert set(spec.grooves) == set(spec.tempo) <= {3, 4, 6}
-        assert spec.pitch_range[0] < spec.pitch_range[1]
+        assert all(lo < hi for lo, hi in spec.tempo.values())

@@ -9,21 +9,22 @@ import pytest
 import torch
 
 from styletx.errors import StyleTxError
+from styletx.model.config import ModelConfig, TrainConfig
 from styletx.model.network import (
     HOLD,
     OFF,
     ONSET,
-    ModelConfig,
     StyleNet,
     count_parameters,
     load_checkpoint,
     resolve_device,
-    save_checkpoint,
 )
 from styletx.music.chords import N_CHORD_TOKENS, NO_CHORD, Chord
 from styletx.music.grid import META_CHORD
+from styletx.training.train import save_checkpoint
 
 B, T = 2, 10
+WEIGHTS = TrainConfig().class_weights
 
 
 def small_config(**kw: object) -> ModelConfig:
@@ -84,7 +85,7 @@ def test_shapes_and_loss_stats(model: StyleNet) -> None:
     assert model.encode(melody, accomp, meta).shape == (B, T, model.cfg.cond_dim)
     mask = torch.ones((B, T), dtype=torch.bool)
     mask[1, 6:] = False
-    loss, stats = model.loss(logits, accomp, mask)
+    loss, stats = model.loss(logits, accomp, WEIGHTS, mask)
     assert loss.ndim == 0 and torch.isfinite(loss)
     assert stats["n_cells"] == (B * T - 4) * P
     assert 0.0 <= stats["onset_acc"] <= 1.0
@@ -99,7 +100,7 @@ def test_shapes_and_loss_stats(model: StyleNet) -> None:
     sub = model(melody, accomp, meta, frames=sel)
     assert sub.shape == (2, P, 3)
     torch.testing.assert_close(sub, logits[sel])
-    model.loss(sub, accomp[sel])
+    model.loss(sub, accomp[sel], WEIGHTS)
 
 
 def test_generator_is_autoregressive_over_pitch(model: StyleNet) -> None:
@@ -221,9 +222,9 @@ def test_checkpoint_round_trip(model: StyleNet, tmp_path: Path) -> None:
 
 
 def test_config_json_round_trip(tmp_path: Path) -> None:
-    cfg = small_config(style="jazz", class_weights=(1.0, 5.0, 2.0))
+    cfg = small_config(gen_dilations=[1, 2, 4, 8])
     path = tmp_path / "c.json"
-    cfg.save_json(path)
+    path.write_text(cfg.to_json())
     again = ModelConfig.load_json(path)
     assert again == cfg
     assert again.gen_dilations == (1, 2, 4, 8)
@@ -233,6 +234,54 @@ def test_config_json_round_trip(tmp_path: Path) -> None:
     with pytest.raises(StyleTxError, match="typo_field"):
         ModelConfig.from_dict(d)
     assert ModelConfig().n_pitches == 48
+    # a config from before the architecture/training split is converted, not read leniently
+    old = {**cfg.to_dict(), "style": "jazz", "train_frame_fraction": 0.5, "class_weights": [1, 4, 1.5]}
+    with pytest.raises(StyleTxError, match="convert_checkpoints"):
+        ModelConfig.from_dict(old)
+
+
+def test_train_config_round_trip_and_checks() -> None:
+    tc = TrainConfig(style="jazz", class_weights=[1, 5, 2], frame_fraction=0.5)
+    assert tc.class_weights == (1.0, 5.0, 2.0)
+    assert TrainConfig.from_dict(json.loads(json.dumps(tc.to_dict()))) == tc
+    for bad in ({"class_weights": (1.0, 0.0, 1.0)}, {"frame_fraction": 0.0}):
+        with pytest.raises(StyleTxError):
+            TrainConfig(**bad)  # type: ignore[arg-type]
+    with pytest.raises(StyleTxError, match="pitch_lo"):
+        TrainConfig.from_dict({"pitch_lo": 36})  # the grid is architecture, not training
+
+
+def test_logits_do_not_depend_on_train_or_eval_mode() -> None:
+    """With dropout off, train() and eval() give the same logits and the same samples:
+    the class weights are in the loss only, so a forgotten .eval() cannot change sampling."""
+    torch.manual_seed(3)
+    model = StyleNet(small_config(dropout=0.0))
+    melody, accomp, meta = make_batch(model.cfg)
+    cond = model.encode(melody, accomp, meta)[0]
+    args = (cond, melody[0], meta[0, :, META_CHORD], accomp[0], accomp[0])
+    outputs = []
+    for mode in (True, False):
+        model.train(mode)
+        states, raw = model.sample_frames_with_logits(
+            *args, temperature=1.0, generator=torch.Generator().manual_seed(1))
+        outputs.append((model(melody, accomp, meta), states, raw))
+    for a, b in zip(*outputs, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_weighted_loss_leaves_the_logits_calibrated() -> None:
+    """Minimising the class-weighted loss leaves the logits at the data's frequencies,
+    not at the weighted ones (the loss adds log w to the logits)."""
+    accomp = torch.tensor([[OFF, ONSET, HOLD, OFF]])  # off 1/2, onset 1/4, hold 1/4
+    shared = torch.zeros(3, requires_grad=True)  # one logit vector for every cell
+    opt = torch.optim.Adam([shared], lr=0.05)
+    for _ in range(600):
+        loss, _ = StyleNet.loss(shared.expand(1, 4, 3), accomp, (1.0, 4.0, 1.5))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    probs = shared.detach().softmax(-1)
+    torch.testing.assert_close(probs, torch.tensor([0.5, 0.25, 0.25]), atol=2e-3, rtol=0)
 
 
 def test_resolve_device() -> None:
@@ -260,7 +309,7 @@ def test_loss_decreases() -> None:
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(30):
-        loss, _ = model.loss(model(melody, accomp, meta), accomp)
+        loss, _ = model.loss(model(melody, accomp, meta), accomp, WEIGHTS)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -228,6 +228,8 @@ def test_style_from_adapts_within_a_step_budget_and_keeps_the_melody(
     assert read_midi(dst).tracks[0].notes == select_parts(read_midi(src)).melody.notes
     assert (user_dir / "kept" / "model.safetensors").exists()
     assert style_origins()["kept"][1] == "user"
+    card = (user_dir / "kept" / "MODEL_CARD.md").read_text()
+    assert "- Examples: " in card and f"example.mid; fine-tuned from `{tiny_style}`" in card
     again = tmp_path / "again.mid"
     assert main(["render", str(src), "--style", "kept", "-o", str(again), "--seed", "0",
                  "--sweeps", "1"]) == 0
@@ -265,9 +267,8 @@ def test_train_data_from_a_base_style_fine_tunes_it(data_dir: Path, user_dir: Pa
     installed = user_dir / "mine"
     cfg = json.loads((installed / "config.json").read_text())
     base_cfg = json.loads((style_origins()[tiny_style][0] / "config.json").read_text())
-    assert cfg["style"] == "mine"
-    assert {k: v for k, v in cfg.items() if k != "style"} == \
-        {k: v for k, v in base_cfg.items() if k != "style"}  # the base's network, fine-tuned
+    assert cfg == base_cfg  # the base's network, fine-tuned
     record = json.loads((installed / "train.json").read_text())
+    assert record["train_config"]["style"] == "mine"
     assert record["base_style"] == tiny_style and record["history"][-1]["steps"] >= 1
     assert f"`{tiny_style}`, fine-tuned" in (installed / "MODEL_CARD.md").read_text()

@@ -10,14 +10,15 @@ import pytest
 import torch
 
 from styletx.io.reader import read_midi
-from styletx.model.network import ModelConfig, StyleNet
+from styletx.model.config import ModelConfig, TrainConfig
+from styletx.model.network import StyleNet
 from styletx.model.settings import SamplerSettings
 from styletx.music.grid import build_grid
 from styletx.music.parts import select_parts
 from styletx.styles import load_style, style_dirs
 from styletx.training.corpus import chorale_song, load_pieces, piece_from_grid, save_pieces
 from styletx.training.splits import split_of
-from styletx.training.train import TrainConfig, evaluate, train, transpose_piece, valid_shifts
+from styletx.training.train import evaluate, train, transpose_piece, valid_shifts
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -62,15 +63,18 @@ def test_transposition_keeps_range_and_moves_key() -> None:
 
 def test_tiny_training_run_lowers_the_loss(tmp_path: Path) -> None:
     cfg = TrainConfig(style="bach", limit=4, epochs=3, batch_size=4, chunk_frames=32,
-                      max_steps_per_epoch=6, lr=5e-3, patience=5, seed=0, model=TINY_MODEL)
+                      max_steps_per_epoch=6, lr=5e-3, patience=5, seed=0)
     torch.manual_seed(cfg.seed)
-    record = train(cfg, tmp_path / "run", device="cpu", progress=False, command="test")
+    record = train(ModelConfig(**TINY_MODEL), cfg, tmp_path / "run", device="cpu", progress=False,
+                   command="test")
     first = record["history"][0]["valid"]["nll_per_cell"]
     last = record["history"][-1]["valid"]["nll_per_cell"]
     assert last < first
     saved = json.loads((tmp_path / "run" / "train.json").read_text())
     assert saved["command"] == "test" and saved["test_metrics"]["nll_per_cell"] > 0
     assert (tmp_path / "run" / "model.safetensors").exists()
+    assert TrainConfig.from_dict(saved["train_config"]) == cfg  # the optimisation, saved whole
+    assert not list((tmp_path / "run").glob(".*.tmp"))  # every file was placed atomically
 
 
 SHIPPED = sorted(style_dirs())

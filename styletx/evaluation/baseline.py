@@ -25,13 +25,14 @@ from styletx.music.chords import Chord
 from styletx.music.song import Note, Parts, Song, Track
 from styletx.music.timing import bar_length, meter_map, tempo_map
 from styletx.training.leadsheets import ChordChange, LeadSheet
-from styletx.training.mma import MMA_BEATS_PER_BAR, MMA_RESOLUTION, STYLE_SPECS, mma_binary, render_piece
+from styletx.training.mma import MMA_BEATS_PER_BAR, MMA_RESOLUTION, mma_binary, render_piece
+from styletx.training.recipes import mma_specs
 
 # Bach has no MMA corpus; its baseline is MMA's four-part hymn groove (4/4 only).
 BASELINE_GROOVES: dict[str, dict[int, str]] = {
     "bach": {4: "Hymn"},
     **{name: {meter: grooves[0] for meter, grooves in spec.grooves.items()}
-       for name, spec in STYLE_SPECS.items()},
+       for name, spec in mma_specs().items()},
 }
 """The one MMA groove per style and meter numerator: the first groove of the style's corpus."""
 

@@ -1,8 +1,11 @@
 """Safe output files: atomic, never over an input, never over a file by surprise.
 
-Every file styletx writes (MIDI, WAV, PNG, JSON) goes through
-:func:`atomic_write`, so a crash or Ctrl-C never leaves a half-written output
-and an input file can never be clobbered, not even with ``--force``.
+Every output file styletx writes (MIDI, WAV, PNG, JSON reports, and every file
+of a checkpoint: weights, configs, training record, card, style and chord files)
+goes through :func:`atomic_write`, so a crash or Ctrl-C never leaves a
+half-written file and an input file can never be clobbered, not even with
+``--force``. Cache files (corpora, lead sheets) are written to a temporary
+name and renamed, which is atomic too but skips the overwrite checks.
 """
 
 from __future__ import annotations
@@ -109,6 +112,15 @@ def atomic_write(
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def replace_file(path: StrPath, data: str | bytes) -> Path:
+    """Atomically write (or replace) a file styletx owns, such as one of a checkpoint's.
+
+    Text is written as UTF-8. Unlike an output, the file may exist: a training
+    run rewrites its record and best weights after every epoch.
+    """
+    return atomic_write(path, data.encode() if isinstance(data, str) else data, force=True)
 
 
 def _place_new(tmp: Path, target: Path) -> None:

@@ -2,7 +2,8 @@
 
 This subpackage owns :class:`~styletx.model.network.StyleNet` (LSTM context encoder plus
 an autoregressive convolutional generator over the pitch axis), the checkpoint folder
-(:mod:`~styletx.model.config`: architecture JSON beside safetensors weights), the
+(:mod:`~styletx.model.config`: the architecture and the training configuration beside
+safetensors weights; the files are written by :mod:`styletx.training`), the
 sampling settings (:mod:`~styletx.model.settings`, torch-free) and the Gibbs sampler
 (:mod:`~styletx.model.sampler`). It may import torch, safetensors, numpy,
 :mod:`styletx.music` and :mod:`styletx.errors`; it never imports MIDI files

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import Tensor, nn
 
 from styletx.errors import StyleTxError
@@ -190,10 +191,6 @@ class StyleNet(nn.Module):
         )
         self.head_hidden = nn.Linear(C, C)
         self.head_out = nn.Linear(C, N_STATES)
-        self.register_buffer(
-            "class_weights", torch.tensor(cfg.class_weights, dtype=torch.float32),
-            persistent=False,
-        )
 
     # ------------------------------------------------------------------ encoder
     def _melody_meta(self, melody: Tensor, meta: Tensor) -> tuple[Tensor, Tensor]:
@@ -285,16 +282,12 @@ class StyleNet(nn.Module):
         return feat, list(glob)
 
     def _head(self, skip: Tensor) -> Tensor:
-        """Skip sum -> 3 logits; in eval mode, with the class weights divided back out.
+        """Skip sum -> 3 calibrated logits, the same in training and in evaluation mode.
 
-        Cross-entropy weighted by ``w_y`` is minimised by ``q(y) ∝ w_y p(y)``, so the
-        trained logits over-state onsets and holds by ``log w_y``. Subtracting it at
-        inference gives calibrated probabilities for sampling and for held-out NLL.
+        The class weights live in the loss only (:meth:`loss` adds their logs to these
+        logits), so nothing here depends on ``.train()`` / ``.eval()``.
         """
-        logits = self.head_out(F.relu(self.head_hidden(F.relu(skip))))
-        if self.training:
-            return logits
-        return logits - self.class_weights.log()
+        return self.head_out(F.relu(self.head_hidden(F.relu(skip))))
 
     def generator_logits(
         self, cond: Tensor, melody_tok: Tensor, chord_tok: Tensor, prev: Tensor, nxt: Tensor,
@@ -353,20 +346,27 @@ class StyleNet(nn.Module):
         return logits.view(shape)
 
     # ------------------------------------------------------------------ loss / scoring
+    @staticmethod
     def loss(
-        self, logits: Tensor, accomp: Tensor, mask: Tensor | None = None
+        logits: Tensor, accomp: Tensor, class_weights: Sequence[float], mask: Tensor | None = None
     ) -> tuple[Tensor, dict[str, float]]:
-        """Class-weighted cross-entropy, averaged as ``sum(w_y * nll) / sum(w_y)`` over real cells.
+        """Class-weighted, logit-adjusted cross-entropy, ``sum(w_y * nll_adj) / sum(w_y)`` over real cells.
 
-        Most cells are off, so an unweighted loss rewards silence; ``cfg.class_weights``
-        up-weights onsets (and holds). Normalising by the weight sum keeps the scale
-        independent of how busy a batch is. ``stats`` reports the *unweighted* mean NLL
-        per cell (nats) and onset accuracy (argmax == onset among onset targets), which
-        are what to compare across runs.
+        Most cells are off, so an unweighted loss rewards silence; ``class_weights``
+        (``TrainConfig.class_weights``, for off / onset / hold) up-weight onsets and holds.
+        Weighted cross-entropy is minimised by ``q(y) ∝ w_y p(y)``, so it is taken on
+        ``logits + log w``: the network's own logits then learn ``log p``, calibrated for
+        sampling and held-out NLL without any correction at inference (logit adjustment,
+        Menon et al. 2021). Normalising by the weight sum keeps the scale independent of
+        how busy a batch is. ``stats`` reports the *unweighted* mean NLL per cell (nats)
+        of the calibrated logits and the onset accuracy (argmax == onset among onset
+        targets), which are what to compare across runs.
         """
-        nll = F.cross_entropy(logits.flatten(0, -2), accomp.flatten(), reduction="none")
+        w_y = torch.tensor(class_weights, dtype=logits.dtype, device=logits.device)
+        adjusted = logits + w_y.log()
+        nll = F.cross_entropy(adjusted.flatten(0, -2), accomp.flatten(), reduction="none")
         nll = nll.view_as(accomp)
-        w = self.class_weights[accomp]
+        w = w_y[accomp]
         if mask is not None:
             w = w * mask[..., None]
             real = mask[..., None].expand_as(accomp)
@@ -380,7 +380,7 @@ class StyleNet(nn.Module):
             hit = int(((logits.argmax(-1) == ONSET) & onset).sum())
             stats = {
                 "loss": loss.item(),
-                "nll": float(nll[real].sum()) / max(n_cells, 1),
+                "nll": float(StyleNet.frame_nll(logits[real], accomp[real]).sum()) / max(n_cells, 1),
                 "onset_acc": hit / n_onsets if n_onsets else math.nan,
                 "n_cells": float(n_cells),
                 "n_onsets": float(n_onsets),
@@ -405,10 +405,18 @@ class StyleNet(nn.Module):
         prior: HarmonyPrior | None = None,
         segment_start: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
-        """:meth:`sample_frames` that also returns the raw model logits ``[N, P, 3]``.
+        """Sample ``N`` frames ``[N, P]`` pitch by pitch (low -> high), all frames at once,
+        and return them with the model's logits ``[N, P, 3]``.
 
-        The logits are before the hold mask, temperature and prior, i.e. exactly what
-        :meth:`generator_logits` gives for the returned frames (used for scoring/tests).
+        ``cond [N, cond_dim]`` comes from :meth:`encode`; ``prev`` / ``nxt`` are the
+        neighbouring frames' current states. A hold is never drawn where ``prev`` is off.
+        ``temperature`` divides the logits (Gumbel-max draw, reproducible with
+        ``generator``); ``greedy`` takes the argmax (Lu & Su's rule). Cells with
+        ``fixed`` True are set to ``fixed_values`` and the later pitches condition on them.
+        ``prior`` (with ``segment_start [N]``, the frames that start a chord segment) adds
+        the style's harmony prior to the onset logits (:class:`HarmonyPrior`).
+        The returned logits are before the hold mask, temperature and prior, i.e. exactly
+        what :meth:`generator_logits` gives for the returned frames (scoring, tests).
         """
         if not greedy and not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -459,57 +467,25 @@ class StyleNet(nn.Module):
         emb = self.gen_in.weight
         w_hid, b_hid = self.head_hidden.weight, self.head_hidden.bias
         w_head, b_head = self.head_out.weight, self.head_out.bias
-        log_w = self.class_weights.log()
-        calibrate = not self.training
         token = prev.new_full((N,), N_STATES)
         # no graph optimisation: the scripted loop runs exactly the ops written (TorchScript's
         # optimiser would, e.g., split addmm into mm + add, a different computation)
         with torch.jit.optimized_execution(False):
             return _generate_loop(device)(
-                token, emb, conds, taps, w_hid, b_hid, w_head, b_head, log_w, calibrate,
+                token, emb, conds, taps, w_hid, b_hid, w_head, b_head,
                 hold_mask, neg_inf, float(temperature), greedy, onset_bias, bass_bias, active,
                 gumbel, fixed_t, fixed_v, C, P,
             )
 
-    @torch.no_grad()
-    def sample_frames(
-        self,
-        cond: Tensor,
-        melody_tok: Tensor,
-        chord_tok: Tensor,
-        prev: Tensor,
-        nxt: Tensor,
-        *,
-        temperature: float,
-        generator: torch.Generator | None,
-        greedy: bool = False,
-        fixed: Tensor | None = None,
-        fixed_values: Tensor | None = None,
-        prior: HarmonyPrior | None = None,
-        segment_start: Tensor | None = None,
-    ) -> Tensor:
-        """Sample ``N`` frames ``[N, P]`` pitch by pitch (low -> high), all frames at once.
-
-        ``cond [N, cond_dim]`` comes from :meth:`encode`; ``prev`` / ``nxt`` are the
-        neighbouring frames' current states. A hold is never drawn where ``prev`` is off.
-        ``temperature`` divides the logits (Gumbel-max draw, reproducible with
-        ``generator``); ``greedy`` takes the argmax (Lu & Su's rule). Cells with
-        ``fixed`` True are set to ``fixed_values`` and the later pitches condition on them.
-        ``prior`` (with ``segment_start [N]``, the frames that start a chord segment) adds
-        the style's harmony prior to the onset logits (:class:`HarmonyPrior`).
-        """
-        states, _ = self.sample_frames_with_logits(
-            cond, melody_tok, chord_tok, prev, nxt, temperature=temperature, generator=generator,
-            greedy=greedy, fixed=fixed, fixed_values=fixed_values, prior=prior,
-            segment_start=segment_start,
-        )
-        return states
+    def sample_frames(self, *args: Any, **kwargs: Any) -> Tensor:
+        """The frames of :meth:`sample_frames_with_logits` alone, ``[N, P]`` (same arguments)."""
+        return self.sample_frames_with_logits(*args, **kwargs)[0]
 
 
 def _generate(
     token: Tensor, emb: Tensor, conds: list[Tensor],
     taps: list[tuple[int, bool, Tensor, Tensor, Tensor, Tensor]],
-    w_hid: Tensor, b_hid: Tensor, w_head: Tensor, b_head: Tensor, log_w: Tensor, calibrate: bool,
+    w_hid: Tensor, b_hid: Tensor, w_head: Tensor, b_head: Tensor,
     hold_mask: Tensor, neg_inf: Tensor, temperature: float, greedy: bool,
     onset_bias: Tensor | None, bass_bias: Tensor | None, active: Tensor | None,
     gumbel: Tensor | None, fixed_t: Tensor | None, fixed_v: Tensor | None, C: int, P: int,
@@ -542,8 +518,6 @@ def _generate(
                 h = h + o[:, :C]
             skip = s if i == 0 else skip + s
         logits = F.linear(F.relu(F.linear(F.relu(skip), w_hid, b_hid)), w_head, b_head)
-        if calibrate:
-            logits = logits - log_w
         raws.append(logits)
         logits = torch.where(hold_mask[k], neg_inf, logits)
         if not greedy:
@@ -602,17 +576,18 @@ def resolve_device(name: str = "auto") -> torch.device:
     raise StyleTxError(f"unknown device {name!r} (use auto, cpu or cuda)")
 
 
-def save_checkpoint(model: StyleNet, directory: str | Path) -> None:
-    """Write ``model.safetensors`` (state dict) and ``config.json`` into ``directory``."""
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
+def checkpoint_files(model: StyleNet) -> dict[str, bytes]:
+    """The files of a checkpoint as bytes: the weights (safetensors) and ``config.json``.
+
+    Writing them is the training side's job (atomically, :func:`styletx.training.train.save_checkpoint`);
+    the model layer only says what they hold.
+    """
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(d / WEIGHTS_NAME))
-    model.cfg.save_json(d / CONFIG_NAME)
+    return {WEIGHTS_NAME: save(state), CONFIG_NAME: model.cfg.to_json().encode()}
 
 
 def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> StyleNet:
-    """Load a checkpoint written by :func:`save_checkpoint` (weights only, no pickle), in eval mode."""
+    """Load a checkpoint (:func:`checkpoint_files`; weights only, no pickle), in eval mode."""
     d = Path(directory)
     if not (d / WEIGHTS_NAME).is_file() or not (d / CONFIG_NAME).is_file():
         raise StyleTxError(f"{d} is not a styletx checkpoint (needs {WEIGHTS_NAME} and {CONFIG_NAME})")

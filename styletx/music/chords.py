@@ -426,8 +426,8 @@ class ChordModel:
         rate = (changes[:, 1] + 1) / (changes.sum(1) + 2)
         return cls(float(rate[1]), float(rate[0]), trans, first)
 
-    def save(self, directory: str | Path) -> None:
-        """Write ``chords.json`` (sparse counts) into ``directory``."""
+    def to_json(self) -> str:
+        """The text of ``chords.json`` (sparse counts); the training side writes it atomically."""
         d = {
             "change_at_bar": self.change_at_bar,
             "change_in_bar": self.change_in_bar,
@@ -436,7 +436,7 @@ class ChordModel:
             "first": [[int(m), int(a), float(self.first[m, a])]
                       for m, a in zip(*np.nonzero(self.first), strict=True)],
         }
-        Path(directory, CHORD_MODEL_NAME).write_text(json.dumps(d) + "\n")
+        return json.dumps(d) + "\n"
 
     @classmethod
     def load(cls, directory: str | Path) -> ChordModel:

@@ -3,7 +3,9 @@
 The card is generated, never hand-edited, so its numbers are the ones in
 ``train.json`` (data, split, command, seed, time, held-out metrics),
 ``config.json`` and ``style.json`` beside it, plus ``eval.json`` when the
-transfer evaluation (``benchmarks/eval_styles.py``) has been run.
+transfer evaluation (``benchmarks/eval_styles.py``) has been run. The licence and
+chord source of a shipped style come from its recipe (:mod:`styletx.training.recipes`),
+those of a user style from its data.
 """
 
 from __future__ import annotations
@@ -14,18 +16,10 @@ from pathlib import Path
 import numpy as np
 from safetensors import safe_open
 
-from styletx.model.config import WEIGHTS_NAME, ModelConfig
+from styletx.io.files import replace_file
+from styletx.model.config import CONFIG_NAME, TRAIN_RECORD_NAME, WEIGHTS_NAME, ModelConfig
 from styletx.styles import read_info
-
-MMA_NOTE = (
-    "**The training accompaniments are not human performances.** They are rule-based "
-    "renderings by MMA (Musical MIDI Accompaniment, Debian package `mma`) of real melodies "
-    "and real harmonies, the same approach as Groove2Groove's Band-in-a-Box data. The model "
-    "learns MMA's grooves, not a jazz pianist. MMA and its groove library are GPL-licensed; "
-    "the weights are trained on MMA's *output* (MIDI renderings), and we do not believe they "
-    "are a derivative work of MMA's source, but treat them with that caution and keep the "
-    "provenance with them. The melodies are public-domain tunes from the music21 corpus."
-)
+from styletx.training.recipes import recipe
 
 
 def _fmt(x: object) -> str:
@@ -47,19 +41,18 @@ def _count_parameters(weights: Path) -> int:
 
 def model_card(directory: Path) -> str:
     """The Markdown text of a style's model card."""
-    record = json.loads((directory / "train.json").read_text())
-    cfg = ModelConfig.load_json(directory / "config.json")
+    record = json.loads((directory / TRAIN_RECORD_NAME).read_text())
+    cfg = ModelConfig.load_json(directory / CONFIG_NAME)
     info = read_info(directory)
     tc = record["train_config"]
     test = record.get("test_metrics") or {}
     n_params = _count_parameters(directory / WEIGHTS_NAME)
     user = record.get("user_data")
-    chord_source = (
-        "the four-part texture (one chord per beat, `styletx.music.chords.chord_track`)"
-        if info.name == "bach" and not user else
-        "the files' full texture (estimated, `styletx.music.chords.chord_track`)" if user
-        else "the MMA chart that was rendered (exact labels)"
-    )
+    examples = record.get("examples")  # a style adapted to a few files (render --style-from)
+    # a user style is described by its data; a shipped one by its recipe
+    style_recipe = None if user or examples else recipe(info.name)
+    chord_source = (style_recipe.chord_source if style_recipe else
+                    "the files' full texture (estimated, `styletx.music.chords.chord_track`)")
     lines = [
         f"# styletx model card: `{info.name}`",
         "",
@@ -71,13 +64,12 @@ def model_card(directory: Path) -> str:
     ]
     if user:
         lines += _user_data_lines(directory, record)
-    elif info.name != "bach":
-        lines += ["", MMA_NOTE]
+    elif examples:
+        lines += [f"- Examples: {', '.join(examples)}; fine-tuned from `{record['base_style']}` "
+                  "(`styletx render --style-from`).",
+                  "- Licence: whatever the examples' own licence is; the weights derive from them."]
     else:
-        lines += [
-            "- Licence: the chorales are public domain; music21's corpus files are distributed "
-            "with music21 (BSD licence). The weights are released with styletx (MIT).",
-        ]
+        lines += ["", style_recipe.licence]
     split_rule = (
         "By file: the split of a file is a function of the SHA-1 of its bytes (`styletx/training/splits.py` "
         "on the hash; 8 = valid, 9 = test), with at least one valid file from 2 files and one "
@@ -119,7 +111,8 @@ def model_card(directory: Path) -> str:
         f"{tc.get('chord_dropout', 0):.0%} of training chunks see no chords, so the model can also "
         "harmonise.",
         f"- Parameters: {n_params:,}; loss: cross-entropy with class weights "
-        f"{list(cfg.class_weights)} (off, onset, hold), divided back out at inference.",
+        f"{list(tc['class_weights'])} (off, onset, hold), taken on the logits plus the "
+        "weights' logs, so that the logits themselves are calibrated (logit adjustment).",
         f"- Trained on random chunks with masked spans (in {tc.get('mask_prob', 0):.0%} of chunks, "
         f"up to {tc.get('max_span_beats', 0)} beats hidden from the context) so that it can "
         "refill the blocks the sampler redraws.",
@@ -238,6 +231,4 @@ def _user_data_lines(directory: Path, record: dict) -> list[str]:
 
 def write_model_card(directory: Path) -> Path:
     """Write ``MODEL_CARD.md`` into a checkpoint folder."""
-    path = directory / "MODEL_CARD.md"
-    path.write_text(model_card(directory))
-    return path
+    return replace_file(directory / "MODEL_CARD.md", model_card(directory))

@@ -17,14 +17,21 @@ from pathlib import Path
 import numpy as np
 
 from styletx.errors import StyleTxError
+from styletx.model.config import ModelConfig
 from styletx.music.chords import Chord, chart_track
 from styletx.music.grid import Grid, build_grid
 from styletx.music.song import KeySignature, Note, Parts, Song, TimeSignature, Track
 from styletx.paths import cache_dir
+from styletx.training.recipes import recipe
 from styletx.training.splits import Split, split_of
 
 CHORALE_RESOLUTION = 480
 CACHE_VERSION = 2  # 2: metadata carries the chord track
+CACHE_BAR_STEPS = 96
+"""The bar-step limit of the metadata in a cache file named without one (``grids-r4-v2.npz``):
+``Grid.meta``'s default, and every shipped model's ``max_bar_steps``. Those files hold exactly
+what a model with this limit reads; a model with another limit gets its own file
+(``grids-r4-b128-v2.npz``), since clipped bar steps cannot be unclipped."""
 
 
 @dataclass
@@ -43,15 +50,21 @@ class PieceArrays:
         return int(self.melody.shape[0])
 
 
-def piece_from_grid(piece_id: str, source_id: str, grid: Grid) -> PieceArrays:
-    """Wrap a grid as a training piece, with its split taken from the source id."""
+def piece_from_grid(
+    piece_id: str, source_id: str, grid: Grid, max_bar_steps: int = CACHE_BAR_STEPS
+) -> PieceArrays:
+    """Wrap a grid as a training piece, with its split taken from the source id.
+
+    ``max_bar_steps`` is the model's (:attr:`ModelConfig.max_bar_steps`): longer bars'
+    steps are clipped to it in the metadata, as the model reads them.
+    """
     return PieceArrays(
         piece_id=piece_id,
         source_id=source_id,
         split=split_of(source_id),
         melody=grid.melody.astype(np.int16),
         accomp=grid.accomp.astype(np.uint8),
-        meta=grid.meta(),
+        meta=grid.meta(max_bar_steps),
     )
 
 
@@ -106,20 +119,21 @@ def chorale_song(chorale_id: str) -> tuple[Song, Parts]:
     return song, Parts(melody=tracks[0], accompaniment=tracks[1:], drums=[], reason="soprano")
 
 
-def bach_pieces(limit: int | None = None, steps_per_beat: int = 4) -> Iterator[PieceArrays]:
+def bach_pieces(limit: int | None, grid_cfg: ModelConfig) -> Iterator[PieceArrays]:
     """Grids of the music21 chorales (chorales that fail to parse are skipped)."""
     for cid in chorale_ids(limit):
         try:
             song, parts = chorale_song(cid)
         except StyleTxError:
             continue
-        yield piece_from_grid(cid, cid, build_grid(song, parts, steps_per_beat))
+        yield piece_from_grid(cid, cid, build_grid(song, parts, grid_cfg.steps_per_beat),
+                              grid_cfg.max_bar_steps)
 
 
 # ------------------------------------------------------------------ MIDI folders
 
 
-def midi_folder_pieces(folder: Path, steps_per_beat: int) -> Iterator[PieceArrays]:
+def midi_folder_pieces(folder: Path, grid_cfg: ModelConfig) -> Iterator[PieceArrays]:
     """Grids of rendered MIDI files whose melody track is named ``melody``.
 
     The source id of each file comes from ``manifest.json`` beside the MIDI
@@ -133,6 +147,7 @@ def midi_folder_pieces(folder: Path, steps_per_beat: int) -> Iterator[PieceArray
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
         entries = {str(e["id"]): e for e in manifest.get("pieces", [])}
+    steps_per_beat = grid_cfg.steps_per_beat
     for path in sorted(folder.glob("*.mid")):
         song = read_midi(path)
         parts = select_parts(song, melody_track="melody")
@@ -145,14 +160,17 @@ def midi_folder_pieces(folder: Path, steps_per_beat: int) -> Iterator[PieceArray
                  for bar, beat, name in entry["chords"]],
                 grid.n_frames,
             )
-        yield piece_from_grid(path.stem, str(entry.get("source_id", path.stem)), grid)
+        yield piece_from_grid(path.stem, str(entry.get("source_id", path.stem)), grid,
+                              grid_cfg.max_bar_steps)
 
 
 # ------------------------------------------------------------------------ cache
 
 
-def corpus_cache_path(style: str, steps_per_beat: int) -> Path:
-    return cache_dir() / "data" / style / f"grids-r{steps_per_beat}-v{CACHE_VERSION}.npz"
+def corpus_cache_path(style: str, grid_cfg: ModelConfig) -> Path:
+    """The cache file of a style's grids for a model's grid: resolution and bar-step limit."""
+    bars = "" if grid_cfg.max_bar_steps == CACHE_BAR_STEPS else f"-b{grid_cfg.max_bar_steps}"
+    return cache_dir() / "data" / style / f"grids-r{grid_cfg.steps_per_beat}{bars}-v{CACHE_VERSION}.npz"
 
 
 def save_pieces(path: Path, pieces: list[PieceArrays]) -> None:
@@ -201,28 +219,29 @@ def load_pieces(path: Path) -> list[PieceArrays]:
 
 def load_corpus(
     style: str,
-    steps_per_beat: int,
+    grid_cfg: ModelConfig,
     *,
     limit: int | None = None,
     rebuild: bool = False,
     verbose: bool = False,
 ) -> list[PieceArrays]:
-    """The grids of a style's training corpus, from the cache when possible.
+    """The grids of a style's training corpus, on a model's grid, from the cache when possible.
 
-    ``bach`` is parsed from music21; any other style reads the MIDI renderings
-    that ``styletx data STYLE`` wrote. ``limit`` (for tests) bypasses the cache.
+    The style's recipe (:mod:`styletx.training.recipes`) says where its data comes
+    from: the chorales are parsed from music21; an MMA style reads the MIDI
+    renderings that ``styletx data STYLE`` wrote. ``limit`` (for tests) bypasses the cache.
     """
-    path = corpus_cache_path(style, steps_per_beat)
+    path = corpus_cache_path(style, grid_cfg)
     if limit is None and path.exists() and not rebuild:
         return load_pieces(path)
     t0 = time.perf_counter()
-    if style == "bach":
-        pieces = list(bach_pieces(limit, steps_per_beat))
+    if recipe(style).mma is None:
+        pieces = list(bach_pieces(limit, grid_cfg))
     else:
         folder = cache_dir() / "data" / style / "midi"
         if not folder.is_dir():
             raise StyleTxError(f"no corpus for style {style!r}: run `styletx data {style}` first")
-        pieces = list(midi_folder_pieces(folder, steps_per_beat))
+        pieces = list(midi_folder_pieces(folder, grid_cfg))
         if limit:
             pieces = pieces[:limit]
     if not pieces:

@@ -28,12 +28,14 @@ from pathlib import Path
 import mido
 
 from styletx.errors import StyleTxError
+from styletx.io.files import replace_file
 from styletx.io.reader import read_midi
 from styletx.io.writer import write_midi
 from styletx.music.chords import key_symbol
 from styletx.music.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
 from styletx.paths import cache_dir
 from styletx.training.leadsheets import LeadSheet, load_leadsheets
+from styletx.training.recipes import MmaSpec, mma_specs
 from styletx.training.splits import split_of
 
 MMA_RESOLUTION = 192  # MMA writes 192 ticks per (MMA) beat
@@ -42,99 +44,6 @@ MMA_RESOLUTION = 192  # MMA writes 192 ticks per (MMA) beat
 MMA_BEATS_PER_BAR = {4: 4, 3: 3, 6: 6}
 MELODY_RANGE = (55, 81)  # mean melody pitch is kept in this range after transposition
 MMA_TIMEOUT_S = 60
-
-
-@dataclass(frozen=True)
-class StyleSpec:
-    """How one style's corpus is rendered and how its model sees the accompaniment."""
-
-    name: str
-    grooves: dict[int, tuple[str, ...]]  # meter numerator (4, 3, 6) -> MMA groove names
-    tempo: dict[int, tuple[int, int]]  # meter numerator -> quarter-note BPM range
-    steps_per_beat: int  # grid steps per quarter note (12: swing triplets and sixteenths)
-    # Lowest/highest accompaniment pitch measured over the 1,000-piece seed-0 build.
-    pitch_range: tuple[int, int]
-    comp_program: int  # GM program for the generated comping voice
-    bass_program: int  # GM program for the generated lowest line
-    pieces: int  # rendered pieces in the default build
-    description: str  # provenance, one line
-
-
-_PROVENANCE = (
-    "MMA {version} stdlib grooves (GPL, rule-based) rendering music21 public-domain melodies "
-    "(Bach chorale sopranos with chordified harmony; O'Neill 1850 and Essen folk tunes with "
-    "fitted chords)"
-)
-
-STYLE_SPECS: dict[str, StyleSpec] = {
-    "jazz": StyleSpec(
-        name="jazz",
-        grooves={
-            4: ("Swing", "SwingWalk", "JazzCombo", "Bebop", "Evansish", "SlowJazz", "EasySwing"),
-            3: ("JazzWaltz", "JazzWaltz1", "ModernJazzWaltz"),
-            6: ("68Swing",),
-        },
-        tempo={4: (90, 200), 3: (100, 180), 6: (90, 140)},
-        steps_per_beat=12,
-        pitch_range=(31, 101),
-        comp_program=0,
-        bass_program=32,
-        pieces=1000,
-        description="Swung jazz comping and walking bass; " + _PROVENANCE,
-    ),
-    "bossa": StyleSpec(
-        name="bossa",
-        grooves={4: ("BossaNova", "BossaNovaPlus", "BossaNova1Sus"), 3: ("LatinWaltz",)},
-        tempo={4: (110, 150), 3: (110, 150)},
-        steps_per_beat=4,
-        pitch_range=(31, 85),
-        comp_program=24,
-        bass_program=32,
-        pieces=1000,
-        description="Straight-eighth bossa nova guitar/piano comping and two-feel bass; "
-        + _PROVENANCE,
-    ),
-    "ragtime": StyleSpec(
-        name="ragtime",
-        grooves={4: ("RagTime", "RagtimePlus")},
-        tempo={4: (80, 120)},
-        steps_per_beat=4,
-        pitch_range=(31, 85),
-        comp_program=0,
-        bass_program=0,
-        pieces=1000,
-        description="Stride-like oom-pah piano left hand (4/4 only); " + _PROVENANCE,
-    ),
-    "folk": StyleSpec(
-        name="folk",
-        grooves={
-            4: ("Folk", "FolkWalk", "FolkArticulated", "FolkBallad"),
-            3: ("CountryWaltz", "CountryWaltz1"),
-            6: ("Arpeggio68",),
-        },
-        tempo={4: (80, 130), 3: (90, 150), 6: (100, 150)},
-        steps_per_beat=4,
-        pitch_range=(31, 82),
-        comp_program=25,
-        bass_program=32,
-        pieces=1000,
-        description="Strummed/arpeggiated acoustic guitar with simple bass; " + _PROVENANCE,
-    ),
-    "pop": StyleSpec(
-        name="pop",
-        grooves={
-            4: ("PopBallad", "PopBallad1", "SoftRock", "8Beat", "PianoBallad"),
-            3: ("RockWaltz", "RockWaltz1"),
-        },
-        tempo={4: (70, 120), 3: (80, 140)},
-        steps_per_beat=4,
-        pitch_range=(31, 82),
-        comp_program=0,
-        bass_program=33,
-        pieces=1000,
-        description="Pop/rock ballad piano, pads and electric bass; " + _PROVENANCE,
-    ),
-}
 
 
 def mma_binary() -> str:
@@ -253,7 +162,7 @@ class _Job:
 
 
 def _plan(
-    spec: StyleSpec, sheets: Sequence[LeadSheet], n: int, seed: int, midi_dir: Path
+    style: str, spec: MmaSpec, sheets: Sequence[LeadSheet], n: int, seed: int, midi_dir: Path
 ) -> list[_Job]:
     """Deterministic (from ``seed``) choice of sheet, groove, tempo and key for n pieces.
 
@@ -264,7 +173,7 @@ def _plan(
     eligible = sorted((s for s in sheets if s.numerator in spec.grooves), key=lambda s: s.piece_id)
     if not eligible:
         return []
-    rng = random.Random(f"{spec.name}:{seed}")
+    rng = random.Random(f"{style}:{seed}")
     jobs: list[_Job] = []
     order: list[LeadSheet] = []
     while len(jobs) < n:
@@ -308,13 +217,13 @@ def _run_job(job: _Job) -> dict:
         old = json.loads(sidecar.read_text())
         if "chords" not in old:  # a corpus rendered before charts were recorded
             old.update(chords=entry["chords"], bar_beats=entry["bar_beats"])
-            sidecar.write_text(json.dumps(old))
+            replace_file(sidecar, json.dumps(old))
         return old
     try:
         entry["tracks"] = render_piece(sheet, job.groove, job.tempo, out)
     except (RuntimeError, subprocess.TimeoutExpired) as e:
         return {**entry, "error": str(e)}
-    sidecar.write_text(json.dumps(entry))
+    replace_file(sidecar, json.dumps(entry))
     return entry
 
 
@@ -336,9 +245,10 @@ def build_style_corpus(
     second build with the same arguments is near-instant. ``limit`` caps the piece count
     (default: the spec's ``pieces``); ``sheets`` replaces the music21 lead sheets (tests).
     """
-    if style not in STYLE_SPECS:
-        raise StyleTxError(f"unknown style {style!r}; choose from {', '.join(STYLE_SPECS)}")
-    spec = STYLE_SPECS[style]
+    specs = mma_specs()
+    if style not in specs:
+        raise StyleTxError(f"{style!r} is not an MMA style; choose from {', '.join(specs)}")
+    spec = specs[style]
     version = mma_version()
     out_dir = Path(out_dir) if out_dir is not None else cache_dir() / "data" / style
     midi_dir = out_dir / "midi"
@@ -346,7 +256,7 @@ def build_style_corpus(
     if sheets is None:
         sheets = load_leadsheets(jobs=jobs, progress=progress)
     n = limit if limit is not None else spec.pieces
-    plan = _plan(spec, sheets, n, seed, midi_dir)
+    plan = _plan(style, spec, sheets, n, seed, midi_dir)
     t0 = time.time()
     entries: list[dict] = []
     with ProcessPoolExecutor(max(1, jobs)) as pool:
@@ -374,7 +284,7 @@ def build_style_corpus(
                                       max((p[1] for p in pitches), default=None)],
         "pieces": good,
     }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    replace_file(out_dir / "manifest.json", json.dumps(manifest, indent=1))
     if progress:
         print(f"{style}: {len(good)} pieces ({len(manifest['errors'])} failed) in "
               f"{time.time() - t0:.0f} s -> {out_dir}", flush=True)

@@ -33,9 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
+from styletx.io.files import replace_file
+from styletx.model.config import TRAIN_RECORD_NAME, ModelConfig, TrainConfig
 from styletx.music.song import Parts, Song
 from styletx.styles import Style, StyleInfo
 from styletx.training.corpus import PieceArrays
+from styletx.training.recipes import CHUNK_BEATS
 from styletx.training.splits import Split, split_of
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
@@ -431,7 +434,7 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
     installed folder."""
     from styletx.styles import load_style, shipped_styles, user_styles_dir
     from styletx.training.card import write_model_card
-    from styletx.training.train import TrainConfig, train
+    from styletx.training.train import train
 
     target = Path(opts.output) if opts.output else user_styles_dir() / opts.name
     partial = partial_dir(target)
@@ -487,9 +490,11 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
         echo(base_note)
     echo(f"base model: {base or 'none (from scratch)'}; training into {partial}")
 
+    # a fine-tuned model keeps its base's architecture (train() loads it from init_from)
+    model_cfg = ModelConfig.from_dict({"steps_per_beat": steps, "pitch_lo": lo, "pitch_hi": hi,
+                                       **((opts.model or {}) if base is None else {})})
     cfg = TrainConfig(
-        style=opts.name, steps_per_beat=steps, pitch_lo=lo, pitch_hi=hi, chunk_frames=16 * steps,
-        max_transpose=6, seed=opts.seed, model=dict(opts.model or {}) if base is None else {},
+        style=opts.name, chunk_frames=CHUNK_BEATS * steps, max_transpose=6, seed=opts.seed,
         lr=opts.lr or (FINE_TUNE_LR if base else 2e-3),
         batch_size=16 if base else 32, freeze=list(ADAPT_FROZEN) if base else [],
         max_minutes=opts.max_minutes if opts.max_minutes is not None else (
@@ -505,21 +510,21 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
     if not resume and partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
-    (partial / SPLITS_NAME).write_text(json.dumps(corpus.split_record(), indent=1) + "\n")
+    replace_file(partial / SPLITS_NAME, json.dumps(corpus.split_record(), indent=1) + "\n")
     extra = {"user_data": corpus.summary(), "base_style": base, "base_note": base_note,
              "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     try:
-        train(cfg, partial, device=opts.device, resume=resume, progress=opts.progress,
+        train(model_cfg, cfg, partial, device=opts.device, resume=resume, progress=opts.progress,
               command=opts.command, pieces=pieces, init_from=None if resume else base_dir,
               extra=extra)
     except KeyboardInterrupt:
         print(f"styletx: training interrupted; the best checkpoint so far is in {partial}: run "
               "the same command with --resume to continue (nothing was installed)", file=sys.stderr)
         raise
-    record_path = partial / "train.json"
+    record_path = partial / TRAIN_RECORD_NAME
     record = json.loads(record_path.read_text())
     record["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    record_path.write_text(json.dumps(record, indent=1))
+    replace_file(record_path, json.dumps(record, indent=1))
     desc = (f"User style trained on {len(corpus.files)} MIDI files"
             + (f", fine-tuned from {base}" if base else ""))
     user_style_info(opts.name, corpus, base_dir, desc).save(partial)
@@ -572,7 +577,7 @@ def adapt(
     import torch
 
     from styletx.styles import load_style, read_info
-    from styletx.training.train import TrainConfig, train
+    from styletx.training.train import train
 
     t0 = time.perf_counter()
     paths = [Path(p) for p in examples]
@@ -597,8 +602,8 @@ def adapt(
     budget_min = max(0.9 * (seconds - (time.perf_counter() - t0)), 1.0) / 60
     steps_cap = max_steps if max_steps is not None else 100_000
     tc = TrainConfig(
-        style=name, steps_per_beat=cfg.steps_per_beat, pitch_lo=cfg.pitch_lo, pitch_hi=cfg.pitch_hi,
-        chunk_frames=16 * cfg.steps_per_beat, batch_size=16, lr=ADAPT_LR, max_transpose=6,
+        style=name, chunk_frames=CHUNK_BEATS * cfg.steps_per_beat, batch_size=16, lr=ADAPT_LR,
+        max_transpose=6,
         epochs=max(1, math.ceil(steps_cap / per_epoch)), patience=100_000,
         steps_per_epoch=min(per_epoch, steps_cap), max_steps=steps_cap, max_minutes=budget_min,
         seed=seed, freeze=list(ADAPT_FROZEN), final_test=False,
@@ -606,7 +611,7 @@ def adapt(
     directory = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="styletx-adapt-"))
     threads = torch.get_num_threads()
     try:
-        record = train(tc, directory, device="cpu", progress=False,
+        record = train(cfg, tc, directory, device="cpu", progress=False,
                        command="styletx render --style-from " + " ".join(str(p) for p in paths),
                        pieces=pieces, init_from=base_style.directory,
                        extra={"base_style": base, "base_fits": fits,
@@ -624,7 +629,7 @@ def adapt(
         # a few examples are too few to count chord habits: keep the base's
         shutil.copyfile(base_style.directory / "chords.json", directory / "chords.json")
     (directory / "train_state.pt").unlink(missing_ok=True)
-    style = load_style(str(directory))
+    style = load_style(directory)
     return Adapted(style=style, base=base, fits=fits, steps=n_steps,
                    seconds=time.perf_counter() - t0, directory=directory,
                    examples=[f.name for f in corpus.files])
@@ -644,9 +649,5 @@ def save_adapted(adapted: Adapted, name: str, force: bool = False) -> Path:
     shutil.copytree(adapted.directory, partial)
     info = read_info(partial)
     replace(info, name=name).save(partial)
-    cfg_path = partial / "config.json"
-    cfg = json.loads(cfg_path.read_text())
-    cfg["style"] = name
-    cfg_path.write_text(json.dumps(cfg, indent=2) + "\n")
     write_model_card(partial)
     return install(partial, target)

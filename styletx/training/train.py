@@ -5,61 +5,35 @@ one forward pass (the generator is teacher-forced over the pitch axis). Each
 chunk is transposed by a random shift that keeps its accompaniment inside the
 model's pitch range, so one epoch sees the corpus in many keys.
 
-The run writes into its output folder: ``model.safetensors`` and
-``config.json`` (the best weights on the validation split), ``train.json``
-(the :class:`TrainConfig`, the command line, data counts, timings, held-out
-metrics) and ``train_state.pt`` (optimizer state and epoch, plain tensors, for
-``--resume``).
+The run writes into its output folder, each file atomically
+(:func:`styletx.io.files.replace_file`): ``model.safetensors`` and ``config.json``
+(the best weights on the validation split and the :class:`ModelConfig`),
+``chords.json`` (the chord habits of the training data), ``train.json`` (the
+:class:`TrainConfig`, the command line, data counts, timings, held-out metrics)
+and ``train_state.pt`` (optimizer state and epoch, plain tensors, for ``--resume``).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from styletx.errors import StyleTxError
-from styletx.model.network import ModelConfig, StyleNet, load_checkpoint, resolve_device, save_checkpoint
-from styletx.music.chords import NO_CHORD, ChordModel, transpose_track
+from styletx.io.files import replace_file
+from styletx.model.config import TRAIN_RECORD_NAME, ModelConfig, TrainConfig
+from styletx.model.network import StyleNet, checkpoint_files, load_checkpoint, resolve_device
+from styletx.music.chords import CHORD_MODEL_NAME, NO_CHORD, ChordModel, transpose_track
 from styletx.music.grid import META_CHORD, META_KEY, N_META, OFF, ONSET, transpose_melody
 from styletx.music.metrics import in_key_share
 from styletx.training.corpus import PieceArrays, load_corpus
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run; saved as ``train.json`` beside the weights."""
-
-    style: str = "bach"
-    steps_per_beat: int = 4
-    pitch_lo: int = 36
-    pitch_hi: int = 84
-    chunk_frames: int = 64
-    batch_size: int = 32
-    epochs: int = 30
-    patience: int = 4
-    lr: float = 2e-3
-    weight_decay: float = 1e-5
-    max_transpose: int = 6
-    mask_prob: float = 0.75  # share of chunks with masked spans (block-update training)
-    max_span_beats: int = 8  # longest masked span, in quarter beats
-    chord_dropout: float = 0.1  # share of chunks trained with "no chord" (so the model can harmonise)
-    seed: int = 0
-    limit: int | None = None  # number of corpus pieces (tests); None = all
-    max_steps_per_epoch: int | None = None
-    steps_per_epoch: int | None = None  # a fixed epoch length (few-shot: the data is one chunk)
-    max_steps: int | None = None  # stop after this many optimizer steps in all
-    max_minutes: float | None = None
-    # parameter-name prefixes left untouched (fine-tuning only part of a loaded model)
-    freeze: list[str] = field(default_factory=list)
-    final_test: bool = True  # score the best model on the test split at the end
-    model: dict = field(default_factory=dict)  # overrides of ModelConfig fields
 
 
 @dataclass
@@ -128,13 +102,16 @@ def make_batch(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]], lo: int, 
 class ChunkSampler:
     """Random training chunks: piece chosen by length, random start, random valid shift."""
 
-    def __init__(self, pieces: list[PieceArrays], cfg: TrainConfig, rng: np.random.Generator):
+    def __init__(
+        self, pieces: list[PieceArrays], grid: ModelConfig, cfg: TrainConfig, rng: np.random.Generator
+    ):
         self.pieces = pieces
+        self.grid = grid
         self.cfg = cfg
         self.rng = rng
         lengths = np.array([p.n_frames for p in pieces], dtype=float)
         self.weights = lengths / lengths.sum()
-        self.shifts = [valid_shifts(p, cfg.pitch_lo, cfg.pitch_hi, cfg.max_transpose) for p in pieces]
+        self.shifts = [valid_shifts(p, grid.pitch_lo, grid.pitch_hi, cfg.max_transpose) for p in pieces]
         self.total_frames = int(lengths.sum())
 
     def steps_per_epoch(self) -> int:
@@ -155,7 +132,7 @@ class ChunkSampler:
             if self.rng.random() < self.cfg.chord_dropout:
                 meta[:, META_CHORD] = NO_CHORD
             items.append((melody[start:stop], accomp[start:stop], meta))
-        batch = make_batch(items, self.cfg.pitch_lo, self.cfg.pitch_hi)
+        batch = make_batch(items, self.grid.pitch_lo, self.grid.pitch_hi)
         batch.masked = torch.from_numpy(self.spans(batch.mask.shape)) & batch.mask
         return batch
 
@@ -167,7 +144,7 @@ class ChunkSampler:
         instead of only copying a note across from its fixed neighbours.
         """
         masked = np.zeros(shape, dtype=bool)
-        longest = max(1, self.cfg.max_span_beats * self.cfg.steps_per_beat)
+        longest = max(1, self.cfg.max_span_beats * self.grid.steps_per_beat)
         for row in range(shape[0]):
             if self.rng.random() >= self.cfg.mask_prob:
                 continue
@@ -244,6 +221,7 @@ def split_pieces(pieces: list[PieceArrays]) -> dict[str, list[PieceArrays]]:
 
 
 def train(
+    model_cfg: ModelConfig,
     cfg: TrainConfig,
     out_dir: Path,
     *,
@@ -257,9 +235,11 @@ def train(
 ) -> dict:
     """Train a style model and write it to ``out_dir``; returns the ``train.json`` record.
 
-    ``pieces`` replaces the style's corpus (a user's MIDI folder, :mod:`styletx.training.own`);
-    ``init_from`` is a checkpoint folder whose weights and model config the run starts
-    from (fine-tuning); ``extra`` is stored in ``train.json`` as it is (data summary, base).
+    ``model_cfg`` is the architecture of a new model; a resumed run (``resume``) or a
+    fine-tuning one (``init_from``, a checkpoint folder whose weights start the run) takes
+    its checkpoint's own. ``pieces`` replaces the style's corpus (a user's MIDI folder,
+    :mod:`styletx.training.own`); ``extra`` is stored in ``train.json`` as it is (data
+    summary, base).
     The time budget (``max_minutes``) is checked after every step, not only per epoch.
     """
     from tqdm import tqdm
@@ -267,21 +247,8 @@ def train(
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     dev = resolve_device(device)
-    if pieces is None:
-        pieces = load_corpus(cfg.style, cfg.steps_per_beat, limit=cfg.limit)
-    splits = split_pieces(pieces)
-    if (cfg.limit is not None or init_from is not None) and not splits["valid"]:
-        # A tiny corpus may have no valid piece by the hash rule; validate on train then.
-        splits["valid"] = splits["train"][:1]
-    if not splits["train"] or not splits["valid"]:
-        raise StyleTxError(f"the {cfg.style!r} corpus needs train and valid pieces")
-
     out_dir.mkdir(parents=True, exist_ok=True)
     commands = [*(_previous_commands(out_dir) if resume else []), command]
-    model_cfg = ModelConfig(
-        style=cfg.style, steps_per_beat=cfg.steps_per_beat, pitch_lo=cfg.pitch_lo,
-        pitch_hi=cfg.pitch_hi, **cfg.model,
-    )
     start_epoch = 0
     best = math.inf
     history: list[dict] = []
@@ -291,13 +258,21 @@ def train(
         state = torch.load(out_dir / "train_state.pt", weights_only=True)
         start_epoch = int(state["epoch"]) + 1
         best = float(state["best"])
-        history = json.loads((out_dir / "train.json").read_text()).get("history", [])
+        history = json.loads((out_dir / TRAIN_RECORD_NAME).read_text()).get("history", [])
     elif init_from is not None:
         model = load_checkpoint(init_from, device=dev)
-        model.cfg.style = cfg.style
         model_cfg = model.cfg
     else:
         model = StyleNet(model_cfg).to(dev)
+    # the corpus on the grid of the model that trains (a loaded one's own)
+    if pieces is None:
+        pieces = load_corpus(cfg.style, model_cfg, limit=cfg.limit)
+    splits = split_pieces(pieces)
+    if (cfg.limit is not None or init_from is not None) and not splits["valid"]:
+        # A tiny corpus may have no valid piece by the hash rule; validate on train then.
+        splits["valid"] = splits["train"][:1]
+    if not splits["train"] or not splits["valid"]:
+        raise StyleTxError(f"the {cfg.style!r} corpus needs train and valid pieces")
     for name, param in model.named_parameters():
         param.requires_grad_(not any(name.startswith(prefix) for prefix in cfg.freeze))
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
@@ -305,8 +280,9 @@ def train(
     if resume and (out_dir / "train_state.pt").exists():
         opt.load_state_dict(state["optimizer"])
 
-    ChordModel.fit([p.meta for p in splits["train"]], cfg.steps_per_beat).save(out_dir)
-    sampler = ChunkSampler(splits["train"], cfg, rng)
+    chords = ChordModel.fit([p.meta for p in splits["train"]], model_cfg.steps_per_beat)
+    replace_file(out_dir / CHORD_MODEL_NAME, chords.to_json())
+    sampler = ChunkSampler(splits["train"], model_cfg, cfg, rng)
     steps = sampler.steps_per_epoch()
     # On resume the clock continues from the recorded time, so budgets and records are totals.
     t0 = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
@@ -329,14 +305,14 @@ def train(
             # Masked frames are the ones the block sampler fills, so they are scored more often.
             accomp, mask = batch.accomp.to(dev), batch.mask.to(dev)
             masked = batch.masked.to(dev) if batch.masked is not None else None
-            fraction = model.cfg.train_frame_fraction
+            fraction = cfg.frame_fraction
             draw = torch.rand(mask.shape, device=dev)
             chosen = draw < fraction if masked is None else torch.where(masked, draw < 2 * fraction,
                                                                           draw < fraction / 2)
             frames = mask & chosen
             logits = model(batch.melody.to(dev), accomp, batch.meta.to(dev), frames=frames,
                            masked=masked)
-            loss, stats = model.loss(logits, accomp[frames])
+            loss, stats = model.loss(logits, accomp[frames], cfg.class_weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -355,8 +331,10 @@ def train(
             save_checkpoint(model, out_dir)
         else:
             bad_epochs += 1
+        state_bytes = io.BytesIO()
         torch.save({"epoch": torch.tensor(epoch), "best": torch.tensor(best),
-                    "optimizer": opt.state_dict()}, out_dir / "train_state.pt")
+                    "optimizer": opt.state_dict()}, state_bytes)
+        replace_file(out_dir / "train_state.pt", state_bytes.getvalue())
         if progress:
             print(f"epoch {epoch + 1}: train nll {running:.4f}  valid nll {val['nll_per_cell']:.4f}  "
                   f"onset acc {val['onset_accuracy']:.3f}{'  *' if improved else ''}  "
@@ -381,6 +359,17 @@ def train(
     return record
 
 
+def save_checkpoint(model: StyleNet, directory: Path) -> None:
+    """Write the weights and ``config.json`` into ``directory``, each file atomically.
+
+    A run rewrites them after every better epoch; an interrupted write leaves the
+    previous best in place, never half a file.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in checkpoint_files(model).items():
+        replace_file(directory / name, data)
+
+
 def _device_name() -> str:
     """What trained the model, for the card: the GPU's name, or the CPU's core count."""
     import os
@@ -392,7 +381,7 @@ def _device_name() -> str:
 
 def _previous_commands(out_dir: Path) -> list[str]:
     """Commands of earlier runs into this folder (a resumed run keeps its history)."""
-    path = out_dir / "train.json"
+    path = out_dir / TRAIN_RECORD_NAME
     if not path.exists():
         return []
     old = json.loads(path.read_text())
@@ -404,7 +393,7 @@ def _write_record(
     history: list[dict], test: dict | None, seconds: float, extra: dict | None = None,
 ) -> dict:
     record = {
-        "train_config": asdict(cfg),
+        "train_config": cfg.to_dict(),
         "command": commands[-1],
         "commands": commands,
         "torch": torch.__version__,
@@ -421,64 +410,17 @@ def _write_record(
         "train_seconds": seconds,
         **(extra or {}),
     }
-    (out_dir / "train.json").write_text(json.dumps(record, indent=1))
+    replace_file(out_dir / TRAIN_RECORD_NAME, json.dumps(record, indent=1))
     return record
 
 
-BACH_PROVENANCE = (
-    "Bach's four-part chorales from the music21 corpus (public domain): soprano as melody, "
-    "alto, tenor and bass as accompaniment; transposed in training"
-)
-
-
-def style_defaults(style: str) -> TrainConfig:
-    """The training defaults of a style: its grid resolution and pitch window.
-
-    ``jazz`` uses 6 steps per beat, not the 12 its MMA spec allows: 6 holds swung
-    and triplet eighths (step 4 of 6 is 2/3 of the beat) at half the frames, and
-    the sampler's cost grows with the frame count.
-    """
-    if style == "bach":
-        return TrainConfig(style="bach", steps_per_beat=4, pitch_lo=36, pitch_hi=84, max_transpose=6)
-    from styletx.training.mma import STYLE_SPECS
-
-    if style not in STYLE_SPECS:
-        valid = ", ".join(["bach", *STYLE_SPECS])
-        raise StyleTxError(f"unknown style {style!r}; styles that can be trained: {valid}")
-    spec = STYLE_SPECS[style]
-    steps = 6 if style == "jazz" else spec.steps_per_beat
-    lo, hi = spec.pitch_range
-    if style == "jazz":
-        # MMA's jazz comping reaches 101, but 99.9 % of its notes are at or below 94 and
-        # the generator's cost grows with the window; higher notes fold down an octave.
-        hi = min(hi, 90)
-    return TrainConfig(style=style, steps_per_beat=steps, pitch_lo=lo, pitch_hi=hi + 1,
-                       chunk_frames=16 * steps, max_transpose=2)
-
-
 def write_style_info(style: str, out_dir: Path) -> None:
-    """Write ``style.json``: the output instrumentation and provenance of a trained style."""
-    from styletx.music.arrange import PartSpec
-    from styletx.styles import StyleInfo
+    """Write ``style.json`` for a style trained from its recipe (:mod:`styletx.training.recipes`).
 
-    if style == "bach":
-        info = StyleInfo(
-            name="bach", description="Four-part chorale harmony (J. S. Bach)",
-            provenance=BACH_PROVENANCE, meters=["4/4", "3/4"],
-            instrumentation=[PartSpec("Strings", 48), PartSpec("Cello", 42, role="bass")],
-            bass_max_pitch=57, harmonic_rhythm="beat",
-        )
-    else:
-        from styletx.training.mma import STYLE_SPECS, corpus_mma_version
+    The MMA version in an MMA style's provenance is the one that rendered its corpus.
+    """
+    from styletx.training.mma import corpus_mma_version
+    from styletx.training.recipes import recipe
 
-        spec = STYLE_SPECS[style]
-        meters = {4: "4/4", 3: "3/4", 6: "6/8"}
-        info = StyleInfo(
-            name=style, description=spec.description.split(";")[0],
-            provenance=spec.description.format(version=corpus_mma_version(style)),
-            meters=[meters[m] for m in spec.grooves],
-            instrumentation=[PartSpec("Comping", spec.comp_program),
-                             PartSpec("Bass", spec.bass_program, role="bass")],
-            bass_max_pitch=52,
-        )
-    info.save(out_dir)
+    r = recipe(style)
+    r.style_info(corpus_mma_version(style) if r.mma else "").save(out_dir)

@@ -1,0 +1,81 @@
+"""Convert checkpoints to the format with architecture and training apart, once.
+
+Before, ``config.json`` (the :class:`~styletx.model.config.ModelConfig`) also held
+``style``, ``train_frame_fraction`` and ``class_weights``, and the network divided the
+class weights out of its logits in eval mode only. Now:
+
+* ``config.json`` holds the architecture alone;
+* the calibration the old network applied at inference, ``- log(class_weights)``, is
+  folded into the bias of its output layer (``head_out.bias``), so the network's logits
+  are the same in training and evaluation mode;
+* ``train.json``'s ``train_config`` is a :class:`~styletx.model.config.TrainConfig`:
+  the grid fields it repeated (``steps_per_beat``, ``pitch_lo``, ``pitch_hi``, checked
+  against ``config.json``) and the ``model`` overrides go, ``frame_fraction`` and
+  ``class_weights`` come in from the old ``config.json``.
+
+A folder already in the new format is left alone, so running this twice changes
+nothing. Afterwards the model cards are regenerated from the converted files.
+
+    python benchmarks/convert_checkpoints.py [DIR ...]   (default: every shipped style)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save
+
+from styletx.io.files import replace_file
+from styletx.model.config import CONFIG_NAME, TRAIN_RECORD_NAME, WEIGHTS_NAME, ModelConfig, TrainConfig
+from styletx.styles import shipped_root, shipped_styles
+from styletx.training.card import write_model_card
+
+OLD_MODEL_KEYS = ("style", "train_frame_fraction", "class_weights")
+GRID_KEYS = ("steps_per_beat", "pitch_lo", "pitch_hi")
+
+
+def convert(directory: Path) -> bool:
+    """Convert one checkpoint folder in place; returns whether it needed it."""
+    old = json.loads((directory / CONFIG_NAME).read_text())
+    if "class_weights" not in old:
+        return False
+    weights = old["class_weights"]
+    # the very float32 tensor the old network subtracted in eval mode
+    log_w = torch.tensor(weights, dtype=torch.float32).log()
+    state = load_file(str(directory / WEIGHTS_NAME))
+    state["head_out.bias"] = state["head_out.bias"] - log_w
+    cfg = ModelConfig.from_dict({k: v for k, v in old.items() if k not in OLD_MODEL_KEYS})
+
+    record_path = directory / TRAIN_RECORD_NAME
+    if record_path.is_file():
+        record = json.loads(record_path.read_text())
+        tc = dict(record["train_config"])
+        for key in GRID_KEYS:
+            if key in tc and tc.pop(key) != old[key]:
+                raise SystemExit(f"{directory}: train.json's {key} disagrees with config.json")
+        tc.pop("model", None)
+        tc["frame_fraction"] = old["train_frame_fraction"]
+        tc["class_weights"] = weights
+        record["train_config"] = TrainConfig.from_dict(tc).to_dict()
+        replace_file(record_path, json.dumps(record, indent=1))
+    replace_file(directory / WEIGHTS_NAME, save(state))
+    replace_file(directory / CONFIG_NAME, cfg.to_json())
+    if record_path.is_file():
+        write_model_card(directory)
+    return True
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dirs", nargs="*", type=Path, help="checkpoint folders (default: the shipped styles)")
+    args = ap.parse_args()
+    dirs = args.dirs or [shipped_root() / name for name in shipped_styles()]
+    for d in dirs:
+        print(f"{d}: {'converted' if convert(d) else 'already in the current format'}")
+
+
+if __name__ == "__main__":
+    main()

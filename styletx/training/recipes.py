@@ -1,0 +1,185 @@
+"""The style registry: one recipe per shipped style, everything that *makes* the style.
+
+A recipe names the training data (Bach's chorales from music21, or lead sheets
+played by MMA grooves, with the grooves and tempi), the grid (steps per beat and
+accompaniment pitch window), the output instruments, the sampling defaults, and the
+provenance and licence the model card states. ``styletx data``, ``styletx train``,
+the MMA corpus builder (:mod:`styletx.training.mma`), ``style.json`` and the model
+card all read it from here. Rendering never does: a trained style's ``style.json``
+and ``config.json`` hold all that rendering needs, so a user style has no recipe.
+
+**Adding a style is one entry in** :data:`RECIPES`. ``tests/test_recipes.py``
+checks that every shipped style has exactly one recipe and that the shipped
+``style.json`` and ``config.json`` agree with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from styletx.errors import StyleTxError
+from styletx.model.config import ModelConfig, TrainConfig
+from styletx.music.arrange import PartSpec
+
+if TYPE_CHECKING:
+    from styletx.styles import StyleInfo
+
+METER_NAMES = {4: "4/4", 3: "3/4", 6: "6/8"}
+"""The meter of an MMA groove by its numerator (the 6/8 grooves count eighths)."""
+
+CHUNK_BEATS = 16
+"""Training chunk length in beats, whatever the grid resolution."""
+
+_MMA_PROVENANCE = (
+    "MMA {version} stdlib grooves (GPL, rule-based) rendering music21 public-domain melodies "
+    "(Bach chorale sopranos with chordified harmony; O'Neill 1850 and Essen folk tunes with "
+    "fitted chords)"
+)
+_MMA_LICENCE = (
+    "**The training accompaniments are not human performances.** They are rule-based "
+    "renderings by MMA (Musical MIDI Accompaniment, Debian package `mma`) of real melodies "
+    "and real harmonies, the same approach as Groove2Groove's Band-in-a-Box data. The model "
+    "learns MMA's grooves, not a jazz pianist. MMA and its groove library are GPL-licensed; "
+    "the weights are trained on MMA's *output* (MIDI renderings), and we do not believe they "
+    "are a derivative work of MMA's source, but treat them with that caution and keep the "
+    "provenance with them. The melodies are public-domain tunes from the music21 corpus."
+)
+
+
+@dataclass(frozen=True)
+class MmaSpec:
+    """How MMA renders a style's corpus from the lead sheets."""
+
+    grooves: dict[int, tuple[str, ...]]  # meter numerator (4, 3, 6) -> MMA groove names
+    tempo: dict[int, tuple[int, int]]  # meter numerator -> quarter-note BPM range
+    pieces: int = 1000  # rendered pieces in the default build
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One style: its data, grid, instruments, sampling defaults and provenance."""
+
+    name: str
+    description: str  # one line, for ``styletx styles`` and the card
+    mma: MmaSpec | None  # None: the music21 Bach chorales (soprano = melody)
+    steps_per_beat: int
+    # accompaniment pitch window of the model, MIDI [lo, hi); notes outside fold in by octaves
+    pitch_lo: int
+    pitch_hi: int
+    max_transpose: int  # training transposes chunks by up to this many semitones
+    instrumentation: tuple[PartSpec, ...]
+    provenance: str  # ``{version}`` stands for the MMA version that rendered the corpus
+    licence: str  # the card's licence paragraph (Markdown)
+    chord_source: str  # where the training chords come from, for the card
+    meters: tuple[str, ...] = ()  # a chorale style's meters (an MMA style's come from its grooves)
+    bass_max_pitch: int = 52
+    harmonic_rhythm: str = "half_bar"
+    # StyleInfo's sampling defaults (temperature, harmony priors, voice-leading tries),
+    # tuned on the trained model and shipped in its style.json
+    sampling: dict[str, Any] = field(default_factory=dict)
+
+    def style_meters(self) -> tuple[str, ...]:
+        """The meters the style is trained on."""
+        return tuple(METER_NAMES[m] for m in self.mma.grooves) if self.mma else self.meters
+
+    def model_config(self) -> ModelConfig:
+        """The architecture of a new model of this style: the default network on its grid."""
+        return ModelConfig(steps_per_beat=self.steps_per_beat, pitch_lo=self.pitch_lo,
+                           pitch_hi=self.pitch_hi)
+
+    def train_config(self) -> TrainConfig:
+        """The training defaults of this style (the command line overrides them)."""
+        return TrainConfig(style=self.name, chunk_frames=CHUNK_BEATS * self.steps_per_beat,
+                           max_transpose=self.max_transpose)
+
+    def style_info(self, mma_version: str) -> StyleInfo:
+        """The ``style.json`` of a model trained from this recipe."""
+        from styletx.styles import StyleInfo
+
+        return StyleInfo(
+            name=self.name, description=self.description,
+            provenance=self.provenance.format(version=mma_version),
+            meters=list(self.style_meters()), instrumentation=list(self.instrumentation),
+            bass_max_pitch=self.bass_max_pitch, harmonic_rhythm=self.harmonic_rhythm,
+            **self.sampling,
+        )
+
+
+def _mma(name: str, description: str, mma: MmaSpec, pitch_hi: int, comp: int, bass: int,
+         sampling: dict[str, Any], steps_per_beat: int = 4) -> Recipe:
+    """An MMA style: pitches from 31, a comping voice (GM program ``comp``) over a bass line."""
+    return Recipe(
+        name=name, description=description, mma=mma, steps_per_beat=steps_per_beat, pitch_lo=31,
+        pitch_hi=pitch_hi, max_transpose=2,
+        instrumentation=(PartSpec("Comping", comp), PartSpec("Bass", bass, role="bass")),
+        provenance=f"{description}; {_MMA_PROVENANCE}", licence=_MMA_LICENCE,
+        chord_source="the MMA chart that was rendered (exact labels)", sampling=sampling,
+    )
+
+
+# The MMA pitch windows reach the highest accompaniment note of the 1,000-piece seed-0
+# build of each style (its manifest's accompaniment_pitch_range), except jazz's.
+RECIPES: dict[str, Recipe] = {r.name: r for r in (
+    Recipe(
+        name="bach", description="Four-part chorale harmony (J. S. Bach)", mma=None,
+        steps_per_beat=4, pitch_lo=36, pitch_hi=84, max_transpose=6,
+        instrumentation=(PartSpec("Strings", 48), PartSpec("Cello", 42, role="bass")),
+        provenance="Bach's four-part chorales from the music21 corpus (public domain): soprano "
+        "as melody, alto, tenor and bass as accompaniment; transposed in training",
+        licence="Licence: the chorales are public domain; music21's corpus files are "
+        "distributed with music21 (BSD licence). The weights are released with styletx (MIT).",
+        chord_source="the four-part texture (one chord per beat, "
+        "`styletx.music.chords.chord_track`)",
+        meters=("4/4", "3/4"), bass_max_pitch=57, harmonic_rhythm="beat",
+        sampling=dict(temperature=0.6, non_chord_prior=2.0, bass_root_prior=3.0,
+                      voice_leading_tries=16),
+    ),
+    # 6 steps per beat, not 12: 6 holds swung and triplet eighths (step 4 of 6 is 2/3 of
+    # the beat) at half the frames, and the sampler's cost grows with the frame count.
+    # MMA's comping reaches 101, but 99.9 % of its notes are at or below 94 and the
+    # generator's cost grows with the window: the window stops at 90.
+    _mma("jazz", "Swung jazz comping and walking bass",
+         MmaSpec(grooves={4: ("Swing", "SwingWalk", "JazzCombo", "Bebop", "Evansish", "SlowJazz",
+                              "EasySwing"),
+                          3: ("JazzWaltz", "JazzWaltz1", "ModernJazzWaltz"), 6: ("68Swing",)},
+                 tempo={4: (90, 200), 3: (100, 180), 6: (90, 140)}),
+         91, 0, 32, dict(non_chord_prior=4.0, bass_root_prior=4.0, above_melody_prior=0.5),
+         steps_per_beat=6),
+    _mma("bossa", "Straight-eighth bossa nova guitar/piano comping and two-feel bass",
+         MmaSpec(grooves={4: ("BossaNova", "BossaNovaPlus", "BossaNova1Sus"), 3: ("LatinWaltz",)},
+                 tempo={4: (110, 150), 3: (110, 150)}),
+         86, 24, 32, dict(non_chord_prior=2.0, bass_root_prior=2.0, above_melody_prior=2.0)),
+    _mma("ragtime", "Stride-like oom-pah piano left hand (4/4 only)",
+         MmaSpec(grooves={4: ("RagTime", "RagtimePlus")}, tempo={4: (80, 120)}),
+         86, 0, 0, dict(non_chord_prior=2.0, bass_root_prior=2.0)),
+    _mma("folk", "Strummed/arpeggiated acoustic guitar with simple bass",
+         MmaSpec(grooves={4: ("Folk", "FolkWalk", "FolkArticulated", "FolkBallad"),
+                          3: ("CountryWaltz", "CountryWaltz1"), 6: ("Arpeggio68",)},
+                 tempo={4: (80, 130), 3: (90, 150), 6: (100, 150)}),
+         83, 25, 32, dict(non_chord_prior=2.0, bass_root_prior=2.0, above_melody_prior=1.0)),
+    _mma("pop", "Pop/rock ballad piano, pads and electric bass",
+         MmaSpec(grooves={4: ("PopBallad", "PopBallad1", "SoftRock", "8Beat", "PianoBallad"),
+                          3: ("RockWaltz", "RockWaltz1")},
+                 tempo={4: (70, 120), 3: (80, 140)}),
+         83, 0, 33, dict(non_chord_prior=2.0, bass_root_prior=2.0, above_melody_prior=1.0)),
+)}
+
+
+def recipe(name: str) -> Recipe:
+    """The recipe of a shipped style.
+
+    Raises
+    ------
+    StyleTxError
+        For a name without a recipe, with the list of those that have one.
+    """
+    if name not in RECIPES:
+        raise StyleTxError(f"no recipe for style {name!r}; styles that can be built and "
+                           f"trained: {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def mma_specs() -> dict[str, MmaSpec]:
+    """The MMA settings of the styles whose corpus MMA renders, by style name."""
+    return {name: r.mma for name, r in RECIPES.items() if r.mma is not None}
