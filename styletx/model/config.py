@@ -119,7 +119,7 @@ class TrainConfig:
 
     Nothing here is needed to run the network: the grid and the layers are the
     :class:`ModelConfig`. The class weights are a loss matter only, since the network
-    is trained with their logs added to its logits (:meth:`StyleNet.loss`), so its own
+    is trained with their logs added to its logits (:meth:`~styletx.model.network.StyleNet.loss`), so its own
     logits are calibrated in training and in evaluation alike.
     """
 

@@ -380,7 +380,7 @@ class StyleNet(nn.Module):
             hit = int(((logits.argmax(-1) == ONSET) & onset).sum())
             stats = {
                 "loss": loss.item(),
-                "nll": float(StyleNet.frame_nll(logits[real], accomp[real]).sum()) / max(n_cells, 1),
+                "nll": float(F.cross_entropy(logits[real], accomp[real], reduction="sum")) / max(n_cells, 1),
                 "onset_acc": hit / n_onsets if n_onsets else math.nan,
                 "n_cells": float(n_cells),
                 "n_onsets": float(n_onsets),
