@@ -35,8 +35,8 @@ import io
 import logging
 import os
 import struct
-from collections import defaultdict, deque
-from dataclasses import dataclass, field, fields
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import mido
@@ -84,31 +84,35 @@ _MapEvent = TypeVar("_MapEvent", TempoChange, TimeSignature, KeySignature)
 # --------------------------------------------------------------------------- reading
 
 
+ODDITIES = ("overlapping notes", "unmatched note offs", "dangling notes", "zero length notes",
+            "notes before time zero", "notes ending before start", "velocities clamped")
+"""What reading recovers from, in the order :meth:`ReadWarnings.summary` reports them."""
+
+
 @dataclass
 class ReadWarnings:
-    """Counts of the recoverable oddities met while reading one file.
+    """Counts of the recoverable oddities (:data:`ODDITIES`) met while reading one file.
 
     They do not stop a transfer, but they explain why a note may come out
     different from what a sequencer showed (e.g. an overlap paired first in,
     first out), so the CLI reports them in one line.
     """
 
-    overlapping_notes: int = 0
-    unmatched_note_offs: int = 0
-    dangling_notes: int = 0
-    zero_length_notes: int = 0
-    notes_before_time_zero: int = 0
-    notes_ending_before_start: int = 0
-    velocities_clamped: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, oddity: str, n: int = 1) -> None:
+        """Count ``n`` more of ``oddity`` (one of :data:`ODDITIES`)."""
+        if oddity not in ODDITIES:
+            raise ValueError(f"unknown oddity {oddity!r}")
+        self.counts[oddity] += n
 
     def any(self) -> bool:
         """Whether anything was counted."""
-        return any(getattr(self, f.name) for f in fields(self))
+        return any(self.counts.values())
 
     def summary(self) -> str:
         """The non-zero counts as one phrase, e.g. ``"2 overlapping notes, 1 dangling notes"``."""
-        return ", ".join(f"{getattr(self, f.name)} {f.name.replace('_', ' ')}"
-                         for f in fields(self) if getattr(self, f.name))
+        return ", ".join(f"{self.counts[o]} {o}" for o in ODDITIES if self.counts[o])
 
 
 def read_midi(src: MidiSource, *, warnings: ReadWarnings | None = None) -> Song:
@@ -156,7 +160,7 @@ def read_midi(src: MidiSource, *, warnings: ReadWarnings | None = None) -> Song:
         if not isinstance(src, bytes):
             song.source = os.fspath(src)
     _check_song(song, label)
-    found.zero_length_notes = sum(n.end == n.start for t in song.tracks for n in t.notes)
+    found.add("zero length notes", sum(n.end == n.start for t in song.tracks for n in t.notes))
     if warnings is None and found.any():
         LOGGER.warning("%s: %s", label, found.summary())
     return song
@@ -259,7 +263,7 @@ def _from_smf(mid: SmfFile, label: str, warnings: ReadWarnings) -> Song:
                 if n_notes > MAX_NOTES:
                     raise BadMidiError(f"{label}: too many notes (limit {MAX_NOTES:,})")
                 if sounding[channel, pitch]:
-                    warnings.overlapping_notes += 1
+                    warnings.add("overlapping notes")
                 sounding[channel, pitch].append((when, velocity))
                 parts.setdefault((ti, channel), _PartBuilder([], when))
             else:
@@ -268,7 +272,7 @@ def _from_smf(mid: SmfFile, label: str, warnings: ReadWarnings) -> Song:
                     start, on_velocity = queue.popleft()
                     parts[ti, channel].notes.append(Note(start, when, pitch, on_velocity))
                 else:
-                    warnings.unmatched_note_offs += 1
+                    warnings.add("unmatched note offs")
         for when, channel, program in track.programs:
             track_programs[ti, channel].append((when, program))
             file_programs[channel].append((when, program))
@@ -280,7 +284,7 @@ def _from_smf(mid: SmfFile, label: str, warnings: ReadWarnings) -> Song:
                  for when, sf, mode in track.key_signatures]
         for (channel, pitch), queue in sounding.items():
             for start, velocity in queue:  # dangling: ends with the track
-                warnings.dangling_notes += 1
+                warnings.add("dangling notes")
                 parts[ti, channel].notes.append(Note(start, tick, pitch, velocity))
         _share_events(ti, track.events, parts, song_events, lyrics, kar_text)
 
@@ -383,14 +387,14 @@ def _from_pretty_midi(pm: pretty_midi.PrettyMIDI, warnings: ReadWarnings) -> Son
         if not 0 <= n.pitch <= 127:
             raise BadMidiError(f"<PrettyMIDI>: note pitch {n.pitch} is outside 0-127")
         if n.start < 0:
-            warnings.notes_before_time_zero += 1
+            warnings.add("notes before time zero")
         start, end = tick(n.start), tick(n.end)
         if end < start:
-            warnings.notes_ending_before_start += 1
+            warnings.add("notes ending before start")
             end = start
         velocity = min(max(int(n.velocity), 1), 127)
         if velocity != n.velocity:
-            warnings.velocities_clamped += 1
+            warnings.add("velocities clamped")
         return Note(start, end, int(n.pitch), velocity)
 
     times, bpms = pm.get_tempo_changes()
