@@ -43,9 +43,16 @@ def melody_track_arg(text: str) -> int | str:
 # --------------------------------------------------------------------------- info
 
 
+def _subcommand(subparsers: Subparsers, name: str, run: Callable[[argparse.Namespace], int],
+                **texts: str) -> argparse.ArgumentParser:
+    """Add the subcommand ``name`` (``help=``, ``description=``); ``run`` handles its arguments."""
+    p = subparsers.add_parser(name, **texts)
+    p.set_defaults(func=run)
+    return p
+
+
 def _add_info(subparsers: Subparsers) -> None:
-    p = subparsers.add_parser(
-        "info",
+    p = _subcommand(subparsers, "info", _run_info,
         help="show a MIDI file's parts, chosen melody, tempo, meter and key",
         description="Show the parts of a MIDI file, which one styletx takes as the melody "
         "and why, and its tempo, time-signature and key maps.",
@@ -54,7 +61,6 @@ def _add_info(subparsers: Subparsers) -> None:
     add_melody_args(p)
     p.add_argument("--json", action="store_true",
                    help="print JSON instead of text (a list when several files are given)")
-    p.set_defaults(func=_run_info)
 
 
 def add_melody_args(p: argparse.ArgumentParser) -> None:
@@ -227,8 +233,7 @@ def _run_info(args: argparse.Namespace) -> int:
 
 
 def _add_render(subparsers: Subparsers) -> None:
-    p = subparsers.add_parser(
-        "render",
+    p = _subcommand(subparsers, "render", _run_render,
         help="rewrite the accompaniment of MIDI files in a style",
         description="Keep the melody of each input note for note and resample its "
         "accompaniment under a style model (Lu & Su's Algorithm 1).",
@@ -268,7 +273,6 @@ def _add_render(subparsers: Subparsers) -> None:
     p.add_argument("--force", action="store_true", help="replace existing outputs")
     p.add_argument("--wav", action="store_true",
                    help="also write a WAV preview beside each output (needs tinysoundfont)")
-    p.set_defaults(func=_run_render)
 
 
 def add_sampling_args(p: argparse.ArgumentParser) -> None:
@@ -385,8 +389,7 @@ def _warn_meter(src: Path, song: Song, style: Any) -> None:
 
 
 def _add_batch(subparsers: Subparsers) -> None:
-    p = subparsers.add_parser(
-        "batch",
+    p = _subcommand(subparsers, "batch", _run_batch,
         help="convert many MIDI files in parallel, resumably, with a JSON report",
         description="Convert every matched MIDI file, mirroring the input tree under the "
         "output folder. Existing outputs are skipped (use --force to redo them), so an "
@@ -409,7 +412,6 @@ def _add_batch(subparsers: Subparsers) -> None:
     p.add_argument("--report", type=Path, default=None,
                    help="JSON report path (default OUTPUT/styletx-report.json)")
     add_sampling_args(p)
-    p.set_defaults(func=_run_batch)
 
 
 def _run_batch(args: argparse.Namespace) -> int:
@@ -427,8 +429,8 @@ def _run_batch(args: argparse.Namespace) -> int:
 
 
 def _add_plot(subparsers: Subparsers) -> None:
-    p = subparsers.add_parser(
-        "plot", help="draw a piano roll of a MIDI file (and of its styled version)",
+    p = _subcommand(subparsers, "plot", _run_plot,
+        help="draw a piano roll of a MIDI file (and of its styled version)",
         description="Draw the melody (red) and the accompaniment (blue) as a piano roll, "
         "with bar lines; given two files, the input above the output. Drums are left out.")
     p.add_argument("files", nargs="+", metavar="MIDI", help="one or two MIDI files")
@@ -436,7 +438,6 @@ def _add_plot(subparsers: Subparsers) -> None:
     p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
                    help="melody part of the first file (default: guessed)")
     p.add_argument("--force", action="store_true", help="replace an existing PNG")
-    p.set_defaults(func=_run_plot)
 
 
 def _run_plot(args: argparse.Namespace) -> int:
@@ -453,12 +454,12 @@ def _run_plot(args: argparse.Namespace) -> int:
 
 
 def _add_styles(subparsers: Subparsers) -> None:
-    p = subparsers.add_parser("styles", help="list the installed styles",
+    p = _subcommand(subparsers, "styles", _run_styles,
+        help="list the installed styles",
                               description="List every installed style and what it was trained on.")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--remove", metavar="NAME", help="delete the user style NAME (asks first)")
     p.add_argument("--yes", action="store_true", help="with --remove: do not ask")
-    p.set_defaults(func=_run_styles)
 
 
 def _remove_style(args: argparse.Namespace) -> int:
@@ -524,8 +525,8 @@ def _run_styles(args: argparse.Namespace) -> int:
 
 
 def _add_data(subparsers: Subparsers) -> None:
-    p = subparsers.add_parser(
-        "data", help="build a style's training corpus (bach from music21; others through MMA)",
+    p = _subcommand(subparsers, "data", _run_data,
+        help="build a style's training corpus (bach from music21; others through MMA)",
         description="Build and cache a style's training grids. Styles other than bach are "
         "rendered through Debian's mma (apt-get install mma).")
     p.add_argument("style")
@@ -535,7 +536,6 @@ def _add_data(subparsers: Subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--rebuild", action="store_true", help="rebuild the cached grids")
-    p.set_defaults(func=_run_data)
 
 
 def _run_data(args: argparse.Namespace) -> int:
@@ -557,8 +557,8 @@ def _run_data(args: argparse.Namespace) -> int:
 
 
 def _add_train(subparsers: Subparsers) -> None:
-    p = subparsers.add_parser(
-        "train", help="train a style model",
+    p = _subcommand(subparsers, "train", _run_train,
+        help="train a style model",
         description="Train one style model on its corpus (see `styletx data`), with early "
         "stopping on the validation split and held-out metrics at the end.")
     p.add_argument("--style", required=True,
@@ -600,7 +600,6 @@ def _add_train(subparsers: Subparsers) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--resume", action="store_true", help="continue from the output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_run_train)
 
 
 def _run_train(args: argparse.Namespace) -> int:
@@ -675,8 +674,8 @@ def _train_own(args: argparse.Namespace) -> int:
 
 
 def _add_eval(subparsers: Subparsers) -> None:
-    p = subparsers.add_parser(
-        "eval", help="score a transfer (a musical report card) or benchmark a style",
+    p = _subcommand(subparsers, "eval", _run_eval,
+        help="score a transfer (a musical report card) or benchmark a style",
         description="With IN.mid OUT.mid --style S: a report card for one transfer, each metric "
         "beside the input's or the style data's value and a line on what good looks like. "
         "With --bench STYLE: transfer held-out pieces of the other styles into STYLE, harmonise "
@@ -718,7 +717,6 @@ def _add_eval(subparsers: Subparsers) -> None:
                    help="classifier file (default checkpoints/style_classifier.json)")
     p.add_argument("--pieces-per-style", type=int, default=200,
                    help="classifier: training pieces per style (default %(default)s)")
-    p.set_defaults(func=_run_eval)
 
 
 def _parse_sweeps(text: str | None) -> list[int]:
