@@ -130,7 +130,7 @@ def model_card(directory: Path) -> str:
            else "early stopping" if len(record["history"]) < tc["epochs"] else "the epoch limit")
         + f"; the best validation epoch was {_best_epoch(record)}.",
         f"- Wall time {record['train_seconds'] / 60:.1f} min on "
-        f"{record.get('device', 'a 2-core CPU machine')} (torch {record['torch']}, "
+        f"{record.get('device', 'an unrecorded device')} (torch {record['torch']}, "
         f"{record['threads']} CPU threads), shared with other trainings while it ran.",
         "",
         "## Held-out metrics (test split, teacher-forced)",
