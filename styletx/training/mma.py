@@ -29,7 +29,7 @@ import mido
 
 from styletx.errors import StyleTxError
 from styletx.io.files import replace_file
-from styletx.io.reader import read_midi
+from styletx.io.reader import ReadWarnings, read_midi
 from styletx.io.writer import write_midi
 from styletx.music.chords import key_symbol
 from styletx.music.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
@@ -125,7 +125,8 @@ def render_piece(
         if res.returncode != 0 or not mid_path.exists():
             err = (res.stderr or res.stdout).strip().splitlines()
             raise RuntimeError(f"mma failed on {sheet.piece_id}: {err[-1] if err else '?'}")
-        rendered = read_midi(mid_path)
+        # MMA's strums overlap same-pitch notes by design: counted, not logged with a temp path
+        rendered = read_midi(mid_path, warnings=ReadWarnings())
     scale = sheet.bar_beats / MMA_BEATS_PER_BAR[sheet.numerator]  # quarters per MMA beat
     accomp = [_rescaled(t, scale) for t in rendered.tracks
               if t.notes and not t.is_drum and not t.name.lower().startswith("drum")]
