@@ -26,15 +26,10 @@ from styletx.music.song import Note, Parts, Song, Track
 from styletx.music.timing import bar_length, meter_map, tempo_map
 from styletx.training.leadsheets import ChordChange, LeadSheet
 from styletx.training.mma import MMA_BEATS_PER_BAR, MMA_RESOLUTION, mma_binary, render_piece
-from styletx.training.recipes import mma_specs
+from styletx.training.recipes import RECIPES
 
-# Bach has no MMA corpus; its baseline is MMA's four-part hymn groove (4/4 only).
-BASELINE_GROOVES: dict[str, dict[int, str]] = {
-    "bach": {4: "Hymn"},
-    **{name: {meter: grooves[0] for meter, grooves in spec.grooves.items()}
-       for name, spec in mma_specs().items()},
-}
-"""The one MMA groove per style and meter numerator: the first groove of the style's corpus."""
+BASELINE_GROOVES: dict[str, dict[int, str]] = {name: r.baseline() for name, r in RECIPES.items()}
+"""The one MMA groove per style and meter numerator (:meth:`~styletx.training.recipes.Recipe.baseline`)."""
 
 SUPPORTED_METERS = ((4, 4), (3, 4), (6, 8))
 

@@ -52,6 +52,7 @@ from styletx.music.parts import select_parts
 from styletx.music.song import Parts, Song, Track
 from styletx.music.timing import bar_starts
 from styletx.paths import cache_dir
+from styletx.training.recipes import RECIPES
 from styletx.training.splits import split_of
 
 DEFAULT_N = 20
@@ -76,6 +77,11 @@ class CorpusPiece:
 # --------------------------------------------------------------------------- corpora
 
 
+def _chorales(style: str) -> bool:
+    """Whether ``style``'s corpus is the music21 chorales (its recipe has no MMA spec)."""
+    return style in RECIPES and RECIPES[style].mma is None
+
+
 def corpus_pieces(style: str, split: str) -> list[CorpusPiece]:
     """The pieces of ``style``'s corpus in ``split``, in a fixed order.
 
@@ -83,13 +89,13 @@ def corpus_pieces(style: str, split: str) -> list[CorpusPiece]:
     the MMA renderings listed in ``<cache>/data/<style>/manifest.json``; an empty list
     when that corpus has not been built.
     """
-    if style == "bach":
+    if _chorales(style):
         from styletx.training.corpus import chorale_ids, chorale_song
 
         def chorale(cid: str) -> SongLoader:
             return lambda: chorale_song(cid)
 
-        return [CorpusPiece("bach", cid, cid, split_of(cid), chorale(cid))
+        return [CorpusPiece(style, cid, cid, split_of(cid), chorale(cid))
                 for cid in dict.fromkeys(chorale_ids()) if split_of(cid) == split]
     folder = cache_dir() / "data" / style
     manifest = folder / "manifest.json"
@@ -284,7 +290,7 @@ def run_bench(
     if classifier is None:
         skipped.append("style_prob skipped: no style classifier (styletx eval --train-classifier)")
     sources = styles()
-    missing = [s for s in sources if s != style_name and s != "bach" and not corpus_pieces(s, "test")]
+    missing = [s for s in sources if s != style_name and not _chorales(s) and not corpus_pieces(s, "test")]
     if missing:
         skipped.append(f"no built corpus for {', '.join(missing)}: their pieces are not inputs")
     inputs = pick_inputs(style_name, n, seed, sources)
@@ -508,7 +514,7 @@ def assemble(directory: Path, out: Path) -> Path:
         path.with_suffix(".md").write_text(sweep_markdown(r) if sweep else markdown(r))
     if not results:
         raise StyleTxError(f"no bench results in {directory}: run styletx eval --bench STYLE")
-    order = ["bach", "jazz", "bossa", "pop", "folk", "ragtime"]
+    order = list(RECIPES)
     results.sort(key=lambda r: (order.index(r["style"]) if r["style"] in order else 99, r["style"]))
     parts = [INTRO]
     clf = next((r["classifier"] for r in results if r.get("classifier")), None)

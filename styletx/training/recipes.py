@@ -78,6 +78,15 @@ class Recipe:
     # StyleInfo's sampling defaults (temperature, harmony priors, voice-leading tries),
     # tuned on the trained model and shipped in its style.json
     sampling: dict[str, Any] = field(default_factory=dict)
+    # the evaluation's MMA baseline, per meter numerator; an MMA style's default is the
+    # first groove of its corpus
+    baseline_grooves: dict[int, str] = field(default_factory=dict)
+
+    def baseline(self) -> dict[int, str]:
+        """The one MMA groove per meter numerator that the evaluation's baseline plays."""
+        if self.mma and not self.baseline_grooves:
+            return {meter: grooves[0] for meter, grooves in self.mma.grooves.items()}
+        return dict(self.baseline_grooves)
 
     def style_meters(self) -> tuple[str, ...]:
         """The meters the style is trained on."""
@@ -134,6 +143,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
         meters=("4/4", "3/4"), bass_max_pitch=57, harmonic_rhythm="beat",
         sampling=dict(temperature=0.6, non_chord_prior=2.0, bass_root_prior=3.0,
                       voice_leading_tries=16),
+        baseline_grooves={4: "Hymn"},  # no MMA corpus: MMA's four-part hymn groove, 4/4 only
     ),
     # 6 steps per beat, not 12: 6 holds swung and triplet eighths (step 4 of 6 is 2/3 of
     # the beat) at half the frames, and the sampler's cost grows with the frame count.
