@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -47,14 +47,23 @@ class HarmonyPrior:
         return everywhere, self.bass_root * (root - 0.5) * known
 
 
-Schedule = Literal["default", "paper"]
+ScheduleName = Literal["default", "paper"]
+"""The schedules :data:`styletx.model.sampler.SCHEDULES` implements."""
 
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """How to resample; every field is exposed in the API and the CLI."""
+    """How to resample.
 
-    schedule: Schedule = "default"
+    The API (:func:`styletx.transfer`, :func:`styletx.render`, batch) and the CLI expose
+    ``schedule``, ``temperature``, ``strength``, ``sweeps`` and ``seed`` (DeepBach's
+    generation signature: temperature, iteration count, seed; the time range is the
+    ``bars`` argument). ``sequential_share`` and ``paper_iterations`` are for Python
+    callers only; ``temperature``, ``prior`` and ``voice_leading_tries`` left ``None``
+    are filled in from the style's ``style.json``.
+    """
+
+    schedule: ScheduleName = "default"
     temperature: float | None = None  # None: the style's calibrated temperature (style.json)
     strength: float = 1.0
     sweeps: int = 5
@@ -65,7 +74,7 @@ class SamplerSettings:
     voice_leading_tries: int | None = None  # redraws of beats with parallels; None: the style's
 
     def __post_init__(self) -> None:
-        if self.schedule not in ("default", "paper"):
+        if self.schedule not in get_args(ScheduleName):
             raise ValueError(f"unknown schedule {self.schedule!r}")
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError("strength must be between 0 and 1")
