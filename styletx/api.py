@@ -423,7 +423,8 @@ def transfer(
         Fields of :class:`TransferOptions` or of its :class:`SamplerSettings` that
         override ``options``: ``seed`` (same seed, input and settings give identical
         output; ``None`` draws one), ``temperature`` (``None``: the style's own),
-        ``strength`` (0 keeps the input's accompaniment, 1 resamples it), ``sweeps``,
+        ``strength`` (the share of the accompaniment's beats redrawn, chosen at random:
+        0 keeps it all, 1 redraws it all), ``sweeps``,
         ``schedule`` (``"paper"``: Lu & Su's 25 argmax iterations), ``bars`` (e.g.
         ``"5-12"``), ``melody_track``, ``keep_drums``, ``chords`` (e.g.
         ``"C | Am7 | Dm7 G7 | C"``), ``reharmonize``, ``threads``.

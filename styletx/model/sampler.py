@@ -7,8 +7,9 @@ and :func:`resample_accompaniment` puts them together:
 
 Masker (:class:`BlockMasker`)
     Which frames a step redraws. It holds the frames that may change at all (the
-    caller's ``update`` frames) and offers only those: tiled into blocks at a random
-    beat, as random single frames, or in a random visiting order.
+    caller's ``update`` frames, cut to the share ``strength`` of their beats) and
+    offers only those: tiled into blocks at a random beat, as random single frames,
+    or in a random visiting order.
 Schedule (:class:`Schedule`; :data:`SCHEDULES` maps ``settings.schedule`` to one)
     The annealing plan, as a list of :class:`Step`: parallel block updates first,
     single-frame updates last.
@@ -35,9 +36,11 @@ Inner sampler (:class:`InnerSampler`)
     the style's harmony prior: a block is hidden from the encoder and filled left to
     right, a group of frames is redrawn in one pass from the current state.
 
-``strength`` (0..1) scales the default schedule's work: each parallel sweep redraws
-each block with probability ``strength``, and the number of sweeps and of single-frame
-updates is scaled by it. ``strength = 0`` returns the input roll unchanged.
+``strength`` means one thing: the share of the beats that may change. The masker
+picks that many of the ``update`` frames' beats at random, once, and every step of
+every schedule redraws only frames of those beats; the others keep the input, note
+for note. ``strength = 0`` returns the input roll unchanged, 1 lets every frame change.
+How long the chain runs is ``sweeps`` (or ``paper_iterations``), not ``strength``.
 """
 
 from __future__ import annotations
@@ -74,15 +77,32 @@ class BlockMasker:
         self.frames = frames
         self.align = align
 
+    @classmethod
+    def choose(
+        cls, update: np.ndarray, strength: float, beats: np.ndarray, align: int,
+        rng: np.random.Generator,
+    ) -> BlockMasker:
+        """The ``update`` frames of a random share ``strength`` of their beats.
+
+        ``beats`` are the frames that start a beat; the nearest whole number of beats
+        is chosen (none at ``strength = 0``, all at 1, with no draw from ``rng``).
+        """
+        frames = np.flatnonzero(update)
+        if strength < 1.0:
+            beat = np.searchsorted(beats, frames, side="right")
+            candidates = np.unique(beat)
+            chosen = rng.choice(candidates, size=round(strength * len(candidates)), replace=False)
+            frames = frames[np.isin(beat, chosen)]
+        return cls(frames, align)
+
     def block_passes(
-        self, length: int, rng: np.random.Generator, keep: float = 1.0
+        self, length: int, rng: np.random.Generator
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Tile the frames into blocks of ``length`` at a random beat; split them into two passes.
 
         Blocks alternate between the passes, so no two blocks of a pass touch and
         each is redrawn against fixed neighbours. A block is cut to consecutive runs
-        of the frames (a bar range can cut it); with ``keep < 1`` each is kept with
-        that probability only.
+        of the frames (a bar range or ``strength`` can cut it).
         """
         offset = self.align * int(rng.integers(max(1, length // self.align)))
         tile = (self.frames + offset) // length
@@ -90,8 +110,7 @@ class BlockMasker:
         for index in np.unique(tile):
             block = self.frames[tile == index]
             for run in np.split(block, np.nonzero(np.diff(block) > 1)[0] + 1):
-                if keep >= 1.0 or rng.random() < keep:
-                    passes[int(index) % 2].append(run)
+                passes[int(index) % 2].append(run)
         return passes
 
     def single_frames(self, share: float, rng: np.random.Generator) -> np.ndarray:
@@ -315,7 +334,6 @@ class BlockedSchedule:
     """The default: blocked-Gibbs sweeps with shrinking blocks, then single frames, then voice leading."""
 
     sweeps: int
-    strength: float
     temperature: float
     sequential_share: float
     voice_leading_tries: int
@@ -324,21 +342,19 @@ class BlockedSchedule:
     def from_settings(cls, settings: SamplerSettings) -> BlockedSchedule:
         return cls(
             sweeps=settings.sweeps,
-            strength=settings.strength,
             temperature=1.0 if settings.temperature is None else settings.temperature,
             sequential_share=settings.sequential_share,
             voice_leading_tries=settings.voice_leading_tries or 0,
         )
 
     def steps(self, masker: BlockMasker, rng: np.random.Generator) -> Iterator[Step]:
-        n_sweeps = max(1, math.ceil(self.sweeps * self.strength))
-        for k, beats in enumerate(block_beats(n_sweeps)):
-            temperature = self.temperature * (1.3 - 0.3 * (k / max(1, n_sweeps - 1)))
+        for k, beats in enumerate(block_beats(self.sweeps)):
+            temperature = self.temperature * (1.3 - 0.3 * (k / max(1, self.sweeps - 1)))
             length = beats * masker.align
-            passes = masker.block_passes(length, rng, keep=self.strength)
+            passes = masker.block_passes(length, rng)
             for j in rng.permutation(2):
                 yield FillBlocks(passes[j], temperature, cost=length)
-        for t in masker.single_frames(self.sequential_share * self.strength, rng):
+        for t in masker.single_frames(self.sequential_share, rng):
             yield RedrawFrames(np.array([t]), self.temperature)
         if self.voice_leading_tries:
             yield FixParallels(masker.frames, self.voice_leading_tries, self.temperature)
@@ -418,8 +434,10 @@ def resample_accompaniment(
     """
     update = np.ones(melody.shape[0], dtype=bool) if update is None else update.astype(bool)
     rng, generator = random_streams(settings.seed, next(model.parameters()).device)
-    masker = BlockMasker(np.flatnonzero(update), model.cfg.steps_per_beat)
-    if settings.strength == 0.0 or not masker.frames.size:
+    steps_per_beat = model.cfg.steps_per_beat
+    masker = BlockMasker.choose(update, settings.strength, beat_starts(meta, steps_per_beat),
+                                steps_per_beat, rng)
+    if not masker.frames.size:
         return accomp.copy()
     model.eval()
     sampler = InnerSampler(model, melody, repair_holds(accomp.copy()), meta, settings.prior, generator)

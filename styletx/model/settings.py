@@ -55,7 +55,7 @@ ScheduleName = Literal["default", "paper"]
 class SamplerSettings:
     """How to resample.
 
-    The API (:func:`styletx.transfer`, :func:`styletx.render`, batch) and the CLI expose
+    The API (:func:`styletx.transfer`, :func:`styletx.render`, batch) and ``styletx render`` expose
     ``schedule``, ``temperature``, ``strength``, ``sweeps`` and ``seed`` (DeepBach's
     generation signature: temperature, iteration count, seed; the time range is the
     ``bars`` argument). ``sequential_share`` and ``paper_iterations`` are for Python
@@ -65,10 +65,10 @@ class SamplerSettings:
 
     schedule: ScheduleName = "default"
     temperature: float | None = None  # None: the style's calibrated temperature (style.json)
-    strength: float = 1.0
-    sweeps: int = 5
-    sequential_share: float = 0.02
-    paper_iterations: int = 25
+    strength: float = 1.0  # the share of the beats redrawn; the others keep the input's notes
+    sweeps: int = 5  # blocked-Gibbs sweeps of the "default" schedule
+    sequential_share: float = 0.02  # share of the frames then redrawn one at a time ("default")
+    paper_iterations: int = 25  # iterations of the "paper" schedule
     seed: int | None = None
     prior: HarmonyPrior | None = None  # None: the network alone
     voice_leading_tries: int | None = None  # redraws of beats with parallels; None: the style's
