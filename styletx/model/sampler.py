@@ -34,13 +34,15 @@ Schedule (:class:`Schedule`; :data:`SCHEDULES` maps ``settings.schedule`` to one
 Inner sampler (:class:`InnerSampler`)
     Draws the frames a step names from the network, with the step's temperature and
     the style's harmony prior: a block is hidden from the encoder and filled left to
-    right, a group of frames is redrawn in one pass from the current state.
+    right, a group of frames is redrawn in one pass from the current state, and the
+    beats with parallels are redrawn best of ``voice_leading_tries``.
 
 ``strength`` means one thing: the share of the beats that may change. The masker
 picks that many of the ``update`` frames' beats at random, once, and every step of
-every schedule redraws only frames of those beats; the others keep the input, note
-for note. ``strength = 0`` returns the input roll unchanged, 1 lets every frame change.
-How long the chain runs is ``sweeps`` (or ``paper_iterations``), not ``strength``.
+every schedule redraws only frames of those beats; the others keep the input's notes
+(one held into a redrawn beat that falls silent is struck again after it).
+``strength = 0`` returns the input roll unchanged, 1 lets every frame change. How
+long the chain runs is ``sweeps`` (or ``paper_iterations``), not ``strength``.
 """
 
 from __future__ import annotations
@@ -158,6 +160,7 @@ class InnerSampler:
         return self.accomp[0].cpu().numpy().astype(np.uint8)
 
     def encode(self, masked: torch.Tensor | None = None) -> torch.Tensor:
+        """Every frame's context ``[T, cond_dim]``, with the ``masked`` frames hidden."""
         return self.model.encode(self.melody, self.accomp, self.meta,
                                  None if masked is None else masked[None])[0]
 
@@ -258,8 +261,9 @@ class InnerSampler:
 class Step(Protocol):
     """One step of a schedule: it tells the inner sampler what to redraw."""
 
-    cost: int
-    """Generator calls the step makes, for progress (0: not counted)."""
+    @property
+    def cost(self) -> int:
+        """Generator calls the step makes, for progress (0: not counted)."""
 
     def run(self, sampler: InnerSampler) -> None: ...
 
