@@ -325,7 +325,7 @@ def transfer_song(
             f"piece too long for style transfer: {grid.n_bars} bars, {grid.n_frames} frames "
             f"(limit {MAX_FRAMES}); cut it into sections")
     cfg = style.model.cfg
-    rng = np.random.default_rng(settings.seed)
+    rng = np.random.default_rng(settings.seed_streams().start)
     melody_only = not fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi).any()
     notes: list[str] = []
     settings = _with_style_defaults(settings, style)

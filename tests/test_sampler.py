@@ -161,6 +161,15 @@ def test_strength_does_not_change_the_schedule(name: ScheduleName) -> None:
     assert make(dataclasses.replace(settings, strength=0.3)) == make(settings)
 
 
+def test_one_seed_spawns_independent_reproducible_streams() -> None:
+    first = [s.generate_state(4) for s in SamplerSettings(seed=3).seed_streams()]
+    again = [s.generate_state(4) for s in SamplerSettings(seed=3).seed_streams()]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert len({tuple(s.tolist()) for s in first}) == 3  # no stream repeats another
+    other = SamplerSettings(seed=4).seed_streams().masker.generate_state(4)
+    assert not np.array_equal(other, first[1])
+
+
 # --- the inner sampler and the whole sampler ---------------------------------------------
 
 

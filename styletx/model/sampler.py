@@ -43,6 +43,9 @@ every schedule redraws only frames of those beats; the others keep the input's n
 (one held into a redrawn beat that falls silent is struck again after it).
 ``strength = 0`` returns the input roll unchanged, 1 lets every frame change. How
 long the chain runs is ``sweeps`` (or ``paper_iterations``), not ``strength``.
+
+One seed drives every draw: :meth:`SamplerSettings.seed_streams` spawns independent
+streams for the masker (numpy) and the network (torch), and one for the start.
 """
 
 from __future__ import annotations
@@ -399,11 +402,13 @@ SCHEDULES: dict[ScheduleName, Callable[[SamplerSettings], Schedule]] = {
 # --- the sampler ------------------------------------------------------------------------
 
 
-def random_streams(seed: int | None, device: torch.device) -> tuple[np.random.Generator, torch.Generator]:
-    """The masker's numpy generator and the network's torch generator, from one seed."""
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % 2**63)
-    return np.random.default_rng(seed), torch.Generator(device=device).manual_seed(seed)
+def random_generators(
+    settings: SamplerSettings, device: torch.device
+) -> tuple[np.random.Generator, torch.Generator]:
+    """The masker's numpy generator and the network's torch generator, from the settings' seed."""
+    streams = settings.seed_streams()
+    network_seed = int(streams.network.generate_state(1, np.uint64)[0])
+    return np.random.default_rng(streams.masker), torch.Generator(device=device).manual_seed(network_seed)
 
 
 @torch.inference_mode()
@@ -437,7 +442,7 @@ def resample_accompaniment(
         The new ``[T, P]`` roll (a valid roll: no hold after silence).
     """
     update = np.ones(melody.shape[0], dtype=bool) if update is None else update.astype(bool)
-    rng, generator = random_streams(settings.seed, next(model.parameters()).device)
+    rng, generator = random_generators(settings, next(model.parameters()).device)
     steps_per_beat = model.cfg.steps_per_beat
     masker = BlockMasker.choose(update, settings.strength, beat_starts(meta, steps_per_beat),
                                 steps_per_beat, rng)

@@ -1,14 +1,18 @@
 """How a transfer samples: plain settings, with no torch, so the CLI and the API can read them cheaply.
 
-:class:`SamplerSettings` is what :func:`styletx.model.sampler.resample_accompaniment` takes;
-:class:`HarmonyPrior` is a style's prior on onsets (read from its ``style.json``).
+:class:`SamplerSettings` is what :func:`styletx.model.sampler.resample_accompaniment` takes,
+its seed spawning the independent random streams of the start, the masker and the network
+(:class:`SeedStreams`); :class:`HarmonyPrior` is a style's prior on onsets (read from its
+``style.json``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
+
+import numpy as np
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -47,6 +51,14 @@ class HarmonyPrior:
         return everywhere, self.bass_root * (root - 0.5) * known
 
 
+class SeedStreams(NamedTuple):
+    """Independent random streams of one seed, one for each part that draws."""
+
+    start: np.random.SeedSequence  # the starting roll's chordless beats (styletx.model.start)
+    masker: np.random.SeedSequence  # which beats and frames are redrawn (the masker, the schedule)
+    network: np.random.SeedSequence  # the network's draws (a torch generator)
+
+
 ScheduleName = Literal["default", "paper"]
 """The schedules :data:`styletx.model.sampler.SCHEDULES` implements."""
 
@@ -72,6 +84,14 @@ class SamplerSettings:
     seed: int | None = None
     prior: HarmonyPrior | None = None  # None: the network alone
     voice_leading_tries: int | None = None  # redraws of beats with parallels; None: the style's
+
+    def seed_streams(self) -> SeedStreams:
+        """``seed``'s streams, spawned by numpy's ``SeedSequence`` so that none repeats another.
+
+        Every call gives the same streams for a given seed; with ``seed=None`` each
+        call draws fresh entropy.
+        """
+        return SeedStreams(*np.random.SeedSequence(self.seed).spawn(len(SeedStreams._fields)))
 
     def __post_init__(self) -> None:
         if self.schedule not in get_args(ScheduleName):
