@@ -38,10 +38,11 @@ from styletx.io.reader import ReadWarnings, read_midi
 from styletx.io.writer import midi_bytes, write_midi
 from styletx.model.sampler import resample_accompaniment
 from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings
+from styletx.model.start import guide_melody, starting_roll
 from styletx.music.arrange import fold_into_range, unfold, voice_parts
 from styletx.music.charts import ChordChanges, changes_track, chord_chart, parse_chart, stream_chord_changes
-from styletx.music.chords import NO_CHORD, Chord, harmonize, scale_mask
-from styletx.music.grid import HOLD, MELODY_HOLD, MELODY_REST, OFF, ONSET, Grid, build_grid, roll_to_notes
+from styletx.music.chords import harmonize
+from styletx.music.grid import Grid, build_grid, roll_to_notes
 from styletx.music.limits import clip_tracks, cut_stuck_notes
 from styletx.music.parts import select_parts
 from styletx.music.song import Note, Parts, Song, Track
@@ -287,65 +288,6 @@ def _is_stream(src: Any) -> bool:
     return hasattr(src, "write") and hasattr(src, "flatten")
 
 
-def _initial_window(grid: Grid, lo: int, hi: int, rng: np.random.Generator) -> np.ndarray:
-    """The sampler's start: the input's own accompaniment, or block chords if there is none.
-
-    A melody-only input starts from its chord track played as plain block chords
-    (the root below, the chord's tones above, struck at each change and each bar),
-    and the sampler rewrites it all: this is what turns styletx into a harmoniser.
-    Beats without a chord start from random in-key tones.
-    """
-    window = fold_into_range(grid.accomp, lo, hi)
-    if window.any():
-        return window
-    pitches = np.arange(lo, hi)
-    strike = np.zeros(grid.n_frames, dtype=bool)
-    strike[np.flatnonzero(grid.bar_step == 0)] = True
-    strike[0] = True
-    strike[1:] |= np.diff(grid.chords) != 0
-    beat = grid.bar_step % grid.steps_per_beat == 0
-    for start in np.flatnonzero(strike | (beat & (grid.chords == NO_CHORD))):
-        chord = Chord.from_token(int(grid.chords[start]))
-        if chord is not None:
-            tones = pitches[np.isin(pitches % 12, list(chord.pitch_classes)) & (pitches >= 52)]
-            tones = tones[tones < 67]
-            roots = pitches[(pitches % 12 == chord.root) & (pitches < 52)]
-            voicing = np.concatenate([roots[-1:], tones[:3]])
-        else:
-            in_key = pitches[scale_mask(int(grid.key[start]))[pitches % 12]]
-            middle = in_key[(in_key >= 48) & (in_key < 72)]
-            pool = middle if middle.size >= 3 else in_key
-            voicing = rng.choice(pool, size=min(3, pool.size), replace=False)
-        later = np.flatnonzero(strike[start + 1 :] | beat[start + 1 :])
-        stop = start + 1 + int(later[0]) if later.size else grid.n_frames
-        window[start, voicing - lo] = ONSET
-        window[start + 1 : stop, voicing - lo] = HOLD
-    return window
-
-
-def guide_melody(grid: Grid, min_frames: int) -> np.ndarray:
-    """Melody tokens for the model: the melody, with the input accompaniment's top line in long rests.
-
-    Where the melody rests for ``min_frames`` or more while the accompaniment plays
-    (an intro, an instrumental break), the model reads that top line instead, so it
-    keeps accompanying rather than falling silent. Only the model's input changes:
-    the written melody is always the original.
-    """
-    tokens = grid.melody.astype(np.int64).copy()
-    rest = tokens == MELODY_REST
-    sounding = grid.accomp != OFF
-    has = sounding.any(axis=1)
-    top = 127 - np.argmax(sounding[:, ::-1], axis=1)
-    onset = grid.accomp[np.arange(grid.n_frames), top] == ONSET
-    edges = np.flatnonzero(np.diff(np.r_[0, rest.astype(np.int8), 0]))
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
-        if b - a < min_frames:
-            continue
-        span = np.arange(a, b)[has[a:b]]
-        tokens[span] = np.where(onset[span], 1 + top[span], MELODY_HOLD + top[span])
-    return tokens
-
-
 def _velocity(parts: Parts) -> int:
     acc = [n.velocity for t in parts.accompaniment for n in t.notes]
     if acc:
@@ -383,7 +325,7 @@ def transfer_song(
             f"piece too long for style transfer: {grid.n_bars} bars, {grid.n_frames} frames "
             f"(limit {MAX_FRAMES}); cut it into sections")
     cfg = style.model.cfg
-    rng = np.random.default_rng(settings.seed)
+    rng = np.random.default_rng(settings.seed_streams().start)
     melody_only = not fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi).any()
     notes: list[str] = []
     settings = _with_style_defaults(settings, style)
@@ -397,7 +339,7 @@ def transfer_song(
         grid.chords = changes_track(chords, grid)
     elif options.reharmonize:
         grid.chords = np.zeros_like(grid.chords)
-    start = _initial_window(grid, cfg.pitch_lo, cfg.pitch_hi, rng)
+    start = starting_roll(grid, cfg.pitch_lo, cfg.pitch_hi, rng)
     update = np.ones(grid.n_frames, dtype=bool)
     if bars is not None:
         if bars[0] > grid.n_bars:
@@ -481,7 +423,8 @@ def transfer(
         Fields of :class:`TransferOptions` or of its :class:`SamplerSettings` that
         override ``options``: ``seed`` (same seed, input and settings give identical
         output; ``None`` draws one), ``temperature`` (``None``: the style's own),
-        ``strength`` (0 keeps the input's accompaniment, 1 resamples it), ``sweeps``,
+        ``strength`` (the share of the accompaniment's beats redrawn, chosen at random:
+        0 keeps it all, 1 redraws it all), ``sweeps``,
         ``schedule`` (``"paper"``: Lu & Su's 25 argmax iterations), ``bars`` (e.g.
         ``"5-12"``), ``melody_track``, ``keep_drums``, ``chords`` (e.g.
         ``"C | Am7 | Dm7 G7 | C"``), ``reharmonize``, ``threads``.

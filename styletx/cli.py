@@ -281,7 +281,8 @@ def add_sampling_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=None,
                    help="sampling temperature (default: the style's, see `styletx styles`)")
     p.add_argument("--strength", type=float, default=SamplerSettings.strength,
-                   help="0 keeps the input accompaniment, 1 resamples it fully (default %(default)s)")
+                   help="share of the accompaniment's beats to redraw: 0 keeps it all, 1 redraws it all "
+                   "(default %(default)s)")
     p.add_argument("--sweeps", type=int, default=SamplerSettings.sweeps,
                    help="parallel Gibbs sweeps (default %(default)s)")
     p.add_argument("--schedule", choices=["default", "paper"], default="default",

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from styletx.api import guide_melody
 from styletx.errors import StyleTxError
 from styletx.io.reader import read_midi
+from styletx.model.start import guide_melody
 from styletx.music.charts import chord_chart, parse_chart
 from styletx.music.chords import (
     CHORD_MODEL_NAME,

@@ -22,7 +22,7 @@ from styletx.api import TransferOptions, parse_bars, transfer_song
 from styletx.cli import main
 from styletx.errors import StyleTxError
 from styletx.io.reader import read_midi
-from styletx.model.sampler import SamplerSettings, block_beats, blocks_for_sweep, resample_accompaniment
+from styletx.model.sampler import SamplerSettings, resample_accompaniment
 from styletx.music.arrange import fold_into_range
 from styletx.music.grid import HOLD, META_CHORD, OFF, build_grid
 from styletx.music.parts import select_parts
@@ -144,33 +144,6 @@ def test_sampler_never_writes_the_melody_or_the_chord_track(tiny_style: str) -> 
     start = fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi)
     resample_accompaniment(style.model, melody, start, meta, settings=SamplerSettings(sweeps=2, seed=1))
     assert np.array_equal(melody, melody_before) and np.array_equal(meta, meta_before)
-
-
-def test_blocks_start_on_beats_when_aligned() -> None:
-    candidates = np.arange(0, 64)
-    rng = np.random.default_rng(3)
-    for _ in range(10):
-        passes = blocks_for_sweep(candidates, 8, rng, keep=1.0, align=4)
-        starts = {int(b[0]) for p in passes for b in p}
-        assert all(s % 4 == 0 for s in starts)
-
-
-def test_block_length_anneals_and_blocks_never_touch() -> None:
-    beats = block_beats(6)
-    assert beats[0] == 3 and beats[-1] == 1 and beats == sorted(beats, reverse=True)
-    candidates = np.concatenate([np.arange(3, 40), np.arange(50, 70)])
-    rng = np.random.default_rng(0)
-    for length in (1, 4, 16):
-        passes = blocks_for_sweep(candidates, length, rng, keep=1.0)
-        covered = np.sort(np.concatenate([b for p in passes for b in p]))
-        assert np.array_equal(covered, candidates)  # every frame once per sweep
-        for blocks in passes:
-            frames = np.sort(np.concatenate(blocks))
-            ends = {int(b[-1]) + 1 for b in blocks}
-            starts = {int(b[0]) for b in blocks}
-            assert not ends & starts  # no two blocks of one pass are adjacent
-            assert len(frames) == len(set(frames.tolist()))
-            assert all(len(b) <= length for b in blocks)
 
 
 def test_parse_bars() -> None:

@@ -1,58 +1,146 @@
-"""Algorithm 1 of Lu & Su (2018): resample the accompaniment, Gibbs-style, under a style model.
+"""Resample the accompaniment under a style model: Lu & Su's Algorithm 1, built from parts.
 
-The state is the accompaniment roll in the model's pitch window. The melody and
-metadata are inputs only: no code path here writes them.
+The state is the accompaniment roll in the model's pitch window; the melody and
+metadata are inputs only, and no code path here writes them. As in Coconet's
+``lib_sampling`` (a masker, a schedule and an inner sampler), three parts do the work
+and :func:`resample_accompaniment` puts them together:
 
-Two schedules:
+Masker (:class:`BlockMasker`)
+    Which frames a step redraws. It holds the frames that may change at all (the
+    caller's ``update`` frames, cut to the share ``strength`` of their beats) and
+    offers only those: tiled into blocks at a random beat, as random single frames,
+    or in a random visiting order.
+Schedule (:class:`Schedule`; :data:`SCHEDULES` maps ``settings.schedule`` to one)
+    The annealing plan, as a list of :class:`Step`: parallel block updates first,
+    single-frame updates last.
 
-``"default"``
-    *Parallel phase* (blocked Gibbs): ``sweeps`` sweeps. A sweep cuts the piece
-    into blocks of ``ℓ`` frames at a random beat and redraws every other
-    block in one pass, then the rest in a second pass, so half the frames
-    (``α = 1/2``) change per pass and no two blocks of a pass touch. In a pass,
-    one encoder pass reads the piece with the blocks hidden (the model was
-    trained on such gaps), then the blocks are filled left to right, one frame
-    position at a time for all blocks together, each frame pitch by pitch from
-    low to high. Redrawing whole blocks matters: a single frame between fixed
-    neighbours is nearly determined by them (a held note must continue), so
-    frame-by-frame Gibbs barely moves an onset/hold roll. ``ℓ`` anneals from
-    three beats to one and the temperature from 1.3× the given value down to
-    it, so early sweeps rewrite rhythm and harmony and late ones settle.
-    *Sequential phase*: a share of the frames (``sequential_share``), chosen
-    at random, is resampled one frame at a time, each with a fresh encoder pass.
-``"paper"``
-    Lu & Su's published schedule as a baseline: 25 iterations, each visiting
-    every frame once in random order; the first 60 % of updates run in
-    parallel from a frozen copy that is refreshed once ``α·T`` frames changed,
-    ``α`` falling linearly from 0.6 to 0; the rest run one frame at a time;
-    every cell is the argmax (no temperature).
+    ``"default"`` (:class:`BlockedSchedule`)
+        ``sweeps`` blocked-Gibbs sweeps. A sweep cuts the frames into blocks of
+        ``ℓ`` frames at a random beat and redraws every other block in one pass,
+        then the rest in a second pass, so half the frames change per pass and no
+        two blocks of a pass touch. Redrawing whole blocks matters: a single frame
+        between fixed neighbours is nearly determined by them (a held note must
+        continue), so frame-by-frame Gibbs barely moves an onset/hold roll. ``ℓ``
+        anneals from three beats to one and the temperature from 1.3× the given
+        value down to it, so early sweeps rewrite rhythm and harmony and late ones
+        settle. Then a share of the frames (``sequential_share``), chosen at random,
+        is redrawn one frame at a time, and last the beats with parallel fifths or
+        octaves are redrawn (``voice_leading_tries``).
+    ``"paper"`` (:class:`PaperSchedule`)
+        Lu & Su's published schedule as a baseline: ``paper_iterations`` iterations,
+        each visiting every frame once in random order; the first 60 % of updates
+        redraw groups of ``α·T`` frames in parallel, ``α`` falling linearly from 0.6
+        to 0; the rest redraw one frame at a time; every cell is the argmax.
+Inner sampler (:class:`InnerSampler`)
+    Draws the frames a step names from the network, with the step's temperature and
+    the style's harmony prior: a block is hidden from the encoder and filled left to
+    right, a group of frames is redrawn in one pass from the current state, and the
+    beats with parallels are redrawn best of ``voice_leading_tries``.
 
-``strength`` (0..1) scales the work: each parallel sweep resamples a random
-share ``strength`` of the frames, and the number of sweeps is scaled by it.
-``strength = 0`` returns the input roll unchanged.
+``strength`` means one thing: the share of the beats that may change. The masker
+picks that many of the ``update`` frames' beats at random, once, and every step of
+every schedule redraws only frames of those beats; the others keep the input's notes
+(one held into a redrawn beat that falls silent is struck again after it).
+``strength = 0`` returns the input roll unchanged, 1 lets every frame change. How
+long the chain runs is ``sweeps`` (or ``paper_iterations``), not ``strength``.
+
+One seed drives every draw: :meth:`SamplerSettings.seed_streams` spawns independent
+streams for the masker (numpy) and the network (torch), and one for the start.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
 
 from styletx.model.network import UNKNOWN, StyleNet
-from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings
+from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings, ScheduleName
 from styletx.music.chords import beat_starts, segment_starts
 from styletx.music.grid import HOLD, META_CHORD, OFF, ONSET, repair_holds
 from styletx.music.voicing import count_parallels, roll_slices
 
+# --- the masker -------------------------------------------------------------------------
 
-class _State:
-    """Tensors of one piece and the encoder, with the write-protection of the melody."""
+
+class BlockMasker:
+    """Which frames each step redraws, always among ``frames``, with block edges on beats.
+
+    Parameters
+    ----------
+    frames
+        Sorted indices of the frames that may change; no method offers another.
+    align
+        Frames per beat: block edges fall where notes usually start, not inside them.
+    """
+
+    def __init__(self, frames: np.ndarray, align: int):
+        self.frames = frames
+        self.align = align
+
+    @classmethod
+    def choose(
+        cls, update: np.ndarray, strength: float, beats: np.ndarray, align: int,
+        rng: np.random.Generator,
+    ) -> BlockMasker:
+        """The ``update`` frames of a random share ``strength`` of their beats.
+
+        ``beats`` are the frames that start a beat; the nearest whole number of beats
+        is chosen (none at ``strength = 0``, all at 1, with no draw from ``rng``).
+        """
+        frames = np.flatnonzero(update)
+        if strength < 1.0:
+            beat = np.searchsorted(beats, frames, side="right")
+            candidates = np.unique(beat)
+            chosen = rng.choice(candidates, size=round(strength * len(candidates)), replace=False)
+            frames = frames[np.isin(beat, chosen)]
+        return cls(frames, align)
+
+    def block_passes(
+        self, length: int, rng: np.random.Generator
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Tile the frames into blocks of ``length`` at a random beat; split them into two passes.
+
+        Blocks alternate between the passes, so no two blocks of a pass touch and
+        each is redrawn against fixed neighbours. A block is cut to consecutive runs
+        of the frames (a bar range or ``strength`` can cut it).
+        """
+        offset = self.align * int(rng.integers(max(1, length // self.align)))
+        tile = (self.frames + offset) // length
+        passes: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+        for index in np.unique(tile):
+            block = self.frames[tile == index]
+            for run in np.split(block, np.nonzero(np.diff(block) > 1)[0] + 1):
+                passes[int(index) % 2].append(run)
+        return passes
+
+    def single_frames(self, share: float, rng: np.random.Generator) -> np.ndarray:
+        """A random share of the frames (rounded up), each once, in random order."""
+        count = math.ceil(share * len(self.frames))
+        return rng.choice(self.frames, size=min(count, len(self.frames)), replace=False)
+
+    def visiting_order(self, rng: np.random.Generator) -> np.ndarray:
+        """Every frame once, in random order (one iteration of Lu & Su)."""
+        return rng.permutation(self.frames)
+
+
+# --- the inner sampler ------------------------------------------------------------------
+
+
+class InnerSampler:
+    """Draws frames of one piece from the network; holds the roll, never writes the melody.
+
+    ``generator`` makes every draw reproducible; ``prior`` is the style's harmony prior
+    on onsets (``None``: the network alone).
+    """
 
     def __init__(
         self, model: StyleNet, melody: np.ndarray, accomp: np.ndarray, meta: np.ndarray,
-        prior: HarmonyPrior | None = None,
+        prior: HarmonyPrior | None, generator: torch.Generator,
     ):
         self.model = model
         device = next(model.parameters()).device
@@ -60,6 +148,7 @@ class _State:
         self.meta = torch.as_tensor(meta, dtype=torch.long, device=device)[None]
         self.chords = self.meta[0, :, META_CHORD]
         self.prior = prior
+        self.generator = generator
         # where a chord segment starts (a half bar, or a chord change): the bass prior acts there
         starts = np.zeros(melody.shape[0], dtype=bool)
         starts[segment_starts(meta, model.cfg.steps_per_beat, "half_bar")] = True
@@ -69,14 +158,22 @@ class _State:
         self.n_frames = int(melody.shape[0])
         self.zeros = torch.zeros(1, accomp.shape[1], dtype=torch.long, device=device)
 
+    def roll(self) -> np.ndarray:
+        """The current ``[T, P]`` roll."""
+        return self.accomp[0].cpu().numpy().astype(np.uint8)
+
     def encode(self, masked: torch.Tensor | None = None) -> torch.Tensor:
+        """Every frame's context ``[T, cond_dim]``, with the ``masked`` frames hidden."""
         return self.model.encode(self.melody, self.accomp, self.meta,
                                  None if masked is None else masked[None])[0]
 
-    def fill_blocks(
-        self, blocks: list[np.ndarray], temperature: float, generator: torch.Generator
-    ) -> None:
-        """Redraw blocks of consecutive frames: hide them all, then fill left to right."""
+    def fill_blocks(self, blocks: list[np.ndarray], temperature: float) -> None:
+        """Redraw blocks of consecutive frames: hide them all, then fill left to right.
+
+        One encoder pass reads the piece with the blocks hidden (the model was trained
+        on such gaps); then one frame position at a time, for all blocks together, each
+        frame is drawn pitch by pitch from low to high.
+        """
         device = self.accomp.device
         masked = torch.zeros(self.n_frames + 1, dtype=torch.bool, device=device)
         for block in blocks:
@@ -84,40 +181,73 @@ class _State:
         cond = self.encode(masked[:-1])
         for j in range(max(len(b) for b in blocks)):
             frames = torch.as_tensor([int(b[j]) for b in blocks if len(b) > j], device=device)
-            prev, nxt = self.neighbours(frames, self.accomp)
+            prev, nxt = self._neighbours(frames)
             later = masked[frames + 1][:, None]  # the next frame is drawn after this one
             nxt = torch.where(later, torch.full_like(nxt, UNKNOWN), nxt)
-            self.accomp[0, frames] = self.model.sample_frames(
-                cond[frames], self.melody[0, frames], self.chords[frames], prev, nxt,
-                temperature=temperature, generator=generator, prior=self.prior,
-                segment_start=self.segment_start[frames],
-            )
+            self._draw(frames, cond, prev, nxt, temperature)
             masked[frames] = False
         self._repair_after(torch.as_tensor([int(b[-1]) for b in blocks], device=device))
 
-    def neighbours(self, frames: torch.Tensor, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Previous and next frames' cells (silence beyond the ends)."""
-        padded = torch.cat([self.zeros, source[0], self.zeros])
-        return padded[frames], padded[frames + 2]
+    def redraw(self, frames: np.ndarray, temperature: float | None) -> None:
+        """Redraw ``frames`` in one pass from the current state; ``temperature=None``: argmax."""
+        index = torch.as_tensor(frames, device=self.accomp.device)
+        prev, nxt = self._neighbours(index)
+        self._draw(index, self.encode(), prev, nxt, temperature)
+        self._repair_after(index)
 
-    def resample(
-        self,
-        frames: torch.Tensor,
-        temperature: float,
-        generator: torch.Generator,
-        greedy: bool,
-        frozen: tuple[torch.Tensor, torch.Tensor] | None = None,
+    def fix_parallels(self, frames: np.ndarray, tries: int, temperature: float) -> None:
+        """Redraw the beats that make parallel fifths or octaves, keeping a redraw only if it has fewer.
+
+        A best-of-``tries`` voice-leading penalty: each round redraws every offending beat
+        whose frames all lie in ``frames`` (beats two apart at most, so that each is judged
+        against fixed neighbours), counts the parallels from the previous beat to the
+        next one (:func:`styletx.music.voicing.count_parallels`), and keeps the new beat
+        only where that count fell. The model's own choices are kept everywhere else.
+        """
+        steps = self.model.cfg.steps_per_beat
+        lo = self.model.cfg.pitch_lo
+        melody = self.melody[0].cpu().numpy()
+        n = self.n_frames
+        allowed = np.zeros(n, dtype=bool)
+        allowed[frames] = True
+        starts = beat_starts(self.meta[0].cpu().numpy(), steps)
+        bounds = np.append(starts, n)
+
+        def local(roll: np.ndarray, b: int) -> int:
+            a, z = bounds[max(b - 1, 0)], bounds[min(b + 2, len(starts))]
+            return count_parallels(roll_slices(roll, melody, lo, int(a), int(z)))
+
+        for _ in range(tries):
+            roll = self.accomp[0].cpu().numpy()
+            before = {b: local(roll, b) for b in range(len(starts)) if allowed[bounds[b]:bounds[b + 1]].all()}
+            chosen: list[int] = []
+            for b, count in before.items():
+                if count and (not chosen or b - chosen[-1] >= 2):
+                    chosen.append(b)
+            if not chosen:
+                return
+            saved = self.accomp.clone()
+            self.fill_blocks([np.arange(bounds[b], bounds[b + 1]) for b in chosen], temperature)
+            new = self.accomp[0].cpu().numpy()
+            for b in chosen:
+                if local(new, b) >= before[b]:
+                    kept = slice(int(bounds[b]), int(min(bounds[b + 1] + 1, n)))
+                    self.accomp[0, kept] = saved[0, kept]
+
+    def _draw(
+        self, frames: torch.Tensor, cond: torch.Tensor, prev: torch.Tensor, nxt: torch.Tensor,
+        temperature: float | None,
     ) -> None:
-        """Resample ``frames`` in one pass, from the current state or a frozen copy."""
-        cond, source = frozen if frozen is not None else (self.encode(), self.accomp)
-        prev, nxt = self.neighbours(frames, source)
-        new = self.model.sample_frames(
+        self.accomp[0, frames] = self.model.sample_frames(
             cond[frames], self.melody[0, frames], self.chords[frames], prev, nxt,
-            temperature=temperature, generator=generator, greedy=greedy, prior=self.prior,
-            segment_start=self.segment_start[frames],
+            temperature=1.0 if temperature is None else temperature, generator=self.generator,
+            greedy=temperature is None, prior=self.prior, segment_start=self.segment_start[frames],
         )
-        self.accomp[0, frames] = new
-        self._repair_after(frames)
+
+    def _neighbours(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Previous and next frames' cells (silence beyond the ends)."""
+        padded = torch.cat([self.zeros, self.accomp[0], self.zeros])
+        return padded[frames], padded[frames + 2]
 
     def _repair_after(self, frames: torch.Tensor) -> None:
         """A frame that fell silent can leave a hold in the frame after it: make it an onset."""
@@ -126,6 +256,69 @@ class _State:
         nxt_cells = self.accomp[0, after]
         broken = (nxt_cells == HOLD) & (self.accomp[0, after - 1] == OFF)
         self.accomp[0, after] = torch.where(broken, torch.full_like(nxt_cells, ONSET), nxt_cells)
+
+
+# --- the steps a schedule makes ---------------------------------------------------------
+
+
+class Step(Protocol):
+    """One step of a schedule: it tells the inner sampler what to redraw."""
+
+    @property
+    def cost(self) -> int:
+        """Generator calls the step makes, for progress (0: not counted)."""
+
+    def run(self, sampler: InnerSampler) -> None: ...
+
+
+@dataclass(frozen=True)
+class FillBlocks:
+    """One blocked-Gibbs pass: hide ``blocks`` and refill them (:meth:`InnerSampler.fill_blocks`)."""
+
+    blocks: list[np.ndarray]
+    temperature: float
+    cost: int
+
+    def run(self, sampler: InnerSampler) -> None:
+        if self.blocks:
+            sampler.fill_blocks(self.blocks, self.temperature)
+
+
+@dataclass(frozen=True)
+class RedrawFrames:
+    """Redraw ``frames`` in one parallel pass (:meth:`InnerSampler.redraw`); ``None``: argmax."""
+
+    frames: np.ndarray
+    temperature: float | None
+
+    @property
+    def cost(self) -> int:
+        return len(self.frames)
+
+    def run(self, sampler: InnerSampler) -> None:
+        sampler.redraw(self.frames, self.temperature)
+
+
+@dataclass(frozen=True)
+class FixParallels:
+    """Best-of-``tries`` redraws of the beats with parallels (:meth:`InnerSampler.fix_parallels`)."""
+
+    frames: np.ndarray
+    tries: int
+    temperature: float
+    cost: int = 0
+
+    def run(self, sampler: InnerSampler) -> None:
+        sampler.fix_parallels(self.frames, self.tries, self.temperature)
+
+
+# --- the schedules ----------------------------------------------------------------------
+
+
+class Schedule(Protocol):
+    """An annealing plan: the steps of one run, drawing its random choices from the masker."""
+
+    def steps(self, masker: BlockMasker, rng: np.random.Generator) -> Iterator[Step]: ...
 
 
 MAX_BLOCK = 3
@@ -143,34 +336,79 @@ def block_beats(sweeps: int) -> list[int]:
     return [max(1, round(MAX_BLOCK ** (1 - k / (sweeps - 1)))) for k in range(sweeps)]
 
 
-def blocks_for_sweep(
-    candidates: np.ndarray, length: int, rng: np.random.Generator, keep: float, align: int = 1
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Tile the frames into blocks at a random offset; split them into two passes.
+@dataclass(frozen=True)
+class BlockedSchedule:
+    """The default: blocked-Gibbs sweeps with shrinking blocks, then single frames, then voice leading."""
 
-    The offset is a multiple of ``align`` frames (a beat), so block edges fall
-    where notes usually start, not inside them. Blocks are cut to the frames that
-    may change; with ``keep < 1`` each block is redrawn with that probability only.
-    """
-    offset = align * int(rng.integers(max(1, length // align)))
-    tile = (candidates + offset) // length
-    passes: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
-    for index in np.unique(tile):
-        block = candidates[tile == index]
-        # keep consecutive runs only: a bar range can cut a block
-        for run in np.split(block, np.nonzero(np.diff(block) > 1)[0] + 1):
-            if run.size and (keep >= 1.0 or rng.random() < keep):
-                passes[int(index) % 2].append(run)
-    return passes
+    sweeps: int
+    temperature: float
+    sequential_share: float
+    voice_leading_tries: int
+
+    @classmethod
+    def from_settings(cls, settings: SamplerSettings) -> BlockedSchedule:
+        return cls(
+            sweeps=settings.sweeps,
+            temperature=1.0 if settings.temperature is None else settings.temperature,
+            sequential_share=settings.sequential_share,
+            voice_leading_tries=settings.voice_leading_tries or 0,
+        )
+
+    def steps(self, masker: BlockMasker, rng: np.random.Generator) -> Iterator[Step]:
+        for k, beats in enumerate(block_beats(self.sweeps)):
+            temperature = self.temperature * (1.3 - 0.3 * (k / max(1, self.sweeps - 1)))
+            length = beats * masker.align
+            passes = masker.block_passes(length, rng)
+            for j in rng.permutation(2):
+                yield FillBlocks(passes[j], temperature, cost=length)
+        for t in masker.single_frames(self.sequential_share, rng):
+            yield RedrawFrames(np.array([t]), self.temperature)
+        if self.voice_leading_tries:
+            yield FixParallels(masker.frames, self.voice_leading_tries, self.temperature)
 
 
-def count_updates(n_update: int, steps_per_beat: int, settings: SamplerSettings) -> int:
-    """Generator calls the schedule will make (for progress bars)."""
-    if settings.schedule == "paper":
-        return settings.paper_iterations * n_update
-    n_sweeps = max(1, math.ceil(settings.sweeps * settings.strength))
-    block_calls = sum(2 * b * steps_per_beat for b in block_beats(n_sweeps))
-    return block_calls + math.ceil(settings.sequential_share * n_update)
+@dataclass(frozen=True)
+class PaperSchedule:
+    """Lu & Su's Algorithm 1: shrinking parallel groups, then one frame at a time, all argmax."""
+
+    iterations: int
+
+    @classmethod
+    def from_settings(cls, settings: SamplerSettings) -> PaperSchedule:
+        return cls(iterations=settings.paper_iterations)
+
+    def steps(self, masker: BlockMasker, rng: np.random.Generator) -> Iterator[Step]:
+        n = len(masker.frames)
+        parallel_until = int(0.6 * self.iterations * n)
+        done = 0
+        for _ in range(self.iterations):
+            order = masker.visiting_order(rng)
+            pos = 0
+            while pos < n:
+                alpha = 0.6 * (1 - done / parallel_until) if done < parallel_until else 0.0
+                group = np.sort(order[pos : pos + max(1, int(alpha * n))])
+                yield RedrawFrames(group, None)
+                pos += len(group)
+                done += len(group)
+
+
+SCHEDULES: dict[ScheduleName, Callable[[SamplerSettings], Schedule]] = {
+    "default": BlockedSchedule.from_settings,
+    "paper": PaperSchedule.from_settings,
+}
+"""The schedule each value of ``SamplerSettings.schedule`` selects."""
+
+
+# --- the sampler ------------------------------------------------------------------------
+
+
+def random_generators(
+    settings: SamplerSettings, device: torch.device
+) -> tuple[np.random.Generator, torch.Generator]:
+    """The masker's numpy generator and the network's torch generator, from the settings' seed."""
+    streams = settings.seed_streams()
+    network_seed = int(streams.network.generate_state(1, np.uint64)[0])
+    return np.random.default_rng(streams.masker), torch.Generator(device=device).manual_seed(network_seed)
 
 
 @torch.inference_mode()
@@ -189,136 +427,37 @@ def resample_accompaniment(
     ----------
     melody, accomp, meta
         ``[T]`` melody tokens, ``[T, P]`` starting roll in the model's pitch
-        window, ``[T, 4]`` metadata (:meth:`styletx.music.grid.Grid.meta`).
+        window (:mod:`styletx.model.start`), ``[T, 4]`` metadata
+        (:meth:`styletx.music.grid.Grid.meta`).
     update
         ``bool [T]``: frames that may change (a bar range); default all.
     settings
-        Schedule, temperature, strength and seed.
+        Schedule, temperature, strength, sweeps, seed, prior (see :class:`SamplerSettings`).
     progress
-        Called with ``(done, total)`` frame-group passes.
+        Called with ``(done, total)`` generator calls after each step.
 
     Returns
     -------
     numpy.ndarray
         The new ``[T, P]`` roll (a valid roll: no hold after silence).
     """
-    n_frames = melody.shape[0]
-    update = np.ones(n_frames, dtype=bool) if update is None else update.astype(bool)
-    if settings.strength == 0.0 or not update.any():
+    update = np.ones(melody.shape[0], dtype=bool) if update is None else update.astype(bool)
+    rng, generator = random_generators(settings, next(model.parameters()).device)
+    steps_per_beat = model.cfg.steps_per_beat
+    masker = BlockMasker.choose(update, settings.strength, beat_starts(meta, steps_per_beat),
+                                steps_per_beat, rng)
+    if not masker.frames.size:
         return accomp.copy()
-    seed = settings.seed if settings.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
-    rng = np.random.default_rng(seed)
-    generator = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
     model.eval()
-    state = _State(model, melody, repair_holds(accomp.copy()), meta, settings.prior)
-    candidates = np.nonzero(update)[0]
-    total = count_updates(len(candidates), model.cfg.steps_per_beat, settings)
+    sampler = InnerSampler(model, melody, repair_holds(accomp.copy()), meta, settings.prior, generator)
+    steps = list(SCHEDULES[settings.schedule](settings).steps(masker, rng))
+    total = sum(step.cost for step in steps)
     done = 0
-
-    def tick(n: int = 1) -> None:
-        nonlocal done
-        done += n
+    for step in steps:
+        step.run(sampler)
+        done += step.cost
         if progress is not None:
-            progress(min(done, total), total)
-
-    if settings.schedule == "paper":
-        _paper_schedule(state, candidates, settings, rng, generator, tick)
-    else:
-        _default_schedule(state, candidates, settings, rng, generator, tick)
-    out = state.accomp[0].cpu().numpy().astype(np.uint8)
+            progress(done, total)
+    out = sampler.roll()
     out[~update] = accomp[~update]
     return repair_holds(out)
-
-
-def _default_schedule(
-    state: _State, candidates: np.ndarray, settings: SamplerSettings,
-    rng: np.random.Generator, generator: torch.Generator, tick: Callable[[int], None],
-) -> None:
-    final_temperature = settings.temperature if settings.temperature is not None else 1.0
-    n_sweeps = max(1, math.ceil(settings.sweeps * settings.strength))
-    steps = state.model.cfg.steps_per_beat
-    for k, beats in enumerate(block_beats(n_sweeps)):
-        frac = k / max(1, n_sweeps - 1)
-        temperature = final_temperature * (1.3 - 0.3 * frac)
-        passes = blocks_for_sweep(candidates, beats * steps, rng, settings.strength, align=steps)
-        for j in rng.permutation(2):
-            if passes[j]:
-                state.fill_blocks(passes[j], temperature, generator)
-            tick(beats * steps)
-    n_seq = math.ceil(settings.sequential_share * settings.strength * len(candidates))
-    for t in rng.choice(candidates, size=min(n_seq, len(candidates)), replace=False):
-        state.resample(torch.as_tensor([int(t)], device=state.accomp.device),
-                       final_temperature, generator, greedy=False)
-        tick(1)
-    if settings.voice_leading_tries:
-        _redraw_parallels(state, candidates, settings.voice_leading_tries, final_temperature, generator)
-
-
-def _redraw_parallels(
-    state: _State, candidates: np.ndarray, tries: int, temperature: float,
-    generator: torch.Generator,
-) -> None:
-    """Redraw the beats that make parallel fifths or octaves, keeping a redraw only if it has fewer.
-
-    A best-of-``tries`` voice-leading penalty: each round redraws every offending beat
-    (beats two apart at most, so that each is judged against fixed neighbours) from the
-    model, counts the parallels from the previous beat to the next one
-    (:func:`styletx.music.voicing.count_parallels`), and keeps the new beat only where that
-    count fell. The model's own choices are kept everywhere else.
-    """
-    steps = state.model.cfg.steps_per_beat
-    lo = state.model.cfg.pitch_lo
-    melody = state.melody[0].cpu().numpy()
-    n = state.n_frames
-    allowed = np.zeros(n, dtype=bool)
-    allowed[candidates] = True
-    starts = beat_starts(state.meta[0].cpu().numpy(), steps)
-    bounds = np.append(starts, n)
-
-    def local(roll: np.ndarray, b: int) -> int:
-        a, z = bounds[max(b - 1, 0)], bounds[min(b + 2, len(starts))]
-        return count_parallels(roll_slices(roll, melody, lo, int(a), int(z)))
-
-    for _ in range(tries):
-        roll = state.accomp[0].cpu().numpy()
-        before = {b: local(roll, b) for b in range(len(starts)) if allowed[bounds[b]:bounds[b + 1]].all()}
-        chosen: list[int] = []
-        for b, count in before.items():
-            if count and (not chosen or b - chosen[-1] >= 2):
-                chosen.append(b)
-        if not chosen:
-            return
-        saved = state.accomp.clone()
-        state.fill_blocks([np.arange(bounds[b], bounds[b + 1]) for b in chosen], temperature, generator)
-        new = state.accomp[0].cpu().numpy()
-        for b in chosen:
-            if local(new, b) >= before[b]:
-                frames = slice(int(bounds[b]), int(min(bounds[b + 1] + 1, n)))
-                state.accomp[0, frames] = saved[0, frames]
-
-
-def _paper_schedule(
-    state: _State, candidates: np.ndarray, settings: SamplerSettings,
-    rng: np.random.Generator, generator: torch.Generator, tick: Callable[[int], None],
-) -> None:
-    n = len(candidates)
-    total_updates = settings.paper_iterations * n
-    parallel_until = int(0.6 * total_updates)
-    done = 0
-    for _ in range(settings.paper_iterations):
-        order = rng.permutation(candidates)
-        pos = 0
-        while pos < n:
-            alpha = 0.6 * (1 - done / parallel_until) if done < parallel_until else 0.0
-            size = max(1, int(alpha * n))
-            frames = np.sort(order[pos : pos + size])
-            if size > 1:
-                frozen = (state.encode(), state.accomp.clone())
-                state.resample(torch.as_tensor(frames, device=state.accomp.device), 1.0,
-                               generator, greedy=True, frozen=frozen)
-            else:
-                state.resample(torch.as_tensor(frames, device=state.accomp.device), 1.0,
-                               generator, greedy=True)
-            pos += len(frames)
-            done += len(frames)
-            tick(len(frames))

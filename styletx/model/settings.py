@@ -1,14 +1,18 @@
 """How a transfer samples: plain settings, with no torch, so the CLI and the API can read them cheaply.
 
-:class:`SamplerSettings` is what :func:`styletx.model.sampler.resample_accompaniment` takes;
-:class:`HarmonyPrior` is a style's prior on onsets (read from its ``style.json``).
+:class:`SamplerSettings` is what :func:`styletx.model.sampler.resample_accompaniment` takes,
+its seed spawning the independent random streams of the start, the masker and the network
+(:class:`SeedStreams`); :class:`HarmonyPrior` is a style's prior on onsets (read from its
+``style.json``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
+
+import numpy as np
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -47,25 +51,50 @@ class HarmonyPrior:
         return everywhere, self.bass_root * (root - 0.5) * known
 
 
-Schedule = Literal["default", "paper"]
+class SeedStreams(NamedTuple):
+    """Independent random streams of one seed, one for each part that draws."""
+
+    start: np.random.SeedSequence  # the starting roll's chordless beats (styletx.model.start)
+    masker: np.random.SeedSequence  # which beats and frames are redrawn (the masker, the schedule)
+    network: np.random.SeedSequence  # the network's draws (a torch generator)
+
+
+ScheduleName = Literal["default", "paper"]
+"""The schedules :data:`styletx.model.sampler.SCHEDULES` implements."""
 
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """How to resample; every field is exposed in the API and the CLI."""
+    """How to resample.
 
-    schedule: Schedule = "default"
+    The API (:func:`styletx.transfer`, :func:`styletx.render`, batch) and ``styletx render`` expose
+    ``schedule``, ``temperature``, ``strength``, ``sweeps`` and ``seed`` (DeepBach's
+    generation signature: temperature, iteration count, seed; the time range is the
+    ``bars`` argument). ``sequential_share`` and ``paper_iterations`` are for Python
+    callers only; ``temperature``, ``prior`` and ``voice_leading_tries`` left ``None``
+    are filled in from the style's ``style.json``.
+    """
+
+    schedule: ScheduleName = "default"
     temperature: float | None = None  # None: the style's calibrated temperature (style.json)
-    strength: float = 1.0
-    sweeps: int = 5
-    sequential_share: float = 0.02
-    paper_iterations: int = 25
+    strength: float = 1.0  # the share of the beats redrawn; the others keep the input's notes
+    sweeps: int = 5  # blocked-Gibbs sweeps of the "default" schedule
+    sequential_share: float = 0.02  # share of the frames then redrawn one at a time ("default")
+    paper_iterations: int = 25  # iterations of the "paper" schedule
     seed: int | None = None
     prior: HarmonyPrior | None = None  # None: the network alone
     voice_leading_tries: int | None = None  # redraws of beats with parallels; None: the style's
 
+    def seed_streams(self) -> SeedStreams:
+        """``seed``'s streams, spawned by numpy's ``SeedSequence`` so that none repeats another.
+
+        Every call gives the same streams for a given seed; with ``seed=None`` each
+        call draws fresh entropy.
+        """
+        return SeedStreams(*np.random.SeedSequence(self.seed).spawn(len(SeedStreams._fields)))
+
     def __post_init__(self) -> None:
-        if self.schedule not in ("default", "paper"):
+        if self.schedule not in get_args(ScheduleName):
             raise ValueError(f"unknown schedule {self.schedule!r}")
         if not 0.0 <= self.strength <= 1.0:
             raise ValueError("strength must be between 0 and 1")
