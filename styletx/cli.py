@@ -16,14 +16,14 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import pretty_midi
 
 from styletx.diagnostics import WarningCollector, collect_warnings
 from styletx.errors import NoMelodyError, StyleTxError
 from styletx.io.reader import read_midi
-from styletx.model.settings import SamplerSettings
+from styletx.model.settings import SamplerSettings, ScheduleName
 from styletx.music.parts import SKYLINE, part_stats, select_parts
 from styletx.music.song import Parts, Song
 from styletx.music.timing import bar_number, bar_starts, duration_seconds, has_pickup, tick_to_seconds
@@ -285,7 +285,7 @@ def add_sampling_args(p: argparse.ArgumentParser) -> None:
                    "(default %(default)s)")
     p.add_argument("--sweeps", type=int, default=SamplerSettings.sweeps,
                    help="parallel Gibbs sweeps (default %(default)s)")
-    p.add_argument("--schedule", choices=["default", "paper"], default="default",
+    p.add_argument("--schedule", choices=get_args(ScheduleName), default="default",
                    help="'paper' = Lu & Su's 25 argmax iterations (slow baseline)")
     drums = p.add_mutually_exclusive_group()
     drums.add_argument("--keep-drums", dest="keep_drums", action="store_true", default=True,

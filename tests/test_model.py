@@ -171,7 +171,7 @@ def _sample_inputs(model: StyleNet, n: int = 12) -> tuple[torch.Tensor, ...]:
 def test_incremental_sampling_matches_full_generator(model: StyleNet, greedy: bool) -> None:
     cond, mel, chords, prev, nxt = _sample_inputs(model)
     g = torch.Generator().manual_seed(0)
-    states, raw = model.sample_frames_with_logits(
+    states, raw = model.sample_frames(
         cond, mel, chords, prev, nxt, temperature=1.3, generator=g, greedy=greedy
     )
     full = model.generator_logits(cond, mel, chords, prev, nxt, states)
@@ -187,12 +187,12 @@ def test_sampling_seed_greedy_fixed(model: StyleNet) -> None:
 
     def draw(seed: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(seed)
-        return model.sample_frames(cond, mel, chords, prev, nxt, generator=g, **kw)
+        return model.sample_frames(cond, mel, chords, prev, nxt, generator=g, **kw)[0]
 
     assert torch.equal(draw(7), draw(7))
     assert not torch.equal(draw(7), draw(8))
-    a = model.sample_frames(cond, mel, chords, prev, nxt, temperature=1.0, generator=None, greedy=True)
-    b = model.sample_frames(cond, mel, chords, prev, nxt, temperature=1.0, generator=None, greedy=True)
+    a = model.sample_frames(cond, mel, chords, prev, nxt, temperature=1.0, generator=None, greedy=True)[0]
+    b = model.sample_frames(cond, mel, chords, prev, nxt, temperature=1.0, generator=None, greedy=True)[0]
     assert torch.equal(a, b)
     # fixed cells are kept (even a hold where prev is off: the caller knows best)
     fixed = torch.rand(prev.shape, generator=torch.Generator().manual_seed(1)) < 0.3
@@ -200,12 +200,12 @@ def test_sampling_seed_greedy_fixed(model: StyleNet) -> None:
     out = model.sample_frames(
         cond, mel, chords, prev, nxt, temperature=1.0, generator=torch.Generator().manual_seed(2),
         fixed=fixed, fixed_values=values,
-    )
+    )[0]
     assert torch.equal(out[fixed], values[fixed])
     free = ~fixed
     assert not ((out == HOLD) & (prev == OFF) & free).any()
     with pytest.raises(ValueError):
-        model.sample_frames(cond, mel, chords, prev, nxt, temperature=0.0, generator=None)
+        model.sample_frames(cond, mel, chords, prev, nxt, temperature=0.0, generator=None)[0]
 
 
 def test_checkpoint_round_trip(model: StyleNet, tmp_path: Path) -> None:
@@ -262,7 +262,7 @@ def test_logits_do_not_depend_on_train_or_eval_mode() -> None:
     outputs = []
     for mode in (True, False):
         model.train(mode)
-        states, raw = model.sample_frames_with_logits(
+        states, raw = model.sample_frames(
             *args, temperature=1.0, generator=torch.Generator().manual_seed(1))
         outputs.append((model(melody, accomp, meta), states, raw))
     for a, b in zip(*outputs, strict=True):

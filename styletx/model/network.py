@@ -389,7 +389,7 @@ class StyleNet(nn.Module):
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
-    def sample_frames_with_logits(
+    def sample_frames(
         self,
         cond: Tensor,
         melody_tok: Tensor,
@@ -477,10 +477,6 @@ class StyleNet(nn.Module):
                 gumbel, fixed_t, fixed_v, C, P,
             )
 
-    def sample_frames(self, *args: Any, **kwargs: Any) -> Tensor:
-        """The frames of :meth:`sample_frames_with_logits` alone, ``[N, P]`` (same arguments)."""
-        return self.sample_frames_with_logits(*args, **kwargs)[0]
-
 
 def _generate(
     token: Tensor, emb: Tensor, conds: list[Tensor],
@@ -490,7 +486,7 @@ def _generate(
     onset_bias: Tensor | None, bass_bias: Tensor | None, active: Tensor | None,
     gumbel: Tensor | None, fixed_t: Tensor | None, fixed_v: Tensor | None, C: int, P: int,
 ) -> tuple[Tensor, Tensor]:
-    """The pitch-by-pitch loop of :meth:`StyleNet.sample_frames_with_logits` (TorchScript-able)."""
+    """The pitch-by-pitch loop of :meth:`StyleNet.sample_frames` (TorchScript-able)."""
     hist: list[list[Tensor]] = [[] for _ in range(len(taps))]  # each layer's inputs, by position
     # 0-dim float32 constants: the same float32 products as the scalars 2 and 1, without
     # TorchScript converting a Python number to a tensor at every call

@@ -242,7 +242,7 @@ class InnerSampler:
             cond[frames], self.melody[0, frames], self.chords[frames], prev, nxt,
             temperature=1.0 if temperature is None else temperature, generator=self.generator,
             greedy=temperature is None, prior=self.prior, segment_start=self.segment_start[frames],
-        )
+        )[0]
 
     def _neighbours(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Previous and next frames' cells (silence beyond the ends)."""
