@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from styletx.api import TransferOptions, transfer_song
 from styletx.errors import StyleTxError
 from styletx.model.settings import SamplerSettings
-from styletx.music.grid import ONSET, build_grid, notes_to_roll
+from styletx.music.encoding import ONSET
+from styletx.music.grid import build_grid, notes_to_roll
 from styletx.music.metrics import (
     chroma_similarity,
     in_key_share,

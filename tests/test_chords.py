@@ -26,7 +26,8 @@ from styletx.music.chords import (
     transpose_track,
     viterbi,
 )
-from styletx.music.grid import HOLD, MELODY_HOLD, MELODY_REST, ONSET, build_grid, melody_token
+from styletx.music.encoding import HOLD, MELODY_HOLD, MELODY_REST, ONSET, melody_token
+from styletx.music.grid import build_grid
 from styletx.music.parts import select_parts
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

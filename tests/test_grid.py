@@ -10,14 +10,11 @@ import pytest
 
 from styletx.io.reader import read_midi
 from styletx.io.writer import write_midi
+from styletx.music.encoding import HOLD, OFF, ONSET, melody_token
 from styletx.music.grid import (
-    HOLD,
-    OFF,
-    ONSET,
     QuantizationReport,
     build_grid,
     estimate_key,
-    melody_token,
     notes_to_roll,
     repair_holds,
     roll_to_notes,
@@ -150,7 +147,7 @@ def test_swing_survives_a_12_step_grid() -> None:
 
 
 def test_transpose_melody_moves_onsets_and_holds_and_drops_notes_out_of_range() -> None:
-    from styletx.music.grid import MELODY_REST, melody_token, transpose_melody
+    from styletx.music.encoding import MELODY_REST, melody_token, transpose_melody
 
     tokens = np.array([MELODY_REST, melody_token(60, True), melody_token(60, False), melody_token(126, True),
                        melody_token(1, False)])
@@ -158,3 +155,16 @@ def test_transpose_melody_moves_onsets_and_holds_and_drops_notes_out_of_range() 
                 melody_token(4, False)]
     assert transpose_melody(tokens, 3).tolist() == expected
     assert transpose_melody(tokens, 0).tolist() == tokens.tolist()
+
+
+def test_melody_pitches_decode_numpy_and_torch_alike() -> None:
+    import torch
+
+    from styletx.music.encoding import MELODY_REST, encode_melody, melody_pitches, melody_token
+
+    tokens = [MELODY_REST, melody_token(0, True), melody_token(60, True), melody_token(60, False),
+              melody_token(127, False)]
+    assert melody_pitches(np.array(tokens)).tolist() == [0, 0, 60, 60, 127]
+    assert melody_pitches(torch.tensor(tokens)).tolist() == [0, 0, 60, 60, 127]
+    pitch, onset = np.array([0, 60, 60, 127]), np.array([True, True, False, False])
+    assert encode_melody(pitch, onset).tolist() == tokens[1:]

@@ -20,7 +20,7 @@ from styletx.model.network import (
     resolve_device,
 )
 from styletx.music.chords import N_CHORD_TOKENS, NO_CHORD, Chord
-from styletx.music.grid import META_CHORD
+from styletx.music.encoding import META_CHORD
 from styletx.training.train import save_checkpoint
 
 B, T = 2, 10

@@ -31,7 +31,8 @@ from styletx.model.settings import SamplerSettings, ScheduleName
 from styletx.model.start import block_chords, starting_roll
 from styletx.music.arrange import fold_into_range
 from styletx.music.chords import Chord, beat_starts
-from styletx.music.grid import OFF, ONSET, Grid, build_grid
+from styletx.music.encoding import OFF, ONSET
+from styletx.music.grid import Grid, build_grid
 from styletx.music.parts import select_parts
 from styletx.styles import load_style
 

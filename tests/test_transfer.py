@@ -24,7 +24,8 @@ from styletx.errors import StyleTxError
 from styletx.io.reader import read_midi
 from styletx.model.sampler import SamplerSettings, resample_accompaniment
 from styletx.music.arrange import fold_into_range
-from styletx.music.grid import HOLD, META_CHORD, OFF, build_grid
+from styletx.music.encoding import HOLD, META_CHORD, OFF
+from styletx.music.grid import build_grid
 from styletx.music.parts import select_parts
 from styletx.music.song import Track
 from styletx.styles import load_style

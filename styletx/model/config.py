@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from styletx.errors import StyleTxError
+from styletx.music.encoding import MAX_BAR_STEPS, N_STATES
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TRAIN_RECORD_NAME = "train.json"
-
-N_STATES = 3
-"""Cell states of the accompaniment grid: off, onset, hold."""
 
 
 @dataclass
@@ -37,7 +35,7 @@ class ModelConfig:
     steps_per_beat: int = 4
     pitch_lo: int = 36
     pitch_hi: int = 84  # exclusive
-    max_bar_steps: int = 96
+    max_bar_steps: int = MAX_BAR_STEPS
     # frame features
     melody_dim: int = 32
     accomp_dim: int = 64

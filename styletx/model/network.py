@@ -40,10 +40,10 @@ from safetensors.torch import load_file, save
 from torch import Tensor, nn
 
 from styletx.errors import StyleTxError
-from styletx.model.config import CONFIG_NAME, N_STATES, WEIGHTS_NAME, ModelConfig
+from styletx.model.config import CONFIG_NAME, WEIGHTS_NAME, ModelConfig
 from styletx.model.settings import HarmonyPrior
 from styletx.music.chords import N_CHORD_TOKENS, QUALITIES, chord_tone_mask
-from styletx.music.grid import (
+from styletx.music.encoding import (
     HOLD,
     MELODY_HOLD,
     META_BAR_LEN,
@@ -51,15 +51,17 @@ from styletx.music.grid import (
     META_BEAT_STEP,
     META_CHORD,
     META_KEY,
+    N_BAR_LENGTHS,
+    N_KEYS,
+    N_STATES,
     OFF,
     ONSET,
+    melody_pitches,
 )
 
 assert OFF == 0  # _generate writes it as a literal
 UNKNOWN = 3
 """The ``nxt`` state of a cell whose next frame is being resampled too (block updates)."""
-N_KEYS = 24
-N_BAR_LENGTHS = 16
 
 
 
@@ -67,7 +69,7 @@ def _melody_parts(melody: Tensor) -> tuple[Tensor, Tensor]:
     """Split melody tokens into (kind 0 rest / 1 onset / 2 hold, MIDI pitch; 0 for rests)."""
     is_hold = melody >= MELODY_HOLD
     kind = torch.where(is_hold, HOLD, (melody > 0).long() * ONSET)
-    pitch = torch.where(is_hold, melody - MELODY_HOLD, (melody - 1).clamp(min=0))
+    pitch = melody_pitches(melody)
     return kind, pitch
 
 

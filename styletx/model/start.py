@@ -14,7 +14,8 @@ import numpy as np
 
 from styletx.music.arrange import fold_into_range
 from styletx.music.chords import NO_CHORD, Chord, scale_mask
-from styletx.music.grid import HOLD, MELODY_HOLD, MELODY_REST, OFF, ONSET, Grid
+from styletx.music.encoding import HOLD, MELODY_REST, OFF, ONSET, encode_melody
+from styletx.music.grid import Grid
 
 
 def starting_roll(grid: Grid, lo: int, hi: int, rng: np.random.Generator) -> np.ndarray:
@@ -81,5 +82,5 @@ def guide_melody(grid: Grid, min_frames: int) -> np.ndarray:
         if b - a < min_frames:
             continue
         span = np.arange(a, b)[has[a:b]]
-        tokens[span] = np.where(onset[span], 1 + top[span], MELODY_HOLD + top[span])
+        tokens[span] = encode_melody(top[span], onset[span])
     return tokens

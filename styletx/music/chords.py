@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from styletx.music.encoding import META_BAR_LEN, META_BAR_STEP, META_CHORD, META_KEY, ONSET, melody_pitches
+
 NO_CHORD = 0
 QUALITIES: tuple[str, ...] = ("", "m", "7", "maj7", "m7", "6", "dim", "m7b5")
 INTERVALS: dict[str, tuple[int, ...]] = {
@@ -263,7 +265,7 @@ def frame_profiles(melody: np.ndarray, accomp: np.ndarray, pitch_offset: int = 0
     for p in np.nonzero(sounding.any(axis=0))[0]:
         out[:, (p + pitch_offset) % 12] += sounding[:, p]
     mel = melody > 0
-    pcs = ((melody.astype(np.int64) - 1) % 128) % 12
+    pcs = melody_pitches(melody.astype(np.int64)) % 12
     out[np.nonzero(mel)[0], pcs[mel]] += 1.0
     return out
 
@@ -288,9 +290,9 @@ def segment_starts(meta: np.ndarray, steps_per_beat: int, per: str = "beat") -> 
         return beat_starts(meta, steps_per_beat)
     if per != "half_bar":
         raise ValueError(f"unknown harmonic rhythm {per!r}; use one of {HARMONIC_RHYTHMS}")
-    bar_frames = np.maximum(meta[:, 3], 1) * steps_per_beat
+    bar_frames = np.maximum(meta[:, META_BAR_LEN], 1) * steps_per_beat
     half = bar_frames // 2
-    starts = np.nonzero((meta[:, 1] == 0) | (meta[:, 1] == half))[0]
+    starts = np.nonzero((meta[:, META_BAR_STEP] == 0) | (meta[:, META_BAR_STEP] == half))[0]
     if starts.size == 0 or starts[0] != 0:
         starts = np.concatenate([[0], starts])
     return starts
@@ -327,16 +329,16 @@ def chord_track(
     frame_pc = frame_profiles(melody, accomp, pitch_offset)
     low = lowest_sounding(accomp, pitch_offset)
     scores = np.zeros((len(starts), N_CHORD_TOKENS))
-    onset_low = lowest_sounding(np.where(accomp == 1, accomp, 0), pitch_offset)  # 1 = onset (grid.ONSET)
+    onset_low = lowest_sounding(np.where(accomp == ONSET, accomp, 0), pitch_offset)
     for i, (a, b) in enumerate(pairwise(bounds)):
         prof = frame_pc[a:b].sum(axis=0)
         struck = np.nonzero(onset_low[a:b] >= 0)[0]
         bass = int(low[a]) if low[a] >= 0 else int(onset_low[a + struck[0]]) if struck.size else None
-        scores[i] = chord_scores(prof, bass, int(meta[a, 2]))
+        scores[i] = chord_scores(prof, bass, int(meta[a, META_KEY]))
         if prof.sum() <= MIN_WEIGHT:
             scores[i, :] = 0.0  # silence: any chord may carry over for free
             scores[i, NO_CHORD] = 0.01
-    at_bar = meta[starts, 1] == 0
+    at_bar = meta[starts, META_BAR_STEP] == 0
     cost = np.where(at_bar, bar_change_cost, beat_change_cost) if per == "beat" else np.zeros(len(starts))
     path = viterbi(scores, cost)
     return np.repeat(path, np.diff(bounds)).astype(np.int16)
@@ -378,7 +380,7 @@ def _shift_tokens(tokens: np.ndarray, shifts: np.ndarray) -> np.ndarray:
 
 def beat_starts(meta: np.ndarray, steps_per_beat: int) -> np.ndarray:
     """Frames that start a beat (from the bar-step column), frame 0 always included."""
-    starts = np.nonzero(meta[:, 1] % steps_per_beat == 0)[0]
+    starts = np.nonzero(meta[:, META_BAR_STEP] % steps_per_beat == 0)[0]
     if starts.size == 0 or starts[0] != 0:
         starts = np.concatenate([[0], starts])
     return starts
@@ -407,8 +409,8 @@ class ChordModel:
         changes = np.zeros((2, 2))  # [at bar?, changed?]
         for meta in metas:
             starts = beat_starts(meta, steps_per_beat)
-            keys = meta[starts, 2]
-            rel = _shift_tokens(meta[starts, 4], -(keys % 12))
+            keys = meta[starts, META_KEY]
+            rel = _shift_tokens(meta[starts, META_CHORD], -(keys % 12))
             mode = (keys >= 12).astype(int)
             has = rel > 0
             if not has.any():
@@ -418,7 +420,7 @@ class ChordModel:
             for i in range(i0 + 1, len(rel)):
                 if not has[i]:
                     continue
-                at_bar = int(meta[starts[i], 1] == 0)
+                at_bar = int(meta[starts[i], META_BAR_STEP] == 0)
                 changed = int(rel[i] != rel[i - 1])
                 changes[at_bar, changed] += 1
                 if changed and has[i - 1]:
@@ -488,7 +490,7 @@ def harmonize(
     frame_pc = frame_profiles(melody, np.zeros((n, 0), dtype=np.uint8))
     prof = np.stack([frame_pc[a:b].sum(0) for a, b in pairwise(bounds)])
     look = prof + 0.5 * np.vstack([prof[1:], np.zeros((1, 12))])
-    keys = meta[starts, 2]
+    keys = meta[starts, META_KEY]
     S = len(starts)
     emit = np.zeros((S, N_CHORD_TOKENS))
     for i in range(S):
@@ -505,7 +507,7 @@ def harmonize(
     back = np.zeros((S, N_CHORD_TOKENS), dtype=np.int64)
     for i in range(1, S):
         key = int(keys[i])
-        at_bar = meta[starts[i], 1] == 0
+        at_bar = meta[starts[i], META_BAR_STEP] == 0
         p_change = model.change_at_bar if at_bar else model.change_in_bar
         rel = _shift_tokens(np.arange(N_CHORD_TOKENS), -(key % 12))
         trans = rel_trans[key >= 12][np.ix_(rel, rel)] + np.log(p_change)

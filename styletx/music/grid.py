@@ -4,14 +4,8 @@ A frame is ``1 / steps_per_beat`` of a quarter note, measured in MIDI ticks
 (``resolution / steps_per_beat`` ticks), never in seconds, so tempo changes do
 not move the grid. Bar lines come from the time-signature map.
 
-Cell encodings (shared with :mod:`styletx.model.network`):
-
-* accompaniment: ``uint8 [T, 128]``, ``OFF = 0``, ``ONSET = 1``, ``HOLD = 2``,
-  so a repeated note (onset, onset) differs from a held one (onset, hold);
-* melody: ``int16 [T]`` tokens, ``0`` = rest, ``1 + pitch`` = onset,
-  ``129 + pitch`` = hold;
-* metadata (:meth:`Grid.meta`, columns named by ``META_*``): step in beat,
-  step in bar, key, bar length and chord token (:mod:`styletx.music.chords`) per frame.
+The arrays (accompaniment ``uint8 [T, 128]`` cells, melody ``int16 [T]`` tokens,
+``[T, N_META]`` metadata) use the codes of :mod:`styletx.music.encoding`.
 
 Quantisation rule (:func:`quantize_note`): a note's onset goes to the nearest
 frame boundary, its end to the nearest frame boundary, and a note that would
@@ -30,17 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from styletx.music.chords import NOTE_NAMES, chord_track
+from styletx.music.encoding import HOLD, MAX_BAR_STEPS, N_MIDI_PITCHES, OFF, ONSET, melody_token
 from styletx.music.song import KeySignature, Note, Parts, Song, TimeSignature
 from styletx.music.timing import bar_length, bar_starts, meter_map
-
-OFF, ONSET, HOLD = 0, 1, 2
-# Columns of the model's metadata array (:meth:`Grid.meta`).
-META_BEAT_STEP, META_BAR_STEP, META_KEY, META_BAR_LEN, META_CHORD = range(5)
-N_META = 5
-MELODY_REST = 0
-MELODY_HOLD = 129
-"""Melody tokens: ``MELODY_REST``, ``1 + pitch`` = onset, ``MELODY_HOLD + pitch`` = hold."""
-N_MIDI_PITCHES = 128
 
 # Krumhansl-Kessler key profiles (the ones music21's KrumhanslSchmuckler uses).
 # Estimating the key here with numpy keeps gridding fast; music21's analysis of a
@@ -50,20 +36,6 @@ KEY_DISAGREEMENT = 0.25
 """How much better (in correlation) the best key must fit than the signature's to overrule it."""
 _log = logging.getLogger("styletx")
 _MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-
-
-def melody_token(pitch: int, onset: bool) -> int:
-    """Encode a melody cell (see module docstring)."""
-    return 1 + pitch if onset else MELODY_HOLD + pitch
-
-
-def transpose_melody(tokens: np.ndarray, shift: int) -> np.ndarray:
-    """Melody tokens moved by ``shift`` semitones; a note pushed out of MIDI range becomes a rest."""
-    tokens = tokens.astype(np.int64)
-    pitch = (tokens - 1) % N_MIDI_PITCHES + shift
-    keep = (tokens != MELODY_REST) & (pitch >= 0) & (pitch < N_MIDI_PITCHES)
-    onset = tokens < MELODY_HOLD
-    return np.where(keep, np.where(onset, 1 + pitch, MELODY_HOLD + pitch), MELODY_REST)
 
 
 @dataclass
@@ -153,8 +125,8 @@ class Grid:
         """Tick of a frame boundary (frame ``T`` is the end of the grid)."""
         return frame_to_tick(frame, self.resolution, self.steps_per_beat)
 
-    def meta(self, max_bar_steps: int = 96) -> np.ndarray:
-        """The model's ``[T, 5]`` metadata (columns ``META_*``).
+    def meta(self, max_bar_steps: int = MAX_BAR_STEPS) -> np.ndarray:
+        """The model's ``[T, N_META]`` metadata (columns ``META_*``, :mod:`styletx.music.encoding`).
 
         Beat step, bar step, key, bar length and chord token.
         """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from styletx.music.chords import scale_mask
-from styletx.music.grid import HOLD, ONSET
+from styletx.music.encoding import HOLD, ONSET
 
 
 def in_key_share(accomp: np.ndarray, key: np.ndarray, pitch_offset: int = 0) -> float:

@@ -11,7 +11,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from styletx.music.grid import MELODY_HOLD, MELODY_REST, ONSET
+from styletx.music.encoding import MELODY_HOLD, MELODY_REST, ONSET, melody_pitches
 
 
 def count_parallels(slices: Sequence[Sequence[int]]) -> int:
@@ -46,7 +46,7 @@ def roll_slices(
     ``melody [T]`` the melody tokens; a frame is a slice when anything starts there.
     """
     stop = roll.shape[0] if stop is None else stop
-    mel_pitch = np.where(melody >= MELODY_HOLD, melody - MELODY_HOLD, melody - 1)
+    mel_pitch = melody_pitches(melody)
     slices = []
     for t in range(max(start, 0), min(stop, roll.shape[0])):
         if not ((roll[t] == ONSET).any() or (melody[t] != MELODY_REST and melody[t] < MELODY_HOLD)):

@@ -19,6 +19,7 @@ import numpy as np
 from styletx.errors import StyleTxError
 from styletx.model.config import ModelConfig
 from styletx.music.chords import Chord, chart_track
+from styletx.music.encoding import MAX_BAR_STEPS
 from styletx.music.grid import Grid, build_grid
 from styletx.music.song import KeySignature, Note, Parts, Song, TimeSignature, Track
 from styletx.paths import cache_dir
@@ -27,7 +28,7 @@ from styletx.training.splits import Split, split_of
 
 CHORALE_RESOLUTION = 480
 CACHE_VERSION = 2  # 2: metadata carries the chord track
-CACHE_BAR_STEPS = 96
+CACHE_BAR_STEPS = MAX_BAR_STEPS
 """The bar-step limit of the metadata in a cache file named without one (``grids-r4-v2.npz``):
 ``Grid.meta``'s default, and every shipped model's ``max_bar_steps``. Those files hold exactly
 what a model with this limit reads; a model with another limit gets its own file

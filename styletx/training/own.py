@@ -35,6 +35,7 @@ import numpy as np
 from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
 from styletx.io.files import replace_file
 from styletx.model.config import TRAIN_RECORD_NAME, ModelConfig, TrainConfig
+from styletx.music.encoding import MAX_BAR_STEPS, N_BAR_LENGTHS
 from styletx.music.song import Parts, Song
 from styletx.styles import Style, StyleInfo
 from styletx.training.corpus import PieceArrays
@@ -46,8 +47,7 @@ MIN_BEATS = 8
 """A file with fewer quarter notes of music than this is skipped as too short."""
 SMALL_DATA_BEATS = 2000
 """Under this many beats of data, ``train --data`` fine-tunes a shipped model by default."""
-MAX_BAR_BEATS = 15  # the model's bar-length embedding holds bars of 1..15 quarter notes
-MAX_BAR_STEPS = 96  # ModelConfig.max_bar_steps: steps within a bar
+MAX_BAR_BEATS = N_BAR_LENGTHS - 1  # the model's bar-length embedding holds bars of 1..15 quarter notes
 FINE_TUNE_LR = 2e-3
 FINE_TUNE_MINUTES = 10.0
 ADAPT_LR = 2e-3

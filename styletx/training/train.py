@@ -31,7 +31,7 @@ from styletx.io.files import replace_file
 from styletx.model.config import TRAIN_RECORD_NAME, ModelConfig, TrainConfig
 from styletx.model.network import StyleNet, checkpoint_files, load_checkpoint, resolve_device
 from styletx.music.chords import CHORD_MODEL_NAME, NO_CHORD, ChordModel, transpose_track
-from styletx.music.grid import META_CHORD, META_KEY, N_META, OFF, ONSET, transpose_melody
+from styletx.music.encoding import META_CHORD, META_KEY, N_META, OFF, ONSET, transpose_melody
 from styletx.music.metrics import in_key_share
 from styletx.training.corpus import PieceArrays, load_corpus
 
