@@ -638,7 +638,7 @@ def _run_train(args: argparse.Namespace) -> int:
     cfg = dataclasses.replace(style_recipe.train_config(),
                               **{k: v for k, v in overrides.items() if v is not None})
     out = args.output or cache_dir() / "models" / args.style
-    command = "styletx " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "styletx " + " ".join(shlex.quote(a) for a in args.argv)
     train(model_cfg, cfg, out, device=args.device, resume=args.resume, progress=not args.quiet,
           command=command)
     write_style_info(args.style, out)

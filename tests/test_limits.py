@@ -22,6 +22,7 @@ from styletx.music.timing import tick_to_seconds
 from styletx.progress import BAR_FORMAT, progress_bar
 
 R = 480
+FIXTURES = Path(__file__).parent / "fixtures"
 BAR = 4 * R
 FIXTURES = Path(__file__).parent / "fixtures"
 TUNE = [72, 74, 76, 77, 79, 77, 76, 74, 72, 76, 79, 84, 79, 76, 74, 72] * 2  # 8 bars of 4/4
@@ -93,6 +94,13 @@ def test_meter_warning() -> None:
     song.time_signatures = [TimeSignature(0, 7, 8)]
     line = meter_warning(song, ["4/4", "3/4"], "jazz")
     assert line and "\n" not in line and "7/8" in line and "jazz" in line and "2+2+3" in line
+
+
+def test_a_pickup_bar_is_not_a_meter() -> None:
+    song = read_midi(FIXTURES / "pickup.mid")
+    assert [(ts.numerator, ts.denominator) for ts in song.time_signatures][:1] != [(4, 4)]
+    assert meter_warning(song, ["4/4"], "jazz") is None
+    assert meter_warning(song, ["3/4"], "jazz")  # the piece's own meter is still checked
 
 
 def test_render_warns_about_the_meter(tiny_style: str, tmp_path: Path,

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from styletx.music.song import Note, Parts, Song, Track
-from styletx.music.timing import bar_number, bar_starts, meter_map
+from styletx.music.timing import bar_number, bar_starts, has_pickup, meter_map
 
 STUCK_QUARTERS = 16
 """A note sounding more than this many quarter notes past the piece's last onset is stuck."""
@@ -92,14 +92,16 @@ def clip_tracks(tracks: Sequence[Track], end: int, keep: Sequence[Track] = ()) -
 def meter_warning(song: Song, meters: Sequence[str], style: str) -> str | None:
     """One line when ``song`` uses a meter outside ``meters`` (e.g. ``["4/4", "3/4"]``), else None.
 
-    An empty ``meters`` (a style whose card does not say) gives None.
+    An empty ``meters`` (a style whose card does not say) gives None. A pickup bar's
+    signature (e.g. 1/4 before 4/4, :func:`~styletx.music.timing.has_pickup`) is not a
+    meter of the piece: the grid counts it as the end of a full bar.
     """
     if not meters:
         return None
     used: dict[str, int] = {}
     mm = meter_map(song)
     starts = bar_starts(song)
-    for ts in mm:
+    for ts in mm[1:] if has_pickup(song) else mm:
         if ts.tick <= max(song.end_tick - 1, 0):
             used.setdefault(f"{ts.numerator}/{ts.denominator}", ts.tick)
     outside = [m for m in used if m not in meters]
