@@ -825,7 +825,8 @@ def _eval_pair(args: argparse.Namespace) -> int:
         from styletx.evaluation.metrics import plot_report
 
         plot_report(m["output"], {"input": m["input"], "data": data}, args.plot,
-                    title=f"{Path(args.files[1]).name} ({style.name})")
+                    title=f"{Path(args.files[1]).name} ({style.name})", force=args.force,
+                    protect=args.files)
     if args.json:
         print(json.dumps(finite({"input_file": args.files[0], "output_file": args.files[1],
                                  "style": style.name, **m, "data": data}), indent=1))

@@ -46,6 +46,7 @@ from styletx.evaluation.metrics import (
     transfer_metrics,
 )
 from styletx.evaluation.styleclass import CLASSIFIER_NAME, StyleClassifier
+from styletx.io.files import replace_file
 from styletx.io.reader import read_midi
 from styletx.io.writer import midi_bytes
 from styletx.music.parts import select_parts
@@ -511,7 +512,7 @@ def assemble(directory: Path, out: Path) -> Path:
     results = [json.loads(p.read_text()) for p in paths]
     for path, r in zip(paths, results, strict=True):  # each style's own page, in today's format
         sweep = len(r["settings"]["sweeps"]) > 1
-        path.with_suffix(".md").write_text(sweep_markdown(r) if sweep else markdown(r))
+        replace_file(path.with_suffix(".md"), sweep_markdown(r) if sweep else markdown(r))
     if not results:
         raise StyleTxError(f"no bench results in {directory}: run styletx eval --bench STYLE")
     order = list(RECIPES)
@@ -529,7 +530,7 @@ def assemble(directory: Path, out: Path) -> Path:
         parts.append(summary_markdown(main))
     parts += [markdown(r) for r in main]
     parts += [sweep_markdown(r) for r in results if len(r["settings"]["sweeps"]) > 1]
-    out.write_text("\n".join(parts))
+    replace_file(out, "\n".join(parts))
     return out
 
 
@@ -579,9 +580,9 @@ def write_results(result: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     stem = result["style"] + ("-sweeps" if len(result["settings"]["sweeps"]) > 1 else "")
     js = directory / f"{stem}.json"
-    js.write_text(json.dumps(finite(result), indent=1) + "\n")
+    replace_file(js, json.dumps(finite(result), indent=1) + "\n")
     md = directory / f"{stem}.md"
-    md.write_text(sweep_markdown(result) if len(result["settings"]["sweeps"]) > 1 else markdown(result))
+    replace_file(md, sweep_markdown(result) if len(result["settings"]["sweeps"]) > 1 else markdown(result))
     return js, md
 
 

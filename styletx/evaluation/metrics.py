@@ -41,17 +41,19 @@ above_melody
 
 from __future__ import annotations
 
+import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from styletx.music.chords import Chord, chord_scores
+from styletx.io.files import StrPath, atomic_write
+from styletx.music.chords import Chord, chord_scores, scale_mask
 from styletx.music.grid import estimate_key
-from styletx.music.metrics import scale_mask
 from styletx.music.song import Note, Parts, Song, Track
 from styletx.music.timing import bar_starts, meter_map
 from styletx.music.voicing import count_parallels
@@ -598,18 +600,21 @@ def _fmt(x: float | None) -> str:
 
 
 def plot_report(
-    output: dict[str, float], beside: dict[str, dict[str, float]], path: Any, title: str = ""
-) -> None:
-    """Draw the report card as grouped horizontal bars (output, input, data) into a PNG."""
-    import matplotlib
+    output: dict[str, float], beside: dict[str, dict[str, float]], path: StrPath, title: str = "",
+    *, force: bool = False, protect: Iterable[StrPath] = (),
+) -> Path:
+    """Draw the report card as grouped horizontal bars (output, input, data) into a PNG.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Written atomically (:func:`~styletx.io.files.atomic_write`), never over ``protect``.
+    """
+    # a bare Figure draws with Agg by itself: no pyplot, so a notebook's backend is left alone
+    from matplotlib.figure import Figure
 
     shown = [m for m in METRICS if m.key in output and m.key not in ("nll",)]
     kinds = [("output", output, "tab:blue"), ("input", beside.get("input", {}), "tab:gray"),
              ("data", beside.get("data", {}), "tab:orange")]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(shown) + 1.2))
+    fig = Figure(figsize=(8, 0.45 * len(shown) + 1.2))
+    ax = fig.subplots()
     y = np.arange(len(shown))
     for i, (name, values, colour) in enumerate(kinds):
         vals = [values.get(m.key, float("nan")) for m in shown]
@@ -619,8 +624,9 @@ def plot_report(
     ax.legend(loc="lower right")
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return atomic_write(path, buf.getvalue(), force=force, protect=protect)
 
 
 # ---------------------------------------------------------------- the model's NLL

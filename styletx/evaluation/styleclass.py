@@ -36,6 +36,7 @@ import numpy as np
 
 from styletx.errors import StyleTxError
 from styletx.evaluation.metrics import SAMPLES_PER_BEAT, Piece, _arrays, _melody_at, piece_metrics, sounding
+from styletx.io.files import replace_file
 
 WINDOW_BEATS = 32
 CLASSIFIER_NAME = "style_classifier.json"
@@ -128,7 +129,7 @@ class StyleClassifier:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=1) + "\n")
+        replace_file(path, json.dumps(asdict(self), indent=1) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> StyleClassifier:

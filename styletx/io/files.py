@@ -1,11 +1,11 @@
 """Safe output files: atomic, never over an input, never over a file by surprise.
 
-Every output file styletx writes (MIDI, WAV, PNG, JSON reports, and every file
-of a checkpoint: weights, configs, training record, card, style and chord files)
-goes through :func:`atomic_write`, so a crash or Ctrl-C never leaves a
-half-written file and an input file can never be clobbered, not even with
-``--force``. Cache files (corpora, lead sheets) are written to a temporary
-name and renamed, which is atomic too but skips the overwrite checks.
+A user's output file (MIDI, MusicXML, WAV, PNG) goes through :func:`atomic_write`, so
+a crash or Ctrl-C never leaves a half-written file and an input file can never be
+clobbered, not even with ``--force``. Files styletx owns and rewrites (every file of a
+checkpoint, the benchmark's reports, the style classifier) go through
+:func:`replace_file`, the same atomic write that may replace the old file. Cache files
+(corpora, lead sheets) are written to a temporary name and renamed, which is atomic too.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reading MIDI files into a :class:`~styletx.music.song.Song`, in ticks.
 
-Files are parsed with :mod:`mido` and kept in ticks, so that a melody read in
+Files are parsed with :mod:`styletx.io.smf` and kept in ticks, so that a melody read in
 and written back out is bit-identical: same pitches, start and end ticks,
 velocities, program and name, under the same tempo, meter and key maps.
 
@@ -191,7 +191,7 @@ def _load_bytes(src: StrPath | bytes) -> tuple[bytes, str]:
 
 
 def _check_header(data: bytes, label: str) -> None:
-    """Reject non-MIDI data and unsupported headers with a precise message, before mido."""
+    """Reject non-MIDI data and unsupported headers with a precise message, before parsing."""
     if data[:4] != b"MThd":
         raise BadMidiError(f"{label}: not a MIDI file (no MThd header)")
     if len(data) < 14 or struct.unpack(">I", data[4:8])[0] < 6:

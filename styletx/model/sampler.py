@@ -428,7 +428,7 @@ def resample_accompaniment(
     ----------
     melody, accomp, meta
         ``[T]`` melody tokens, ``[T, P]`` starting roll in the model's pitch
-        window (:mod:`styletx.model.start`), ``[T, 4]`` metadata
+        window (:mod:`styletx.model.start`), ``[T, N_META]`` metadata
         (:meth:`styletx.music.grid.Grid.meta`).
     update
         ``bool [T]``: frames that may change (a bar range); default all.
