@@ -363,7 +363,7 @@ def transfer_song(
         for track in parts.accompaniment:
             outside = [n for n in track.notes if not lo_tick <= n.start < hi_tick]
             if outside:
-                kept.append(_replace_notes(track, outside))
+                kept.append(dataclasses.replace(track, notes=outside))
     voiced = voice_parts(generated, style.info.instrumentation, style.info.bass_max_pitch)
     tracks = [parts.melody, *kept, *voiced, *(parts.drums if options.keep_drums else [])]
     tracks = clip_tracks(tracks, end, keep=[parts.melody])  # nothing sounds past the song
@@ -387,11 +387,6 @@ def _with_style_defaults(settings: SamplerSettings, style: Style) -> SamplerSett
         voice_leading_tries=(info.voice_leading_tries if settings.voice_leading_tries is None
                              else settings.voice_leading_tries),
     )
-
-
-def _replace_notes(track: Track, notes: list[Note]) -> Track:
-    """The same part (name, program, channel, every other event) with other notes."""
-    return dataclasses.replace(track, notes=notes)
 
 
 def transfer(

@@ -28,7 +28,8 @@ import pretty_midi
 
 from styletx.errors import StyleTxError
 from styletx.io.files import StrPath, atomic_write
-from styletx.io.reader import DRUM_CHANNEL, read_midi
+from styletx.io.reader import read_midi
+from styletx.io.writer import allocate_channels
 from styletx.music.parts import select_parts
 from styletx.music.song import Note, Song, Track
 from styletx.music.timing import bar_number, bar_starts
@@ -71,19 +72,6 @@ def _pretty(midi: MidiInput) -> pretty_midi.PrettyMIDI:
 # --------------------------------------------------------------------------- WAV
 
 
-def _channels(instruments: Sequence[pretty_midi.Instrument]) -> list[int]:
-    """A MIDI channel per instrument: drums on 9, the others in turn on the 15 pitched ones."""
-    pitched = [c for c in range(16) if c != DRUM_CHANNEL]
-    out, k = [], 0
-    for inst in instruments:
-        if inst.is_drum:
-            out.append(DRUM_CHANNEL)
-        else:
-            out.append(pitched[k % len(pitched)])
-            k += 1
-    return out
-
-
 def synthesize(midi: MidiInput) -> np.ndarray:
     """Render MIDI to ``int16 [samples, 2]`` audio at :data:`SAMPLE_RATE`.
 
@@ -107,7 +95,8 @@ def synthesize(midi: MidiInput) -> np.ndarray:
     sfid = synth.sfload(str(soundfont_path()))
     # (sample, order, action): note-offs (0) before program changes (1) before note-ons (2).
     events: list[tuple[int, int, int, int, int, int]] = []
-    for i, (inst, chan) in enumerate(zip(pm.instruments, _channels(pm.instruments), strict=True)):
+    channels = allocate_channels([(inst.is_drum, None) for inst in pm.instruments])
+    for i, (inst, chan) in enumerate(zip(pm.instruments, channels, strict=True)):
         events.append((0, 1, i, chan, inst.program, int(inst.is_drum)))
         for n in inst.notes:
             start = round(n.start * SAMPLE_RATE)

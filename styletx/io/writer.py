@@ -38,7 +38,8 @@ def midi_bytes(song: Song, tracks: Sequence[Track]) -> bytes:
     """
     mid = mido.MidiFile(type=1, ticks_per_beat=song.resolution)
     mid.tracks.append(_conductor(song, _orphan_texts(song, tracks)))
-    for track, channel in zip(tracks, _allocate_channels(tracks), strict=True):
+    channels = allocate_channels([(t.is_drum, t.channel) for t in tracks])
+    for track, channel in zip(tracks, channels, strict=True):
         mid.tracks.append(_note_track(track, channel))
     buf = io.BytesIO()
     mid.save(file=buf)
@@ -135,21 +136,22 @@ def _conductor(song: Song, extra: Sequence[tuple[int, bytes]] = ()) -> mido.Midi
     return _to_delta([(tick, msg) for tick, _, msg in events])
 
 
-def _allocate_channels(tracks: Sequence[Track]) -> list[int]:
-    """Give each part a channel: drums 9; others keep a free ``channel``, else the lowest free.
+def allocate_channels(parts: Sequence[tuple[bool, int | None]]) -> list[int]:
+    """Give each part, ``(is_drum, wished channel or None)``, a MIDI channel.
 
+    Drums get 9; the others keep a free wished channel, else take the lowest free one.
     Past 15 pitched parts, channels are reused in turn (their programs then clash
     on playback, but notes stay apart because every part has its own track).
     """
     pitched_channels = [c for c in range(16) if c != DRUM_CHANNEL]
-    chosen: list[int | None] = [None] * len(tracks)
+    chosen: list[int | None] = [None] * len(parts)
     taken: set[int] = set()
-    for i, t in enumerate(tracks):
-        if t.is_drum:
+    for i, (is_drum, wish) in enumerate(parts):
+        if is_drum:
             chosen[i] = DRUM_CHANNEL
-        elif t.channel in pitched_channels and t.channel not in taken:
-            chosen[i] = t.channel
-            taken.add(t.channel)
+        elif wish in pitched_channels and wish not in taken:
+            chosen[i] = wish
+            taken.add(wish)
     spare = deque(c for c in pitched_channels if c not in taken)
     reused = 0
     for i, c in enumerate(chosen):

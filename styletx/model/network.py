@@ -556,11 +556,6 @@ def _generate_loop(device: torch.device) -> Any:
 
 
 # ---------------------------------------------------------------------- utilities
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def resolve_device(name: str = "auto") -> torch.device:
     """``"auto"`` -> CUDA if available else CPU; ``"cpu"`` / ``"cuda"`` as asked (checked)."""
     if name == "auto":

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from styletx.music.chords import NOTE_NAMES, chord_track
+from styletx.music.chords import chord_track, key_symbol
 from styletx.music.encoding import HOLD, MAX_BAR_STEPS, N_MIDI_PITCHES, OFF, ONSET, melody_token
 from styletx.music.song import KeySignature, Note, Parts, Song, TimeSignature
 from styletx.music.timing import bar_length, bar_starts, meter_map
@@ -49,18 +49,6 @@ class QuantizationReport:
     lengthened_to_one_frame: int = 0
     cut_by_later_onset: int = 0
     dropped_same_frame: int = 0
-
-    def merge(self, other: QuantizationReport) -> QuantizationReport:
-        """Sum two reports (melody + accompaniment, say)."""
-        return QuantizationReport(
-            notes=self.notes + other.notes,
-            onsets_moved=self.onsets_moved + other.onsets_moved,
-            ends_moved=self.ends_moved + other.ends_moved,
-            max_onset_error_ticks=max(self.max_onset_error_ticks, other.max_onset_error_ticks),
-            lengthened_to_one_frame=self.lengthened_to_one_frame + other.lengthened_to_one_frame,
-            cut_by_later_onset=self.cut_by_later_onset + other.cut_by_later_onset,
-            dropped_same_frame=self.dropped_same_frame + other.dropped_same_frame,
-        )
 
     def summary(self) -> str:
         """One line for logs and `styletx info`."""
@@ -411,5 +399,6 @@ def _key_per_frame(
 
 
 def key_name(code: int) -> str:
-    """``"A minor"`` for a key code (tonic + 12·minor)."""
-    return f"{NOTE_NAMES[code % 12]} {'minor' if code >= 12 else 'major'}"
+    """``"A minor"`` for a key code (tonic + 12·minor), spelled as :func:`.chords.key_symbol`."""
+    minor = code >= 12
+    return f"{key_symbol(code % 12, minor).removesuffix('m')} {'minor' if minor else 'major'}"
