@@ -46,7 +46,7 @@ from styletx.music.grid import Grid, build_grid, roll_to_notes
 from styletx.music.limits import clip_tracks, cut_stuck_notes
 from styletx.music.parts import select_parts
 from styletx.music.song import Note, Parts, Song, Track
-from styletx.styles import Style, load_style
+from styletx.styles import DEFAULT_STYLE, Style, load_style
 
 Source = str | os.PathLike | pretty_midi.PrettyMIDI | Any  # Any: a music21 stream
 
@@ -391,7 +391,7 @@ def _with_style_defaults(settings: SamplerSettings, style: Style) -> SamplerSett
 
 def transfer(
     src: Source,
-    style: str | Style = "bach",
+    style: str | Style = DEFAULT_STYLE,
     options: TransferOptions | None = None,
     *,
     device: str = "cpu",
@@ -443,7 +443,7 @@ def transfer(
 def render(
     src: str | os.PathLike,
     out: str | os.PathLike,
-    style: str | Style = "bach",
+    style: str | Style = DEFAULT_STYLE,
     options: TransferOptions | None = None,
     *,
     force: bool = False,

@@ -81,15 +81,17 @@ def add_style_dir_arg(group: argparse._MutuallyExclusiveGroup) -> None:
                        "installed style's name; --style ./DIR does the same")
 
 
-def style_arg(args: argparse.Namespace, default: str) -> str:
-    """The style ``load_style`` gets: ``--style-dir`` as a path, else ``--style`` or ``default``.
+def style_arg(args: argparse.Namespace) -> str:
+    """The style ``load_style`` gets: ``--style-dir`` as a path, else ``--style`` or the default style.
 
     ``--style-dir jazz`` must mean the folder even without a separator, so it is
     made absolute (a bare name is always an installed style, see ``styles.style_directory``).
     """
     if args.style_dir:
         return str(Path(args.style_dir).absolute())
-    return args.style or default
+    from styletx.styles import DEFAULT_STYLE
+
+    return args.style or DEFAULT_STYLE
 
 
 def describe(song: Song, parts: Parts | NoMelodyError) -> dict[str, Any]:
@@ -326,7 +328,7 @@ def _run_render(args: argparse.Namespace) -> int:
     else:
         if args.save_style or args.adapt_seconds is not None or args.adapt_steps is not None:
             raise StyleTxError("--save-style, --adapt-seconds and --adapt-steps go with --style-from")
-        style = load_style(style_arg(args, "bach"), device=args.device)
+        style = load_style(style_arg(args), device=args.device)
     options = transfer_options(args, bars=args.bars, chords=args.chords,
                                reharmonize=args.reharmonize, threads=args.threads)
     failures = 0
@@ -418,7 +420,7 @@ def _add_batch(subparsers: Subparsers) -> None:
 def _run_batch(args: argparse.Namespace) -> int:
     from styletx.batch import REPORT_NAME, BatchOptions, format_summary, run_batch
 
-    options = BatchOptions(style=style_arg(args, "bach"), transfer=transfer_options(args), force=args.force,
+    options = BatchOptions(style=style_arg(args), transfer=transfer_options(args), force=args.force,
                            wav=args.wav, device=args.device)
     report = run_batch(args.inputs, args.output, options, jobs=args.jobs,
                        report_path=args.report, progress=True)
@@ -806,7 +808,7 @@ def _eval_pair(args: argparse.Namespace) -> int:
     song_in = read_midi(args.files[0])
     song_out = read_midi(args.files[1])
     parts_in = select_parts(song_in, args.melody_track)
-    style = load_style(style_arg(args, ""))
+    style = load_style(style_arg(args))
     with progress_bar(f"eval {Path(args.files[1]).name}") as bar:
         parts_out = output_parts(song_out, parts_in.melody)
         m = transfer_metrics(song_in, parts_in, song_out, parts_out)

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from styletx.model.network import StyleNet
 
 STYLE_INFO_NAME = "style.json"
+DEFAULT_STYLE = "bach"
+"""The style of ``render``, ``batch`` and :func:`styletx.transfer` when none is named."""
 
 
 @dataclass

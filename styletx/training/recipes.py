@@ -73,11 +73,10 @@ class Recipe:
     licence: str  # the card's licence paragraph (Markdown)
     chord_source: str  # where the training chords come from, for the card
     meters: tuple[str, ...] = ()  # a chorale style's meters (an MMA style's come from its grooves)
-    bass_max_pitch: int = 52
-    harmonic_rhythm: str = "half_bar"
-    # StyleInfo's sampling defaults (temperature, harmony priors, voice-leading tries),
-    # tuned on the trained model and shipped in its style.json
-    sampling: dict[str, Any] = field(default_factory=dict)
+    # the style.json fields that differ from StyleInfo's defaults: the bass line's ceiling,
+    # the harmonic rhythm, and the sampling defaults (temperature, harmony priors,
+    # voice-leading tries) tuned on the trained model
+    style_fields: dict[str, Any] = field(default_factory=dict)
     # the evaluation's MMA baseline, per meter numerator; an MMA style's default is the
     # first groove of its corpus
     baseline_grooves: dict[int, str] = field(default_factory=dict)
@@ -110,8 +109,7 @@ class Recipe:
             name=self.name, description=self.description,
             provenance=self.provenance.format(version=mma_version),
             meters=list(self.style_meters()), instrumentation=list(self.instrumentation),
-            bass_max_pitch=self.bass_max_pitch, harmonic_rhythm=self.harmonic_rhythm,
-            **self.sampling,
+            **self.style_fields,
         )
 
 
@@ -123,7 +121,7 @@ def _mma(name: str, description: str, mma: MmaSpec, pitch_hi: int, comp: int, ba
         pitch_hi=pitch_hi, max_transpose=2,
         instrumentation=(PartSpec("Comping", comp), PartSpec("Bass", bass, role="bass")),
         provenance=f"{description}; {_MMA_PROVENANCE}", licence=_MMA_LICENCE,
-        chord_source="the MMA chart that was rendered (exact labels)", sampling=sampling,
+        chord_source="the MMA chart that was rendered (exact labels)", style_fields=sampling,
     )
 
 
@@ -140,9 +138,9 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
         "distributed with music21 (BSD licence). The weights are released with styletx (MIT).",
         chord_source="the four-part texture (one chord per beat, "
         "`styletx.music.chords.chord_track`)",
-        meters=("4/4", "3/4"), bass_max_pitch=57, harmonic_rhythm="beat",
-        sampling=dict(temperature=0.6, non_chord_prior=2.0, bass_root_prior=3.0,
-                      voice_leading_tries=16),
+        meters=("4/4", "3/4"),
+        style_fields=dict(bass_max_pitch=57, harmonic_rhythm="beat", temperature=0.6,
+                          non_chord_prior=2.0, bass_root_prior=3.0, voice_leading_tries=16),
         baseline_grooves={4: "Hymn"},  # no MMA corpus: MMA's four-part hymn groove, 4/4 only
     ),
     # 6 steps per beat, not 12: 6 holds swung and triplet eighths (step 4 of 6 is 2/3 of
