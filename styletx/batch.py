@@ -2,7 +2,7 @@
 
 Rules
 -----
-* Inputs: glob patterns (``**`` recurses), folders (every ``.mid``/``.midi``
+* Inputs: glob patterns (``**`` recurses), folders (every ``.mid``/``.midi``/``.kar``/``.smf``
   below them) and files. Each output mirrors its input's path relative to the
   inputs' common root (a folder given, a pattern's fixed prefix, or a file's
   folder), with a ``.mid`` suffix.
@@ -46,9 +46,9 @@ from styletx.api import TransferOptions, transfer
 from styletx.diagnostics import LOGGER, collect_warnings
 from styletx.errors import StyleTxError
 from styletx.io.files import StrPath, atomic_write
+from styletx.io.reader import MIDI_SUFFIXES
 from styletx.styles import Style, load_style
 
-MIDI_SUFFIXES = (".mid", ".midi")
 REPORT_NAME = "styletx-report.json"
 Status = Literal["ok", "failed", "skipped"]
 

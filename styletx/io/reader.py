@@ -68,6 +68,9 @@ MAX_SECONDS = 60 * 60.0
 MAX_QUARTERS = 50_000
 """Longest music in quarter notes (60 minutes at 800 bpm); bounds bar and frame counts."""
 
+MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
+"""File endings taken as MIDI when a folder is read (batch inputs, ``train --data``)."""
+
 DRUM_CHANNEL = 9
 """General MIDI percussion channel (channel 10, counted from 1)."""
 

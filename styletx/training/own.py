@@ -34,6 +34,7 @@ import numpy as np
 
 from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
 from styletx.io.files import replace_file
+from styletx.io.reader import MIDI_SUFFIXES
 from styletx.model.config import TRAIN_RECORD_NAME, ModelConfig, TrainConfig
 from styletx.music.encoding import MAX_BAR_STEPS, N_BAR_LENGTHS
 from styletx.music.song import Parts, Song
@@ -42,7 +43,6 @@ from styletx.training.corpus import PieceArrays
 from styletx.training.recipes import CHUNK_BEATS
 from styletx.training.splits import Split, split_of
 
-MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
 MIN_BEATS = 8
 """A file with fewer quarter notes of music than this is skipped as too short."""
 SMALL_DATA_BEATS = 2000
