@@ -398,7 +398,10 @@ def _add_batch(subparsers: Subparsers) -> None:
         "output folder. Existing outputs are skipped (use --force to redo them), so an "
         "interrupted batch is completed by running it again. If the output folder is the "
         "input folder, outputs are named STEM_STYLE.mid; inputs are never overwritten. "
-        "Exit status: 0 when every file is ok or skipped, 2 when any failed or nothing matched.",
+        "Exit status: 0 when every file is ok or skipped, 2 when any failed or nothing matched. "
+        "Per-song options (--bars, --chords, --reharmonize) are render's: a batch keeps each "
+        "song's own chords and changes every bar; parallelism is --jobs (one torch thread "
+        "per worker), not --threads.",
     )
     p.add_argument("inputs", nargs="+",
                    help="files, folders or quoted glob patterns ('in/**/*.mid' recurses)")
@@ -409,7 +412,9 @@ def _add_batch(subparsers: Subparsers) -> None:
     p.add_argument("--jobs", type=int, default=1,
                    help="worker processes (default %(default)s: in this process)")
     p.add_argument("--seed", type=int, default=0,
-                   help="batch seed; each file's seed derives from it and its relative path")
+                   help="batch seed (default 0, so a batch repeats unless asked otherwise; "
+                   "render's default is a fresh seed); each file's seed derives from it and its "
+                   "relative path")
     p.add_argument("--force", action="store_true", help="redo files whose output exists")
     p.add_argument("--wav", action="store_true", help="also write a WAV preview per file")
     p.add_argument("--report", type=Path, default=None,
