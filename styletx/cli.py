@@ -63,7 +63,7 @@ def _add_info(subparsers: Subparsers) -> None:
                    help="print JSON instead of text (a list when several files are given)")
 
 
-def add_melody_args(p: argparse.ArgumentParser) -> None:
+def add_melody_args(p: argparse._ActionsContainer) -> None:
     """``--melody-track X`` and ``--melody skyline`` (both set ``melody_track``)."""
     group = p.add_mutually_exclusive_group()
     group.add_argument("--melody-track", type=melody_track_arg, metavar="X",
@@ -443,8 +443,7 @@ def _add_plot(subparsers: Subparsers) -> None:
         "with bar lines; given two files, the input above the output. Drums are left out.")
     p.add_argument("files", nargs="+", metavar="MIDI", help="one or two MIDI files")
     p.add_argument("-o", "--output", required=True, type=Path, help="PNG file to write")
-    p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
-                   help="melody part of the first file (default: guessed)")
+    add_melody_args(p)
     p.add_argument("--force", action="store_true", help="replace an existing PNG")
 
 
@@ -583,8 +582,7 @@ def _add_train(subparsers: Subparsers) -> None:
                       help="fine-tune from this shipped style (the default, with the nearest "
                       "style, when the data has under 2,000 beats)")
     base.add_argument("--scratch", action="store_true", help="train from scratch even on small data")
-    own.add_argument("--melody-track", type=melody_track_arg, metavar="X",
-                     help="the melody part (index or name) in every file (default: chosen per file)")
+    add_melody_args(own)
     own.add_argument("--force", action="store_true",
                      help="replace an installed user style, or hide a shipped style of that name")
     p.add_argument("--epochs", type=int, default=None)
@@ -694,8 +692,7 @@ def _add_eval(subparsers: Subparsers) -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--style", help="the transfer's target style (for style_prob, NLL, data values)")
     add_style_dir_arg(which)
-    p.add_argument("--melody-track", type=melody_track_arg, metavar="X",
-                   help="melody part of IN.mid (default: guessed)")
+    add_melody_args(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--plot", type=Path, metavar="PNG", help="also draw the report card as a PNG")
     p.add_argument("--force", action="store_true", help="replace an existing PNG")
