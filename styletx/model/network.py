@@ -402,8 +402,6 @@ class StyleNet(nn.Module):
         temperature: float,
         generator: torch.Generator | None,
         greedy: bool = False,
-        fixed: Tensor | None = None,
-        fixed_values: Tensor | None = None,
         prior: HarmonyPrior | None = None,
         segment_start: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
@@ -413,8 +411,7 @@ class StyleNet(nn.Module):
         ``cond [N, cond_dim]`` comes from :meth:`encode`; ``prev`` / ``nxt`` are the
         neighbouring frames' current states. A hold is never drawn where ``prev`` is off.
         ``temperature`` divides the logits (Gumbel-max draw, reproducible with
-        ``generator``); ``greedy`` takes the argmax (Lu & Su's rule). Cells with
-        ``fixed`` True are set to ``fixed_values`` and the later pitches condition on them.
+        ``generator``); ``greedy`` takes the argmax (Lu & Su's rule).
         ``prior`` (with ``segment_start [N]``, the frames that start a chord segment) adds
         the style's harmony prior to the onset logits (:class:`HarmonyPrior`).
         The returned logits are before the hold mask, temperature and prior, i.e. exactly
@@ -422,8 +419,6 @@ class StyleNet(nn.Module):
         """
         if not greedy and not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
-        if (fixed is None) != (fixed_values is None):
-            raise ValueError("fixed and fixed_values go together")
         N, P = prev.shape
         C = self.cfg.gen_channels
         # Every op below is the one the straightforward loop would run, on the same values
@@ -441,8 +436,6 @@ class StyleNet(nn.Module):
         if not greedy:
             u = torch.rand((P, N, N_STATES), generator=generator, device=device)
             gumbel = -torch.log(-torch.log(u))
-        fixed_t = fixed.t() if fixed is not None else None
-        fixed_v = fixed_values.t() if fixed_values is not None else None
         is_hold = torch.arange(N_STATES, device=device) == HOLD
         is_onset = torch.arange(N_STATES, device=device) == ONSET
         is_off = torch.arange(N_STATES, device=device) == OFF
@@ -476,7 +469,7 @@ class StyleNet(nn.Module):
             return _generate_loop(device)(
                 token, emb, conds, taps, w_hid, b_hid, w_head, b_head,
                 hold_mask, neg_inf, float(temperature), greedy, onset_bias, bass_bias, active,
-                gumbel, fixed_t, fixed_v, C, P,
+                gumbel, C, P,
             )
 
 
@@ -486,7 +479,7 @@ def _generate(
     w_hid: Tensor, b_hid: Tensor, w_head: Tensor, b_head: Tensor,
     hold_mask: Tensor, neg_inf: Tensor, temperature: float, greedy: bool,
     onset_bias: Tensor | None, bass_bias: Tensor | None, active: Tensor | None,
-    gumbel: Tensor | None, fixed_t: Tensor | None, fixed_v: Tensor | None, C: int, P: int,
+    gumbel: Tensor | None, C: int, P: int,
 ) -> tuple[Tensor, Tensor]:
     """The pitch-by-pitch loop of :meth:`StyleNet.sample_frames` (TorchScript-able)."""
     hist: list[list[Tensor]] = [[] for _ in range(len(taps))]  # each layer's inputs, by position
@@ -527,8 +520,6 @@ def _generate(
             state = logits.argmax(-1)
         else:
             state = (logits + gumbel[k]).argmax(-1)
-        if fixed_t is not None and fixed_v is not None:
-            state = torch.where(fixed_t[k], fixed_v[k], state)
         outs.append(state)
         token = state
         if active is not None:
