@@ -110,7 +110,7 @@ def user_styles_dir() -> Path:
     return Path(platformdirs.user_data_dir("styletx")) / "styles"
 
 
-def _search_roots() -> list[tuple[Path, str]]:
+def search_roots() -> list[tuple[Path, str]]:
     """``(folder, origin)`` in lookup order; origin is ``"env"``, ``"user"`` or ``"shipped"``."""
     roots = [(Path(p), "env") for p in os.environ.get("STYLETX_MODELS", "").split(os.pathsep) if p]
     roots.append((user_styles_dir(), "user"))
@@ -134,7 +134,7 @@ def style_origins() -> dict[str, tuple[Path, str]]:
     """Installed styles by name: their folder and where it was found (``"user"``,
     ``"shipped"``, or ``"env"`` for ``$STYLETX_MODELS``); earlier search roots win."""
     found: dict[str, tuple[Path, str]] = {}
-    for root, origin in _search_roots():
+    for root, origin in search_roots():
         if not root.is_dir():
             continue
         for d in sorted(root.iterdir()):

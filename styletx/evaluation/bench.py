@@ -181,9 +181,9 @@ def pick_inputs(
 
 def find_classifier() -> StyleClassifier | None:
     """The style classifier from ``$STYLETX_MODELS`` or the shipped checkpoints, if trained."""
-    from styletx.styles import _search_roots
+    from styletx.styles import search_roots
 
-    for root, _ in _search_roots():
+    for root, _ in search_roots():
         path = root / CLASSIFIER_NAME
         if path.is_file():
             return StyleClassifier.load(path)
