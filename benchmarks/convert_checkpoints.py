@@ -13,6 +13,10 @@ class weights out of its logits in eval mode only. Now:
   against ``config.json``) and the ``model`` overrides go, ``frame_fraction`` and
   ``class_weights`` come in from the old ``config.json``.
 
+* ``style.json``'s three harmony-prior weights (``non_chord_prior``, ``bass_root_prior``,
+  ``above_melody_prior``) become one ``prior`` object, a
+  :class:`~styletx.model.settings.HarmonyPrior`.
+
 A folder already in the new format is left alone, so running this twice changes
 nothing. Afterwards the model cards are regenerated from the converted files.
 
@@ -30,15 +34,38 @@ from safetensors.torch import load_file, save
 
 from styletx.io.files import replace_file
 from styletx.model.config import CONFIG_NAME, TRAIN_RECORD_NAME, WEIGHTS_NAME, ModelConfig, TrainConfig
-from styletx.styles import shipped_root, shipped_styles
+from styletx.styles import STYLE_INFO_NAME, StyleInfo, shipped_root, shipped_styles
 from styletx.training.card import write_model_card
 
 OLD_MODEL_KEYS = ("style", "train_frame_fraction", "class_weights")
 GRID_KEYS = ("steps_per_beat", "pitch_lo", "pitch_hi")
 
 
+OLD_PRIOR_KEYS = {"non_chord_prior": "non_chord", "bass_root_prior": "bass_root",
+                  "above_melody_prior": "above_melody"}
+
+
 def convert(directory: Path) -> bool:
     """Convert one checkpoint folder in place; returns whether it needed it."""
+    changed = convert_style_info(directory)
+    return convert_weights(directory) or changed
+
+
+def convert_style_info(directory: Path) -> bool:
+    """Nest ``style.json``'s harmony-prior weights into ``prior``; returns whether it did."""
+    path = directory / STYLE_INFO_NAME
+    info = json.loads(path.read_text()) if path.is_file() else {}
+    if not OLD_PRIOR_KEYS.keys() & info.keys():
+        return False
+    info["prior"] = {new: info.pop(old) for old, new in OLD_PRIOR_KEYS.items() if old in info}
+    StyleInfo.from_dict(info).save(directory)
+    if (directory / TRAIN_RECORD_NAME).is_file():
+        write_model_card(directory)
+    return True
+
+
+def convert_weights(directory: Path) -> bool:
+    """Fold the old eval-mode calibration into the weights; returns whether it did."""
     old = json.loads((directory / CONFIG_NAME).read_text())
     if "class_weights" not in old:
         return False

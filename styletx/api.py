@@ -37,7 +37,7 @@ from styletx.io.files import check_target
 from styletx.io.reader import ReadWarnings, read_midi
 from styletx.io.writer import midi_bytes, write_midi
 from styletx.model.sampler import resample_accompaniment
-from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings
+from styletx.model.settings import DEFAULT_SETTINGS, Progress, SamplerSettings
 from styletx.model.start import guide_melody, starting_roll
 from styletx.music.arrange import fold_into_range, unfold, voice_parts
 from styletx.music.charts import ChordChanges, changes_track, chord_chart, parse_chart, stream_chord_changes
@@ -382,8 +382,7 @@ def _with_style_defaults(settings: SamplerSettings, style: Style) -> SamplerSett
     return dataclasses.replace(
         settings,
         temperature=info.temperature if settings.temperature is None else settings.temperature,
-        prior=(HarmonyPrior(info.non_chord_prior, info.bass_root_prior, info.above_melody_prior)
-               if settings.prior is None else settings.prior),
+        prior=info.prior if settings.prior is None else settings.prior,
         voice_leading_tries=(info.voice_leading_tries if settings.voice_leading_tries is None
                              else settings.voice_leading_tries),
     )

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from styletx.errors import StyleTxError
 from styletx.io.files import replace_file
 from styletx.model.config import CONFIG_NAME, WEIGHTS_NAME
+from styletx.model.settings import HarmonyPrior
 from styletx.music.arrange import PartSpec
 from styletx.music.chords import ChordModel
 
@@ -49,10 +50,8 @@ class StyleInfo:
     harmonic_rhythm: str = "half_bar"
     # the default sampling temperature: the one at which transfers are as dense as the data
     temperature: float = 1.0
-    # the harmony prior while sampling (styletx.model.settings.HarmonyPrior), in logits
-    non_chord_prior: float = 0.0
-    bass_root_prior: float = 0.0
-    above_melody_prior: float = 0.0
+    # the harmony prior while sampling, in logits
+    prior: HarmonyPrior = field(default_factory=HarmonyPrior)
     # best-of-N redraws of beats with parallel fifths/octaves (styletx.model.sampler), 0 = off
     voice_leading_tries: int = 0
 
@@ -63,6 +62,7 @@ class StyleInfo:
     def from_dict(cls, d: dict) -> StyleInfo:
         d = dict(d)
         d["instrumentation"] = [PartSpec(**p) for p in d.get("instrumentation", [])]
+        d["prior"] = HarmonyPrior(**d.get("prior", {}))
         return cls(**d)
 
     def save(self, directory: Path) -> None:

@@ -177,9 +177,9 @@ def model_card(directory: Path) -> str:
         "## Sampling defaults (`style.json`)",
         "",
         f"- Temperature {info.temperature:g}; chords estimated per {info.harmonic_rhythm.replace('_', ' ')}.",
-        f"- Harmony prior: {info.non_chord_prior:g} logits against onsets outside the chord; "
-        f"±{info.bass_root_prior / 2:g} for the root / any other pitch as the lowest note at a "
-        f"chord segment's start; {info.above_melody_prior:g} against onsets above the melody "
+        f"- Harmony prior: {info.prior.non_chord:g} logits against onsets outside the chord; "
+        f"±{info.prior.bass_root / 2:g} for the root / any other pitch as the lowest note at a "
+        f"chord segment's start; {info.prior.above_melody:g} against onsets above the melody "
         "(`styletx.model.settings.HarmonyPrior`).",
         f"- Voice-leading redraws of beats with parallel fifths or octaves: {info.voice_leading_tries}.",
         "- Transfer quality beside the MMA baseline (chord agreement, bass, groove, texture, "

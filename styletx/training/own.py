@@ -36,6 +36,7 @@ from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
 from styletx.io.files import replace_file
 from styletx.io.reader import MIDI_SUFFIXES
 from styletx.model.config import TRAIN_RECORD_NAME, ModelConfig, TrainConfig
+from styletx.model.settings import HarmonyPrior
 from styletx.music.encoding import MAX_BAR_STEPS, N_BAR_LENGTHS
 from styletx.music.song import Parts, Song
 from styletx.styles import Style, StyleInfo
@@ -400,7 +401,7 @@ def user_style_info(name: str, corpus: FolderCorpus, base_dir: Path | None,
     return StyleInfo(name=name, description=description, provenance=f"user: {corpus.root}",
                      meters=meters, instrumentation=[PartSpec("Comping", comp),
                                                      PartSpec("Bass", 32, role="bass")],
-                     non_chord_prior=2.0, bass_root_prior=2.0)
+                     prior=HarmonyPrior(non_chord=2.0, bass_root=2.0))
 
 
 # -------------------------------------------------------------- train --data

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from styletx.errors import StyleTxError
 from styletx.model.config import ModelConfig, TrainConfig
+from styletx.model.settings import HarmonyPrior
 from styletx.music.arrange import PartSpec
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
         "`styletx.music.chords.chord_track`)",
         meters=("4/4", "3/4"),
         style_fields=dict(bass_max_pitch=57, harmonic_rhythm="beat", temperature=0.6,
-                          non_chord_prior=2.0, bass_root_prior=3.0, voice_leading_tries=16),
+                          prior=HarmonyPrior(non_chord=2.0, bass_root=3.0), voice_leading_tries=16),
         baseline_grooves={4: "Hymn"},  # no MMA corpus: MMA's four-part hymn groove, 4/4 only
     ),
     # 6 steps per beat, not 12: 6 holds swung and triplet eighths (step 4 of 6 is 2/3 of
@@ -152,25 +153,25 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
                               "EasySwing"),
                           3: ("JazzWaltz", "JazzWaltz1", "ModernJazzWaltz"), 6: ("68Swing",)},
                  tempo={4: (90, 200), 3: (100, 180), 6: (90, 140)}),
-         91, 0, 32, dict(non_chord_prior=4.0, bass_root_prior=4.0, above_melody_prior=0.5),
+         91, 0, 32, dict(prior=HarmonyPrior(non_chord=4.0, bass_root=4.0, above_melody=0.5)),
          steps_per_beat=6),
     _mma("bossa", "Straight-eighth bossa nova guitar/piano comping and two-feel bass",
          MmaSpec(grooves={4: ("BossaNova", "BossaNovaPlus", "BossaNova1Sus"), 3: ("LatinWaltz",)},
                  tempo={4: (110, 150), 3: (110, 150)}),
-         86, 24, 32, dict(non_chord_prior=2.0, bass_root_prior=2.0, above_melody_prior=2.0)),
+         86, 24, 32, dict(prior=HarmonyPrior(non_chord=2.0, bass_root=2.0, above_melody=2.0))),
     _mma("ragtime", "Stride-like oom-pah piano left hand (4/4 only)",
          MmaSpec(grooves={4: ("RagTime", "RagtimePlus")}, tempo={4: (80, 120)}),
-         86, 0, 0, dict(non_chord_prior=2.0, bass_root_prior=2.0)),
+         86, 0, 0, dict(prior=HarmonyPrior(non_chord=2.0, bass_root=2.0))),
     _mma("folk", "Strummed/arpeggiated acoustic guitar with simple bass",
          MmaSpec(grooves={4: ("Folk", "FolkWalk", "FolkArticulated", "FolkBallad"),
                           3: ("CountryWaltz", "CountryWaltz1"), 6: ("Arpeggio68",)},
                  tempo={4: (80, 130), 3: (90, 150), 6: (100, 150)}),
-         83, 25, 32, dict(non_chord_prior=2.0, bass_root_prior=2.0, above_melody_prior=1.0)),
+         83, 25, 32, dict(prior=HarmonyPrior(non_chord=2.0, bass_root=2.0, above_melody=1.0))),
     _mma("pop", "Pop/rock ballad piano, pads and electric bass",
          MmaSpec(grooves={4: ("PopBallad", "PopBallad1", "SoftRock", "8Beat", "PianoBallad"),
                           3: ("RockWaltz", "RockWaltz1")},
                  tempo={4: (70, 120), 3: (80, 140)}),
-         83, 0, 33, dict(non_chord_prior=2.0, bass_root_prior=2.0, above_melody_prior=1.0)),
+         83, 0, 33, dict(prior=HarmonyPrior(non_chord=2.0, bass_root=2.0, above_melody=1.0))),
 )}
 
 
