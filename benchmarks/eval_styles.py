@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from styletx.api import TransferOptions, transfer_song
 from styletx.errors import StyleTxError
+from styletx.io.files import replace_file
 from styletx.model.settings import SamplerSettings
 from styletx.music.encoding import ONSET
 from styletx.music.grid import build_grid, notes_to_roll
@@ -186,7 +187,7 @@ def main() -> int:
                   f"(data {m['true_onsets_in_key']:.3f}) on {m['pieces']} test pieces")
         if args.write:
             directory = load_style(name).directory
-            (directory / "eval.json").write_text(json.dumps(result, indent=1) + "\n")
+            replace_file(directory / "eval.json", json.dumps(result, indent=1) + "\n")
             write_model_card(directory)
     if args.swing:
         s = swing_check()
