@@ -22,12 +22,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_render import test_piece  # noqa: E402
+from bench_render import test_piece
 
-from styletx.api import TransferOptions, transfer_song  # noqa: E402
-from styletx.model.settings import SamplerSettings  # noqa: E402
-from styletx.music.encoding import META_CHORD  # noqa: E402
-from styletx.styles import load_style  # noqa: E402
+from styletx.api import TransferOptions, transfer_song
+from styletx.model.settings import SamplerSettings
+from styletx.music.encoding import META_CHORD
+from styletx.styles import load_style
 
 WINDOWS = (6, 12, 24, 48, 96, 192)
 

@@ -33,10 +33,14 @@ Schedule (:class:`Schedule`; :data:`SCHEDULES` maps ``settings.schedule`` to one
         redraw groups of ``α·T`` frames in parallel, ``α`` falling linearly from 0.6
         to 0; the rest redraw one frame at a time; every cell is the argmax.
 Inner sampler (:class:`InnerSampler`)
-    Draws the frames a step names from the network, with the step's temperature and
-    the style's harmony prior: a block is hidden from the encoder and filled left to
-    right, a group of frames is redrawn in one pass from the current state, and the
-    beats with parallels are redrawn best of ``voice_leading_tries``.
+    Draws the frames a step names from the network (any
+    :class:`~styletx.model.interface.FrameModel`), with the step's temperature and the
+    style's harmony prior as a :class:`~styletx.model.interface.DrawPolicy`: a block is
+    hidden from the encoder and filled left to right (one encoder pass over the piece per
+    pass of blocks), a group of frames is redrawn in one pass from the current state with
+    each frame's context read from :data:`CONTEXT_BEATS` beats either side (so a redraw
+    costs the same in a long piece as in a short one), and the beats with parallels are
+    redrawn best of ``voice_leading_tries``.
 
 ``strength`` means one thing: the share of the beats that may change. The masker
 picks that many of the ``update`` frames' beats at random, once, and every step of
