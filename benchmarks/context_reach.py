@@ -4,7 +4,7 @@
 (``bench_render.test_piece``) in each style, then, for frames in the middle of the piece,
 compares the generator's teacher-forced distribution of every cell of the frame when the
 encoder reads the whole piece with the one it gives when the encoder reads only ``W``
-frames either side (:data:`styletx.model.sampler.CONTEXT_FRAMES` is the window the sampler's
+beats either side (:data:`styletx.model.sampler.CONTEXT_BEATS` is the window the sampler's
 redraws use). It prints, per ``W``, the mean and the largest total-variation distance
 between the two distributions of a cell (0: identical, 1: disjoint) and the share of
 cells whose most likely state changes.
@@ -29,7 +29,8 @@ from styletx.model.settings import SamplerSettings
 from styletx.music.encoding import META_CHORD
 from styletx.styles import load_style
 
-WINDOWS = (6, 12, 24, 48, 96, 192)
+WINDOWS = (1, 2, 4, 8, 16, 32)
+"""Half-widths ``W`` compared, in beats."""
 
 
 @torch.inference_mode()
@@ -44,7 +45,7 @@ def reach(style_name: str, frames: int, seed: int) -> list[tuple[int, float, flo
     accomp = torch.as_tensor(result.new_accomp[:, cfg.pitch_lo:cfg.pitch_hi].astype(np.int64))[None]
     meta = torch.as_tensor(grid.meta(cfg.max_bar_steps).astype(np.int64))[None]
     T = accomp.shape[1]
-    margin = max(WINDOWS)
+    margin = max(WINDOWS) * cfg.steps_per_beat
     ts = np.linspace(margin, T - margin - 1, frames).astype(int)
     padded = torch.nn.functional.pad(accomp[0], (0, 0, 1, 1))
     prev, nxt = padded[ts], padded[ts + 2]
@@ -56,13 +57,14 @@ def reach(style_name: str, frames: int, seed: int) -> list[tuple[int, float, flo
 
     full = dist(model.encode(melody, accomp, meta)[0, ts])
     rows = []
-    for w in WINDOWS:
+    for beats in WINDOWS:
+        w = beats * cfg.steps_per_beat
         cond = torch.cat([model.encode(melody[:, t - w:t + w + 1], accomp[:, t - w:t + w + 1],
                                        meta[:, t - w:t + w + 1])[:, w] for t in ts])
         p = dist(cond)
         tv = 0.5 * (p - full).abs().sum(-1)
         changed = (p.argmax(-1) != full.argmax(-1)).float().mean()
-        rows.append((w, float(tv.mean()), float(tv.max()), float(changed)))
+        rows.append((beats, float(tv.mean()), float(tv.max()), float(changed)))
     return rows
 
 
@@ -73,7 +75,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print(f"{'style':<6} {'W (frames)':>10} {'mean TV':>9} {'max TV':>9} {'argmax changed':>15}")
+    print(f"{'style':<6} {'W (beats)':>10} {'mean TV':>9} {'max TV':>9} {'argmax changed':>15}")
     for name in args.styles.split(","):
         for w, mean, top, changed in reach(name, args.frames, args.seed):
             print(f"{name:<6} {w:>10} {mean:>9.5f} {top:>9.5f} {changed:>15.4f}")

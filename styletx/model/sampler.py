@@ -164,6 +164,9 @@ variation, for bach or jazz, while reading the whole piece for every redraw made
 render's cost grow with the square of its length.
 """
 
+ENCODE_CHUNK = 2048
+"""Most frames one encoder pass over the whole piece reads at once (128 bars of 4/4 in sixteenths)."""
+
 MAX_DRAW = 256
 """Most frames one generator call draws at once: it bounds the per-pitch tensors of a long piece."""
 
@@ -206,10 +209,22 @@ class InnerSampler:
         """The current ``[T, P]`` roll."""
         return self.accomp[0].cpu().numpy().astype(np.uint8)
 
-    def encode(self, masked: torch.Tensor | None = None) -> torch.Tensor:
-        """Every frame's context ``[T, cond_dim]``, with the ``masked`` frames hidden."""
-        return self.model.encode(self.melody, self.accomp, self.meta,
-                                 None if masked is None else masked[None])[0]
+    def encode(self, masked: torch.Tensor) -> torch.Tensor:
+        """Every frame's context ``[T, cond_dim]``, with the ``masked`` frames hidden.
+
+        A piece longer than :data:`ENCODE_CHUNK` frames is read in chunks of that many,
+        each with ``reach`` frames more either side, so the encoder's per-frame
+        temporaries stay the size of a chunk however long the piece.
+        """
+        if self.n_frames <= ENCODE_CHUNK:
+            return self.model.encode(self.melody, self.accomp, self.meta, masked[None])[0]
+        parts = []
+        for a in range(0, self.n_frames, ENCODE_CHUNK):
+            lo, hi = max(a - self.reach, 0), min(a + ENCODE_CHUNK + self.reach, self.n_frames)
+            cond = self.model.encode(self.melody[:, lo:hi], self.accomp[:, lo:hi], self.meta[:, lo:hi],
+                                     masked[None, lo:hi])[0]
+            parts.append(cond[a - lo : min(a + ENCODE_CHUNK, self.n_frames) - lo])
+        return torch.cat(parts)
 
     def context(self, frames: np.ndarray) -> torch.Tensor:
         """The context ``[len(frames), cond_dim]`` of ``frames``, read from ``reach`` frames either side.
@@ -343,8 +358,11 @@ class InnerSampler:
 
     def _neighbours(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Previous and next frames' cells (silence beyond the ends)."""
-        padded = torch.cat([self.zeros, self.accomp[0], self.zeros])
-        return padded[frames], padded[frames + 2]
+        roll = self.accomp[0]
+        last = self.n_frames - 1
+        prev = torch.where((frames > 0)[:, None], roll[(frames - 1).clamp(min=0)], self.zeros)
+        nxt = torch.where((frames < last)[:, None], roll[(frames + 1).clamp(max=last)], self.zeros)
+        return prev, nxt
 
     def _repair_after(self, frames: torch.Tensor) -> None:
         """A frame that fell silent can leave a hold in the frame after it: make it an onset."""
