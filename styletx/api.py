@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import pretty_midi
 
-from styletx.diagnostics import LOGGER, quantization_note
+from styletx.diagnostics import LOGGER, collect_warnings, quantization_note
 from styletx.errors import StyleTxError
 from styletx.io.files import check_target
 from styletx.io.reader import ReadWarnings, read_midi
@@ -43,7 +43,7 @@ from styletx.music.arrange import fold_into_range, unfold, voice_parts
 from styletx.music.charts import ChordChanges, changes_track, chord_chart, parse_chart, stream_chord_changes
 from styletx.music.chords import harmonize
 from styletx.music.grid import Grid, build_grid, roll_to_notes
-from styletx.music.limits import clip_tracks, cut_stuck_notes
+from styletx.music.limits import clip_tracks, cut_stuck_notes, meter_warning
 from styletx.music.parts import select_parts
 from styletx.music.song import Note, Parts, Song, Track
 from styletx.styles import DEFAULT_STYLE, Style, load_style
@@ -132,7 +132,10 @@ class TransferResult:
 
     ``tracks`` (melody first, then the new accompaniment, then the drums) under
     ``song``'s resolution, tempo, meter and key maps are the output, in exact ticks;
-    :meth:`write` writes them. ``notes`` are informational lines for the user.
+    :meth:`write` writes them. ``notes`` are informational lines for the user;
+    ``warnings`` the ``styletx`` warnings logged while it ran (reading the source
+    included, for :func:`transfer`), which an enclosing
+    :func:`~styletx.diagnostics.collect_warnings` (the CLI's, a batch file's) also gets.
     """
 
     song: Song
@@ -142,6 +145,7 @@ class TransferResult:
     new_accomp: np.ndarray  # [T, 128]
     seconds: float
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def chart(self) -> str:
@@ -310,13 +314,23 @@ def transfer_song(
     (a chart, see :func:`parse_chart`, or ``(tick, chord)`` changes); none at all with
     ``options.reharmonize`` (the model chooses the harmony); the chords estimated from
     the input's full texture; or, for a bare melody, the style's chord model's
-    harmonisation (:func:`styletx.music.chords.harmonize`). Putting the music on the
-    grid moves notes; when it moves or drops onsets, one warning says so on the
-    ``styletx`` logger.
+    harmonisation (:func:`styletx.music.chords.harmonize`). A meter outside the style's
+    trained meters (:func:`~styletx.music.limits.meter_warning`) and notes moved or dropped
+    by putting the music on the grid each give one warning on the ``styletx`` logger;
+    the result's ``warnings`` lists them.
     """
+    with collect_warnings(forward=True) as logged:
+        result = _transfer(song, style, options or TransferOptions(), progress)
+    return dataclasses.replace(result, warnings=logged.messages)
+
+
+def _transfer(song: Song, style: Style, options: TransferOptions, progress: Progress | None,
+              ) -> TransferResult:
     t0 = time.perf_counter()
-    options = options or TransferOptions()
     settings, bars, chords = options.sampler, parse_bars(options.bars), options.chords
+    meter = meter_warning(song, style.info.meters, style.name)
+    if meter:
+        LOGGER.warning("%s: %s", song.source or "input", meter)
     parts = select_parts(song, options.melody_track)
     parts, end = cut_stuck_notes(song, parts)  # the piece ends with its music (styletx.music.limits)
     grid = build_grid(song, parts, style.steps_per_beat, style.info.harmonic_rhythm)
@@ -432,11 +446,13 @@ def transfer(
     """
     options = (options or TransferOptions()).replace(**changes)
     style_obj = style if isinstance(style, Style) else load_style(style, device=device)
-    song = load_source(src)
+    with collect_warnings(forward=True) as read:
+        song = load_source(src)
     if options.chords is None and not options.reharmonize and _is_stream(src):
         # The score's own symbols (an empty list: none, so the chords are estimated).
         options = options.replace(chords=stream_chord_changes(src, song.resolution) or None)
-    return transfer_song(song, style_obj, options, progress=progress)
+    result = transfer_song(song, style_obj, options, progress=progress)
+    return dataclasses.replace(result, warnings=[*read.messages, *result.warnings])
 
 
 def render(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import pretty_midi
 
+from styletx import __version__
 from styletx.diagnostics import WarningCollector, collect_warnings
 from styletx.errors import NoMelodyError, StyleTxError
 from styletx.io.reader import read_midi
@@ -349,7 +350,6 @@ def _run_render(args: argparse.Namespace) -> int:
             print(f"note: {note}", file=sys.stderr)
         if args.print_chords:
             print(f"chords: {result.chart}")
-        _warn_meter(src, result.song, style)
         print(f"wrote {dst}{' and its .wav' if args.wav else ''} ({result.seconds:.2f} s)")
     return 2 if failures else 0
 
@@ -377,15 +377,6 @@ def _adapted_style(args: argparse.Namespace) -> Any:
     style = adapted.style
     shutil.rmtree(adapted.directory, ignore_errors=True)  # the weights are loaded
     return style
-
-
-def _warn_meter(src: Path, song: Song, style: Any) -> None:
-    """One line on stderr when the input's meter is outside the style's trained meters."""
-    from styletx.music.limits import meter_warning
-
-    line = meter_warning(song, style.info.meters, style.name)
-    if line:
-        print(f"styletx: warning: {src}: {line}", file=sys.stderr)
 
 
 # -------------------------------------------------------------------------- batch
@@ -857,6 +848,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print every warning (default: a one-line summary)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in COMMANDS:
         add(subparsers)
