@@ -42,7 +42,7 @@ from styletx.model.start import guide_melody, starting_roll
 from styletx.music.arrange import fold_into_range, unfold, voice_parts
 from styletx.music.charts import ChordChanges, changes_track, chord_chart, parse_chart, stream_chord_changes
 from styletx.music.chords import harmonize
-from styletx.music.grid import Grid, build_grid, roll_to_notes
+from styletx.music.grid import Grid, roll_to_notes
 from styletx.music.limits import clip_tracks, cut_stuck_notes, meter_warning
 from styletx.music.parts import select_parts
 from styletx.music.song import Note, Parts, Song, Track
@@ -333,7 +333,7 @@ def _transfer(song: Song, style: Style, options: TransferOptions, progress: Prog
         LOGGER.warning("%s: %s", song.source or "input", meter)
     parts = select_parts(song, options.melody_track)
     parts, end = cut_stuck_notes(song, parts)  # the piece ends with its music (styletx.music.limits)
-    grid = build_grid(song, parts, style.steps_per_beat, style.info.harmonic_rhythm)
+    grid = style.grid(song, parts)
     if grid.n_frames > MAX_FRAMES:
         raise StyleTxError(
             f"piece too long for style transfer: {grid.n_bars} bars, {grid.n_frames} frames "
