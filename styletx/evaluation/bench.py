@@ -609,11 +609,16 @@ def command_line() -> str:
 def train_style_classifier(
     seed: int = 0, pieces_per_style: int = 200, progress: bool = True
 ) -> StyleClassifier:
-    """Train the style classifier on every installed style's training split."""
+    """Train the style classifier on the training split of every style with a recipe.
+
+    Its classes are the recipes' styles, whose corpora ``styletx data`` builds. An
+    installed user style has no corpus here, so it is no class (its ``style_prob`` is NaN,
+    :meth:`~styletx.evaluation.styleclass.StyleClassifier.style_prob`) and does not stop
+    the training.
+    """
     from tqdm import tqdm
 
     from styletx.evaluation.styleclass import train_classifier
-    from styletx.styles import styles
 
     def loader(cp: CorpusPiece) -> Callable[[], tuple[str, Any]]:
         def load() -> tuple[str, Any]:
@@ -622,7 +627,7 @@ def train_style_classifier(
         return load
 
     loaders = {}
-    for s in styles():
+    for s in sorted(RECIPES):
         pool = corpus_pieces(s, "train")
         if not pool:
             raise StyleTxError(f"no training corpus for style {s!r}: run `styletx data {s}` first")

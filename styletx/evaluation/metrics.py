@@ -37,6 +37,18 @@ parallels
 above_melody
     Share of accompaniment onsets above the sounding melody note: an accompaniment
     that climbs over the tune buries it.
+
+An independent judge, on purpose. The chords a transfer follows come from the grid
+(:func:`styletx.music.chords.chord_track`: frame profiles of the quantised roll, the
+lowest cell as the bass, a Viterbi path that resists changes). The evaluator builds its
+own profiles and bass (:func:`segment_profiles`, :func:`segment_bass`) from the notes in
+exact ticks and judges each half bar on its own, so an error in quantising, in the
+grid's bass or in the smoothing shows up as lost agreement instead of being shared by
+the renderer and its judge; the same code path would agree with itself by construction.
+What it does share with ``music/`` is the vocabulary: the chord templates and their
+scores (:func:`~styletx.music.chords.chord_scores`), the key's scale
+(:func:`~styletx.music.chords.scale_mask`), key estimation and the parallels count,
+so "the same chord" and "in key" mean one thing everywhere.
 """
 
 from __future__ import annotations
