@@ -14,7 +14,6 @@ There is one transfer path: :func:`transfer_song` with a :class:`TransferOptions
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import os
@@ -23,7 +22,6 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +37,7 @@ from styletx.io.writer import midi_bytes, write_midi
 from styletx.model.sampler import resample_accompaniment
 from styletx.model.settings import DEFAULT_SETTINGS, Progress, SamplerSettings
 from styletx.model.start import guide_melody, starting_roll
+from styletx.model.threads import torch_threads
 from styletx.music.arrange import fold_into_range, unfold, voice_parts
 from styletx.music.charts import ChordChanges, changes_track, chord_chart, parse_chart, stream_chord_changes
 from styletx.music.chords import harmonize
@@ -60,22 +59,6 @@ DEFAULT_THREADS = 1
 """Torch CPU threads while sampling. The sampler makes thousands of tiny tensor calls;
 waking a thread pool for each made it 30-40x slower on a loaded 2-core machine, so every
 entry point (API, CLI, batch) samples on one thread unless told otherwise."""
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run a block with torch on ``n`` CPU threads, then restore the caller's setting."""
-    import torch
-
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ import mido
 import pytest
 
 from styletx.api import render
-from styletx.cli import describe, format_info, main
+from styletx.cli import format_info, main
+from styletx.describe import describe
 from styletx.io.reader import read_midi
 from styletx.io.writer import write_midi
 from styletx.music.limits import STUCK_QUARTERS, clip_notes, cut_stuck_notes, meter_warning, music_end

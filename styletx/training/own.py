@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -552,7 +553,18 @@ class Adapted:
     steps: int
     seconds: float
     directory: Path
+    """The work folder the weights were trained in (:func:`adapt_style` removes it once loaded)."""
     examples: list[str]
+    saved: Path | None = None
+    """The user style's folder, when :func:`adapt_style` kept it (``save_as``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: what was adapted from what, how long it took and where it was saved
+        (a fit not measured, when the base was given, is null)."""
+        fits = {k: None if math.isnan(v) else v for k, v in self.fits.items()}
+        return {"style": self.style.name, "base": self.base, "fits": fits, "steps": self.steps,
+                "seconds": self.seconds, "examples": self.examples,
+                "saved": None if self.saved is None else str(self.saved), "summary": self.describe()}
 
     def describe(self) -> str:
         ranked = ", ".join(f"{k} {v:.1f}" for k, v in sorted(self.fits.items(), key=lambda x: x[1]))
@@ -658,3 +670,40 @@ def save_adapted(adapted: Adapted, name: str, force: bool = False) -> Path:
     replace(info, name=name).save(partial)
     write_model_card(partial)
     return install(partial, target)
+
+
+def adapt_style(
+    examples: Sequence[str | Path],
+    *,
+    base: str | None = None,
+    seconds: float | None = None,
+    max_steps: int | None = None,
+    seed: int | None = None,
+    save_as: str | None = None,
+    force: bool = False,
+    threads: int = 1,
+) -> Adapted:
+    """``render --style-from``: :func:`adapt` with its checks and clean-up, for every caller.
+
+    A bad ``save_as`` is refused before any time is spent (:func:`check_name`).
+    ``seconds`` defaults to :data:`ADAPT_SECONDS`. Training, unlike sampling, gains from
+    a second thread, so it runs on ``threads`` or two, whichever is more (where the
+    machine has two), and the caller's setting is restored. With ``save_as`` the model is
+    kept as that user style (:func:`save_adapted`, into ``saved``); either way the work
+    folder is removed once the weights are loaded, so nothing is left behind.
+    """
+    import os
+
+    from styletx.model.threads import torch_threads
+    from styletx.styles import user_styles_dir
+
+    if save_as:
+        check_name(save_as, user_styles_dir() / save_as, force)
+    with torch_threads(max(threads, min(2, os.cpu_count() or 1))):
+        adapted = adapt(examples, base=base, seconds=ADAPT_SECONDS if seconds is None else seconds,
+                        max_steps=max_steps, seed=seed or 0, name=save_as or "adapted")
+    try:
+        saved = save_adapted(adapted, save_as, force=force) if save_as else None
+    finally:
+        shutil.rmtree(adapted.directory, ignore_errors=True)  # the weights are loaded
+    return replace(adapted, saved=saved)
