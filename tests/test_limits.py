@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import mido
@@ -106,17 +105,17 @@ def test_a_pickup_bar_is_not_a_meter() -> None:
 
 
 @pytest.fixture
-def four_four_style(tiny_style: str) -> Iterator[str]:
-    """The tiny style, its ``style.json`` saying it was trained on 4/4 only."""
+def four_four_style(tiny_style: str, tmp_path: Path) -> str:
+    """A copy of the tiny style, as a folder path, whose ``style.json`` says it was trained on
+    4/4 only (a copy: a batch in this process keeps the styles it loaded by name)."""
     import os
+    import shutil
 
-    root = Path(os.environ["STYLETX_MODELS"]) / tiny_style / "style.json"
-    info = json.loads(root.read_text())
-    root.write_text(json.dumps({**info, "meters": ["4/4"]}))
-    try:
-        yield tiny_style
-    finally:
-        root.write_text(json.dumps(info))
+    folder = tmp_path / "four-four"
+    shutil.copytree(Path(os.environ["STYLETX_MODELS"]) / tiny_style, folder)
+    info = json.loads((folder / "style.json").read_text())
+    (folder / "style.json").write_text(json.dumps({**info, "meters": ["4/4"]}))
+    return str(folder)
 
 
 def test_render_warns_about_the_meter(four_four_style: str, tmp_path: Path,
