@@ -11,13 +11,12 @@ too busy to read or to paste back as ``--chords``.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pretty_midi
 
 from styletx.errors import NoMelodyError
-from styletx.io.reader import read_midi
+from styletx.io.reader import MidiSource, read_midi
 from styletx.music.charts import chord_chart
 from styletx.music.grid import build_grid
 from styletx.music.parts import part_stats, select_parts
@@ -31,8 +30,9 @@ CHART_STEPS = 4
 """Grid steps per beat for the chart: the chords need no finer grid."""
 
 
-def describe_file(path: str | os.PathLike[str], melody_track: int | str | None = None) -> dict[str, Any]:
-    """:func:`describe` of the MIDI file at ``path``, its melody chosen as ``render`` would
+def describe_file(src: MidiSource, melody_track: int | str | None = None) -> dict[str, Any]:
+    """:func:`describe` of a MIDI file (a path or the file's bytes, as
+    :func:`~styletx.io.reader.read_midi` takes), its melody chosen as ``render`` would
     (or ``melody_track``); a file without a clear melody is described, not refused.
 
     Raises
@@ -41,7 +41,7 @@ def describe_file(path: str | os.PathLike[str], melody_track: int | str | None =
         The file cannot be read (:func:`~styletx.io.reader.read_midi`), or ``melody_track``
         names no part.
     """
-    song = read_midi(path)
+    song = read_midi(src)
     try:
         parts: Parts | NoMelodyError = select_parts(song, melody_track)
     except NoMelodyError as e:

@@ -28,6 +28,8 @@ def test_describe_file_is_what_info_prints(name: str, capsys: pytest.CaptureFixt
     assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(info))
     assert info["chords_per"] == "half_bar"  # per half bar whatever the style, on purpose
     assert info["chords"] and info["file"] == str(FIXTURES / name)
+    sent = describe_file((FIXTURES / name).read_bytes())
+    assert {**sent, "file": info["file"]} == info
 
 
 def test_describe_file_refuses_a_bad_file_in_one_error() -> None:
@@ -53,6 +55,9 @@ def test_report_card_is_what_eval_prints(tiny_style: str, tmp_path: Path,
     assert capsys.readouterr().out.strip() == card.text()
     png = card.plot(tmp_path / "card.png")
     assert png.read_bytes().startswith(b"\x89PNG")
+    sent = report_card(src.read_bytes(), out.read_bytes(), tiny_style)  # what a service receives
+    assert (sent.input_file, sent.output_file) == ("input", "output")
+    assert sent.to_dict()["output"] == data["output"]
 
 
 def test_report_card_of_a_bad_file_is_an_error_before_the_style_loads(tmp_path: Path) -> None:

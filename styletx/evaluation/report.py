@@ -15,7 +15,7 @@ from typing import Any
 
 from styletx.evaluation.bench import find_classifier, finite, score_transfer
 from styletx.evaluation.metrics import format_report, model_nll, plot_report
-from styletx.io.reader import read_midi
+from styletx.io.reader import MidiSource, read_midi
 from styletx.model.settings import Progress
 from styletx.music.parts import select_parts
 from styletx.styles import Style, load_style
@@ -26,6 +26,7 @@ class ReportCard:
     """One transfer's metrics: the output's, the input's and the style data's."""
 
     input_file: str
+    """The input's path (``"input"`` when it was given as bytes)."""
     output_file: str
     style: str
     output: dict[str, float]
@@ -52,15 +53,16 @@ class ReportCard:
 
 
 def report_card(
-    input_file: str | os.PathLike[str],
-    output_file: str | os.PathLike[str],
+    input_file: MidiSource,
+    output_file: MidiSource,
     style: str | Style,
     *,
     melody_track: int | str | None = None,
     progress: Progress | None = None,
 ) -> ReportCard:
     """Score ``output_file``, a transfer of ``input_file`` into ``style`` (a name, a folder
-    path or a loaded :class:`Style`).
+    path or a loaded :class:`Style`). The files are paths or their bytes
+    (:func:`~styletx.io.reader.read_midi`).
 
     The input's melody is chosen as ``render`` chose it (or ``melody_track``) and found
     again among the output's parts. The files are read before the style loads, so a bad
@@ -86,5 +88,5 @@ def report_card(
     m["input"]["nll"] = model_nll(style, song_in, parts_in)
     if progress:
         progress(3, 3)
-    return ReportCard(os.fspath(input_file), os.fspath(output_file), style.name, m["output"],
-                      m["input"], data)
+    return ReportCard(song_in.source or "input", song_out.source or "output", style.name,
+                      m["output"], m["input"], data)
