@@ -162,7 +162,7 @@ def read_midi(src: MidiSource, *, warnings: ReadWarnings | None = None) -> Song:
         song = _from_smf(_parse(data, label), label, found)
         if not isinstance(src, bytes):
             song.source = os.fspath(src)
-    _check_song(song, label)
+    check_song(song, label)
     found.add("zero length notes", sum(n.end == n.start for t in song.tracks for n in t.notes))
     if warnings is None and found.any():
         LOGGER.warning("%s: %s", label, found.summary())
@@ -429,8 +429,8 @@ def _from_pretty_midi(pm: pretty_midi.PrettyMIDI, warnings: ReadWarnings) -> Son
     )
 
 
-def _check_song(song: Song, label: str) -> None:
-    """Enforce the content rules and limits that hold for every kind of input."""
+def check_song(song: Song, label: str) -> None:
+    """Enforce the content rules and limits that hold for every kind of input (scores too)."""
     n_notes = sum(len(t.notes) for t in song.tracks)
     if n_notes == 0:
         raise BadMidiError(f"{label}: the file has no notes")
