@@ -22,12 +22,12 @@ import pretty_midi
 
 from styletx.diagnostics import WarningCollector, collect_warnings
 from styletx.errors import NoMelodyError, StyleTxError
-from styletx.io.reader import read_midi
 from styletx.model.settings import SamplerSettings, ScheduleName
 from styletx.music.parts import SKYLINE, part_stats, select_parts
 from styletx.music.song import Parts, Song
 from styletx.music.timing import bar_number, bar_starts, duration_seconds, has_pickup, tick_to_seconds
 from styletx.progress import progress_bar
+from styletx.score.read import MUSICXML_SUFFIXES, read_song
 
 if TYPE_CHECKING:
     from styletx.api import TransferOptions
@@ -53,11 +53,11 @@ def _subcommand(subparsers: Subparsers, name: str, run: Callable[[argparse.Names
 
 def _add_info(subparsers: Subparsers) -> None:
     p = _subcommand(subparsers, "info", _run_info,
-        help="show a MIDI file's parts, chosen melody, tempo, meter and key",
-        description="Show the parts of a MIDI file, which one styletx takes as the melody "
-        "and why, and its tempo, time-signature and key maps.",
+        help="show a MIDI file's or score's parts, chosen melody, tempo, meter, key and chords",
+        description="Show the parts of a MIDI file or MusicXML score, which one styletx takes "
+        "as the melody and why, its tempo, time-signature and key maps, and a score's chord symbols.",
     )
-    p.add_argument("files", nargs="+", metavar="file", help="MIDI file(s) (.mid)")
+    p.add_argument("files", nargs="+", metavar="file", help="MIDI file(s) (.mid) or scores (.musicxml, .mxl)")
     add_melody_args(p)
     p.add_argument("--json", action="store_true",
                    help="print JSON instead of text (a list when several files are given)")
@@ -153,6 +153,11 @@ def describe(song: Song, parts: Parts | NoMelodyError) -> dict[str, Any]:
         "key_signatures": [{**at(k.tick), "key": k.name, "tonic": k.tonic, "minor": k.minor}
                            for k in song.key_signatures],
         "chords": _chart(song, parts),
+        "title": song.title,
+        "composer": song.composer,
+        "chord_symbols": [{**at(c.tick), "symbol": c.figure, "chord": c.chord.name if c.chord else "N.C."}
+                          for c in song.chord_symbols],
+        "read_notes": song.read_notes,
     }
 
 
@@ -169,8 +174,13 @@ def _chart(song: Song, parts: Parts | NoMelodyError) -> str | None:
 def format_info(info: dict[str, Any]) -> str:
     """Render :func:`describe`'s result as text for a terminal."""
     pickup = ", starting with a pickup bar" if info["pickup"] else ""
+    kind = ("a score" if Path(info["file"] or "").suffix.lower() in MUSICXML_SUFFIXES
+            else f"MIDI type {info['midi_type']}")
     lines = [
-        f"{info['file']}: MIDI type {info['midi_type']}, {info['resolution']} ticks per quarter",
+        f"{info['file']}: {kind}, {info['resolution']} ticks per quarter",
+        *([f"title: {info['title']}" + (f", by {info['composer']}" if info["composer"] else "")]
+          if info["composer"] or kind == "a score" else []),
+        *(f"note: {n}" for n in info["read_notes"]),
         f"length: {info['duration_seconds']:.2f} s, {info['bars']} bars{pickup}",
         "",
         f"{'part':>4}  {'name':<20} {'ch':>3}  {'instrument':<26} {'notes':>6} {'poly':>4}  role",
@@ -187,6 +197,9 @@ def format_info(info: dict[str, Any]) -> str:
         lines += ["", f"melody: none: {info['melody']['reason']}", ""]
     else:
         lines += ["", f"melody: {info['melody']['reason']}", ""]
+    if info["chord_symbols"]:
+        lines += ["chord symbols (the chart the accompaniment follows): "
+                  + " ".join(f"{c['bar']}:{c['symbol']}" for c in info["chord_symbols"]), ""]
     if info["chords"]:
         lines += [f"chords (per half bar): {info['chords']}", ""]
     for title, key, value, default in (
@@ -210,7 +223,7 @@ def _run_info(args: argparse.Namespace) -> int:
     failures = 0
     for i, path in enumerate(args.files):
         try:
-            song = read_midi(path)
+            song = read_song(path)
             try:
                 parts: Parts | NoMelodyError = select_parts(song, args.melody_track)
             except NoMelodyError as e:
@@ -240,7 +253,7 @@ def _add_render(subparsers: Subparsers) -> None:
         description="Keep the melody of each input note for note and resample its "
         "accompaniment under a style model (Lu & Su's Algorithm 1).",
     )
-    p.add_argument("inputs", nargs="+", help="input MIDI file(s)")
+    p.add_argument("inputs", nargs="+", help="input MIDI file(s) or MusicXML/MXL score(s)")
     p.add_argument("-o", "--output", required=True,
                    help="output file (one input) or folder (several inputs, or ending in /)")
     which = p.add_mutually_exclusive_group()
@@ -265,7 +278,7 @@ def _add_render(subparsers: Subparsers) -> None:
     harmony = p.add_mutually_exclusive_group()
     harmony.add_argument("--chords", metavar="CHART",
                          help="the chords to follow, bar by bar, e.g. 'C | Am7 | Dm7 G7 | C' "
-                         "(default: estimated from the input)")
+                         "(default: a score's chord symbols, else estimated from the input)")
     harmony.add_argument("--reharmonize", action="store_true",
                          help="let the model choose its own chords instead of the song's")
     p.add_argument("--print-chords", action="store_true",
@@ -807,8 +820,8 @@ def _eval_pair(args: argparse.Namespace) -> int:
                            "target style")
     if args.plot and args.plot.exists() and not args.force:
         raise StyleTxError(f"{args.plot} exists; use --force to replace it")
-    song_in = read_midi(args.files[0])
-    song_out = read_midi(args.files[1])
+    song_in = read_song(args.files[0])
+    song_out = read_song(args.files[1])
     parts_in = select_parts(song_in, args.melody_track)
     style = load_style(style_arg(args))
     with progress_bar(f"eval {Path(args.files[1]).name}") as bar:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import zipfile
 from fractions import Fraction
 from pathlib import Path
@@ -388,7 +389,7 @@ def _chord_symbols(score: Any) -> list[ChordSymbol]:
     out = []
     for part in score.parts:
         for cs in part.flatten().getElementsByClass(harmony.ChordSymbol):
-            figure = _one_line(cs.figure or "")
+            figure = re.sub(r"(^|/)([A-G])-", r"\1\2b", _one_line(cs.figure or ""))  # music21's B- is Bb
             if isinstance(cs, harmony.NoChord) or not cs.pitches:
                 out.append(ChordSymbol(_tick(cs.offset), "N.C.", None))
                 continue

@@ -177,13 +177,17 @@ def _snap(q: Fraction, swing: bool) -> Fraction:
     """A time in quarters on the written grid: sixteenths and triplet eighths; swing written straight."""
     beat, pos = divmod(q, 1)
     if swing:  # 0 -> 0, 2/3 -> 1/2, 1 -> 1, linear between; then sixteenths
-        pos = pos * Fraction(3, 4) if pos <= Fraction(2, 3) else Fraction(1, 2) + (pos - Fraction(2, 3)) * Fraction(3, 2)
+        two_thirds = Fraction(2, 3)
+        pos = pos * 3 / 4 if pos <= two_thirds else Fraction(1, 2) + (pos - two_thirds) * 3 / 2
         return beat + Fraction(round(pos * 4), 4)
     sixteenth, triplet = Fraction(round(pos * 4), 4), Fraction(round(pos * 3), 3)
     return beat + (sixteenth if abs(sixteenth - pos) <= abs(triplet - pos) else triplet)
 
 
-def _events(track: Track, resolution: int, *, swing: bool, legato: bool) -> list[tuple[Fraction, Fraction, list[int]]]:
+_Event = tuple[Fraction, Fraction, list[int]]
+
+
+def _events(track: Track, resolution: int, *, swing: bool, legato: bool) -> list[_Event]:
     """The track as (start, end, pitches) chords in quarters, one per onset, held to the next onset."""
     by_start: dict[Fraction, list[tuple[Fraction, int]]] = defaultdict(list)
     for n in track.notes:
@@ -213,7 +217,7 @@ def _notated_part(track: Track, bars: list[_Bar], song: Song, *, swing: bool, le
 
     part = stream.Part()
     part.partName = track.name or "Part"
-    inst = instrument.instrumentFromMidiProgram(track.program) if not track.is_drum else instrument.Percussion()
+    inst = instrument.Percussion() if track.is_drum else instrument.instrumentFromMidiProgram(track.program)
     inst.partName = part.partName
     part.insert(0, inst)
     mean = sum(n.pitch for n in track.notes) / max(1, len(track.notes))
@@ -248,7 +252,8 @@ def _notated_part(track: Track, bars: list[_Bar], song: Song, *, swing: bool, le
                 obj = chord.Chord(spelled) if len(spelled) > 1 else note.Note(spelled[0])
                 obj.quarterLength = stop - begin
                 if start < lo or end > hi:
-                    obj.tie = tie.Tie("continue" if start < lo and end > hi else "stop" if start < lo else "start")
+                    kind = "continue" if start < lo and end > hi else "stop" if start < lo else "start"
+                    obj.tie = tie.Tie(kind)
                 m.insert(float(begin - lo), obj)
                 pos = stop
             if end > hi:
@@ -285,7 +290,8 @@ def _sharps(tonic: int, minor: bool) -> int:
 
 
 def _copied_part(part: Any) -> Any:
-    """The input's part as it came in, less what is written once elsewhere (chords, tempi, extra instruments)."""
+    """The input's part as it came in, less what is written once elsewhere (chords, tempi) and
+    any instrument after the first."""
     from music21 import harmony, instrument, tempo
 
     out = copy.deepcopy(part)
