@@ -335,9 +335,12 @@ def transfer_song(
     notes: list[str] = []
     settings = _with_style_defaults(settings, style)
     if melody_only:
-        notes.append("no accompaniment in the input: harmonising the melody from scratch")
         settings = dataclasses.replace(settings, strength=1.0)
-        grid.chords = harmonize(grid.melody, grid.meta(), grid.steps_per_beat, style.chord_model)
+        if song.chord_symbols and chords is None and not options.reharmonize:
+            notes.append("no accompaniment in the input: writing one from scratch")
+        else:
+            notes.append("no accompaniment in the input: harmonising the melody from scratch")
+            grid.chords = harmonize(grid.melody, grid.meta(), grid.steps_per_beat, style.chord_model)
     if isinstance(chords, str):
         grid.chords = parse_chart(chords, grid)
     elif chords is not None:

@@ -337,13 +337,15 @@ def _track(part: Any, index: int) -> Track:
 
 
 def _tempos(score: Any) -> list[TempoChange]:
+    """The tempo marks of every part, one per change (an unfolded repeat restates its marks)."""
     by_tick: dict[int, TempoChange] = {}
     for mm in score.flatten().getElementsByClass("MetronomeMark"):
         qpm = mm.getQuarterBPM()
         if qpm and qpm > 0:
             tick = _tick(mm.offset)
             by_tick[tick] = TempoChange(tick, round(60e6 / qpm))
-    return [by_tick[k] for k in sorted(by_tick)]
+    changes = [by_tick[k] for k in sorted(by_tick)]
+    return [t for i, t in enumerate(changes) if i == 0 or t.us_per_quarter != changes[i - 1].us_per_quarter]
 
 
 def _meters(score: Any) -> list[TimeSignature]:
