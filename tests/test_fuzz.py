@@ -163,7 +163,8 @@ BAD_SCORES: dict[str, Callable[[], bytes]] = {
     "huge_text_node.musicxml": lambda: SCORE.replace("Chord Symbols", "x" * 100_000_000).encode(),
     "entity_bomb.musicxml": lambda: (
         '<?xml version="1.0"?><!DOCTYPE score-partwise [<!ENTITY a "aaaaaaaaaa">'
-        + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">' for p, c in zip("abcdefgh", "bcdefghi"))
+        + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">'
+                  for p, c in zip("abcdefgh", "bcdefghi", strict=True))
         + f']><score-partwise version="3.1"><work><work-title>&i;</work-title></work>{_PART_LIST}'
         '<part id="P1"/></score-partwise>').encode(),
     "external_entity.musicxml": lambda: (

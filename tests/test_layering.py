@@ -1,6 +1,7 @@
 """The package's layers: which subpackage may import which, and what stays torch-free.
 
-The flow is MIDI (``io``) or a score (``score``, which reads MIDI through ``io`` too) -> music (``music``) -> model and sampler (``model``) -> MIDI,
+The flow is MIDI (``io``) or a score (``score``, which reads MIDI through ``io`` too) ->
+music (``music``) -> model and sampler (``model``) -> MIDI,
 with ``training`` and ``evaluation`` beside the render path and the application
 modules (``api``, ``batch``, ``cli``, ``preview``, ``styles``, ...) on top. The rules
 below are the ones each subpackage's docstring states; they are checked on the source,

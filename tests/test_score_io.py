@@ -77,7 +77,8 @@ def style(_tiny_models: Path) -> Style:
 
 
 @pytest.fixture(scope="module")
-def rendered(style: Style, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[TransferResult, Path]]:
+def rendered(style: Style,
+             tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[TransferResult, Path]]:
     """Every fixture transferred once (melody: part 0), written as MusicXML and as MIDI."""
     out = tmp_path_factory.mktemp("scores")
     results = {}
@@ -93,7 +94,8 @@ def test_the_fixtures_are_what_the_generator_writes(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(FIXTURES / "make_scores.py"), str(tmp_path)], check=True)
     assert CASES == sorted(p.stem for p in tmp_path.glob("*.musicxml"))
     for case in CASES:
-        assert (tmp_path / f"{case}.musicxml").read_text() == (FIXTURES / f"{case}.musicxml").read_text(), case
+        made, committed = tmp_path / f"{case}.musicxml", FIXTURES / f"{case}.musicxml"
+        assert made.read_text() == committed.read_text(), case
 
 
 @pytest.mark.parametrize("case", CASES)
