@@ -39,7 +39,7 @@ import numpy as np
 
 from styletx.errors import BadMidiError, StyleTxError
 from styletx.io.files import StrPath
-from styletx.io.reader import MIDI_SUFFIXES, ReadWarnings, check_song, read_midi
+from styletx.io.reader import MIDI_SUFFIXES, ReadWarnings, check_song, one_line, read_capped, read_midi
 from styletx.music.charts import symbol_chord
 from styletx.music.song import ChordSymbol, KeySignature, Note, Song, TempoChange, TimeSignature, Track
 
@@ -105,7 +105,7 @@ def read_score(src: StrPath | bytes) -> Song:
     StyleTxError
         The file cannot be read.
     """
-    data, label = _load(src)
+    data, label = read_capped(src, MAX_SCORE_BYTES, BadScoreError, "score")
     root = _parse_xml(_unpack(data, label) if data.startswith(b"PK") else data, label)
     _check_divisions(root, label)
     score = _build(root, label)
@@ -166,27 +166,7 @@ def song_from_stream(stream: Any, label: str = "<music21 stream>") -> Song:
 
 
 def _one_line(text: object) -> str:
-    return " ".join(str(text).split())[:300]
-
-
-def _load(src: StrPath | bytes) -> tuple[bytes, str]:
-    """The file's bytes and a label, refusing anything over the size caps before reading it."""
-    if isinstance(src, bytes):
-        data, label = src, "<bytes>"
-    else:
-        label = _one_line(os.fspath(src))
-        try:
-            size = os.stat(src).st_size
-            if size > MAX_SCORE_BYTES:
-                raise BadScoreError(f"{label}: score too large ({size >> 20} MiB; "
-                                    f"limit {MAX_SCORE_BYTES >> 20} MiB)")
-            with open(src, "rb") as f:
-                data = f.read(MAX_SCORE_BYTES + 1)
-        except OSError as e:
-            raise StyleTxError(f"cannot read {label}: {e.strerror or e}") from e
-    if len(data) > MAX_SCORE_BYTES:
-        raise BadScoreError(f"{label}: score too large (limit {MAX_SCORE_BYTES >> 20} MiB)")
-    return data, label
+    return one_line(text)[:300]
 
 
 def _unpack(data: bytes, label: str) -> bytes:
