@@ -77,7 +77,7 @@ def add_melody_args(p: argparse._ActionsContainer) -> None:
 def add_style_dir_arg(group: argparse._MutuallyExclusiveGroup) -> None:
     """``--style-dir DIR``, beside ``--style NAME`` in ``group`` (one or the other)."""
     group.add_argument("--style-dir", metavar="DIR", default=None,
-                       help="a style folder (model.safetensors + config.json) instead of an "
+                       help="a style folder (weights + model config) instead of an "
                        "installed style's name; --style ./DIR does the same")
 
 
@@ -470,11 +470,11 @@ def _add_styles(subparsers: Subparsers) -> None:
 
 
 def _remove_style(args: argparse.Namespace) -> int:
-    from styletx.model.config import WEIGHTS_NAME
+    from styletx.stylefolder.format import is_style_folder
     from styletx.styles import remove_user_style, user_styles_dir
 
     directory = user_styles_dir() / args.remove
-    if "/" in args.remove or not (directory / WEIGHTS_NAME).is_file():
+    if "/" in args.remove or not is_style_folder(directory):
         remove_user_style(args.remove)  # not a user style: raises with the reason
     if not args.yes:
         try:
@@ -489,21 +489,20 @@ def _remove_style(args: argparse.Namespace) -> int:
 
 
 def _run_styles(args: argparse.Namespace) -> int:
-    from styletx.model.config import CONFIG_NAME
-    from styletx.styles import read_info, style_origins, user_styles_dir
+    from styletx.stylefolder.format import StyleFolder
+    from styletx.styles import style_origins, user_styles_dir
 
     if args.remove:
         return _remove_style(args)
     rows = []
     for name, (directory, origin) in sorted(style_origins().items()):
-        info = read_info(directory)
-        # the JSON, not ModelConfig: listing styles should not load torch
-        cfg = json.loads((directory / CONFIG_NAME).read_text())
+        folder = StyleFolder(directory)
+        info, cfg = folder.read_info(), folder.read_config()  # torch-free: listing styles stays fast
         rows.append({
             "name": name,
             "meters": info.meters,
-            "steps_per_beat": cfg["steps_per_beat"],
-            "pitch_range": [cfg["pitch_lo"], cfg["pitch_hi"] - 1],
+            "steps_per_beat": cfg.steps_per_beat,
+            "pitch_range": [cfg.pitch_lo, cfg.pitch_hi - 1],
             "temperature": info.temperature,
             "chords_per": info.harmonic_rhythm,
             "instrumentation": [f"{p.name} (program {p.program}{', bass line' if p.role == 'bass' else ''})"

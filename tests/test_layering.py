@@ -1,8 +1,9 @@
 """The package's layers: which subpackage may import which, and what stays torch-free.
 
 The flow is MIDI (``io``) -> music (``music``) -> model and sampler (``model``) -> MIDI,
-with ``training`` and ``evaluation`` beside the render path and the application
-modules (``api``, ``batch``, ``cli``, ``preview``, ``styles``, ...) on top. The rules
+with the style folder's format and the installed styles (``stylefolder``) one floor
+above the model, ``training`` and ``evaluation`` beside the render path and the
+application modules (``api``, ``batch``, ``cli``, ``preview``, ``styles``, ...) on top. The rules
 below are the ones each subpackage's docstring states; they are checked on the source,
 so an import inside a function counts as much as one at the top.
 """
@@ -24,7 +25,9 @@ ALLOWED = {
     "io": {"errors", "io", "music"},
     "music": {"errors", "music"},
     "model": {"errors", "music", "model"},
-    "training": {"errors", "paths", "io", "music", "model", "training", "styles"},
+    # the style folder: below both training (which writes it) and the application (which reads it)
+    "stylefolder": {"errors", "io", "music", "model", "stylefolder"},
+    "training": {"errors", "paths", "io", "music", "model", "stylefolder", "training"},
     "evaluation": {"errors", "paths", "io", "music", "model", "training", "styles", "evaluation", "api"},
 }
 # Third-party packages a subpackage must not import at all.
@@ -32,6 +35,7 @@ FORBIDDEN = {
     "io": {"torch", "safetensors", "music21", "matplotlib"},
     "music": {"torch", "safetensors", "mido", "pretty_midi", "matplotlib"},
     "model": {"mido", "pretty_midi", "matplotlib"},
+    "stylefolder": {"mido", "pretty_midi", "matplotlib", "music21"},  # torch only lazily (see TORCH_FREE)
 }
 # The application modules on the render path: they never reach training, evaluation or the CLI.
 RENDER_PATH = {"api", "batch", "preview", "styles", "progress", "diagnostics", "errors", "paths"}
@@ -96,6 +100,7 @@ TORCH_FREE = [
       for p in sorted((PACKAGE / layer).glob("[!_]*.py"))),
     "styletx", "styletx.cli", "styletx.styles", "styletx.progress", "styletx.diagnostics",
     "styletx.preview", "styletx.model.config", "styletx.model.settings", "styletx.training.recipes",
+    "styletx.stylefolder.format", "styletx.stylefolder.installed",
     "styletx.evaluation.metrics",
 ]
 

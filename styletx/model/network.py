@@ -40,7 +40,7 @@ from safetensors.torch import load_file, save
 from torch import Tensor, nn
 
 from styletx.errors import StyleTxError
-from styletx.model.config import CONFIG_NAME, WEIGHTS_NAME, ModelConfig
+from styletx.model.config import ModelConfig
 from styletx.model.settings import HarmonyPrior
 from styletx.music.chords import N_CHORD_TOKENS, QUALITIES, chord_tone_mask
 from styletx.music.encoding import (
@@ -560,25 +560,22 @@ def resolve_device(name: str = "auto") -> torch.device:
     raise StyleTxError(f"unknown device {name!r} (use auto, cpu or cuda)")
 
 
-def checkpoint_files(model: StyleNet) -> dict[str, bytes]:
-    """The files of a checkpoint as bytes: the weights (safetensors) and ``config.json``.
+def weights_bytes(model: StyleNet) -> bytes:
+    """The model's weights as safetensors bytes (a plain ``state_dict``, no pickle).
 
-    Writing them is the training side's job (atomically, :func:`styletx.training.train.save_checkpoint`);
-    the model layer only says what they hold.
+    Which file they go in, beside which config, is the style folder's business
+    (:mod:`styletx.stylefolder.format`); the model layer sees bytes, not folders.
     """
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    return {WEIGHTS_NAME: save(state), CONFIG_NAME: model.cfg.to_json().encode()}
+    return save(state)
 
 
-def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> StyleNet:
-    """Load a checkpoint (:func:`checkpoint_files`; weights only, no pickle), in eval mode."""
-    d = Path(directory)
-    if not (d / WEIGHTS_NAME).is_file() or not (d / CONFIG_NAME).is_file():
-        raise StyleTxError(f"{d} is not a styletx checkpoint (needs {WEIGHTS_NAME} and {CONFIG_NAME})")
-    cfg = ModelConfig.load_json(d / CONFIG_NAME)
+def load_model(cfg: ModelConfig, weights: str | Path, device: str | torch.device = "cpu") -> StyleNet:
+    """A :class:`StyleNet` of ``cfg`` with the safetensors ``weights`` (weights only, no pickle),
+    in eval mode."""
     model = StyleNet(cfg)
     try:
-        model.load_state_dict(load_file(str(d / WEIGHTS_NAME), device="cpu"))
+        model.load_state_dict(load_file(str(weights), device="cpu"))
     except (RuntimeError, OSError) as e:
-        raise StyleTxError(f"cannot load weights from {d}: {e}") from e
+        raise StyleTxError(f"cannot load weights from {weights}: {e}") from e
     return model.to(torch.device(device)).eval()

@@ -22,7 +22,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
 
@@ -367,7 +366,6 @@ def chord_tone_mask() -> np.ndarray:
 
 
 # ----------------------------------------------------------------------- chord model
-CHORD_MODEL_NAME = "chords.json"
 SMOOTHING = 0.05
 """Pseudo-count of every chord bigram: unseen progressions stay possible, but rare."""
 
@@ -392,7 +390,7 @@ class ChordModel:
 
     Counted beat by beat on the training split, relative to the key (major and
     minor apart): how often the chord changes at a bar line and inside a bar,
-    and which chord follows which when it does. Saved as ``chords.json`` beside
+    and which chord follows which when it does. Saved in the style folder beside
     the weights; it is a bigram model, small enough to read.
     """
 
@@ -429,7 +427,7 @@ class ChordModel:
         return cls(float(rate[1]), float(rate[0]), trans, first)
 
     def to_json(self) -> str:
-        """The text of ``chords.json`` (sparse counts); the training side writes it atomically."""
+        """The saved form (sparse counts, JSON text); the training side writes it atomically."""
         d = {
             "change_at_bar": self.change_at_bar,
             "change_in_bar": self.change_in_bar,
@@ -441,12 +439,9 @@ class ChordModel:
         return json.dumps(d) + "\n"
 
     @classmethod
-    def load(cls, directory: str | Path) -> ChordModel:
-        """Read ``chords.json``; a style without one gets :meth:`uniform`."""
-        path = Path(directory, CHORD_MODEL_NAME)
-        if not path.is_file():
-            return cls.uniform()
-        d = json.loads(path.read_text())
+    def from_json(cls, text: str) -> ChordModel:
+        """Inverse of :meth:`to_json`."""
+        d = json.loads(text)
         trans = np.zeros((2, N_CHORD_TOKENS, N_CHORD_TOKENS))
         for m, a, b, c in d["transitions"]:
             trans[m, a, b] = c

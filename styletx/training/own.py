@@ -6,7 +6,7 @@ other pitched parts (drums aside) as the accompaniment, estimates the key and a
 chord track on the grid (:func:`styletx.music.grid.build_grid`), splits the files by the
 SHA-1 of their bytes, and trains -- from scratch, or by fine-tuning a shipped
 model (``--from``, the default for small data). The result is installed as a
-*user style* (:func:`styletx.styles.user_styles_dir`), atomically: the run writes
+*user style* (:func:`styletx.stylefolder.installed.user_styles_dir`), atomically: the run writes
 into a hidden ``.NAME.partial`` folder beside the target, which becomes ``NAME``
 only when training and the card are done, so Ctrl-C leaves a resumable run and
 never half a style.
@@ -19,7 +19,6 @@ per beat is fine-tuned on them for a bounded time, then renders.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import shutil
 import sys
@@ -33,13 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
-from styletx.io.files import replace_file
 from styletx.io.reader import MIDI_SUFFIXES
-from styletx.model.config import TRAIN_RECORD_NAME, ModelConfig, TrainConfig
+from styletx.model.config import ModelConfig, TrainConfig
 from styletx.model.settings import HarmonyPrior
 from styletx.music.encoding import MAX_BAR_STEPS, N_BAR_LENGTHS
 from styletx.music.song import Parts, Song
-from styletx.styles import Style, StyleInfo
+from styletx.stylefolder.format import Style, StyleFolder, StyleInfo
 from styletx.training.corpus import PieceArrays
 from styletx.training.recipes import CHUNK_BEATS
 from styletx.training.splits import Split, split_of
@@ -57,7 +55,6 @@ ADAPT_FROZEN = ["accomp_mask", "past_start", "future_end", "mel_kind", "mel_pitc
 """Few-shot adaptation trains the generator and its conditioning only: the encoder (the
 LSTMs and what feeds them) stays the base style's, which halves the cost of a step."""
 ADAPT_SECONDS = 40.0
-SPLITS_NAME = "splits.json"
 
 
 # ------------------------------------------------------------------ reading a folder
@@ -136,7 +133,7 @@ class FolderCorpus:
         return "\n".join(lines)
 
     def split_record(self) -> dict:
-        """``splits.json``: which file went where, and the rule."""
+        """The style folder's file split: which file went where, and the rule."""
         out: dict = {"rule": "SHA-1 of the file's bytes modulo 10: 8 = valid, 9 = test, else train "
                              "(styletx/training/splits.py); with fewer than 10 files at least one file is "
                              "moved to valid, and to test from 5 files on"}
@@ -330,7 +327,7 @@ def nearest_style(
     """The shipped style whose model fits the files best (lowest NLL per beat), and every fit.
 
     Scored on the first ``max_beats`` beats of at most ``max_pieces`` files."""
-    from styletx.styles import load_style, shipped_styles
+    from styletx.stylefolder.installed import load_style, shipped_styles
 
     names = list(candidates) if candidates else shipped_styles()
     if not names:
@@ -373,7 +370,7 @@ def install(partial: Path, target: Path) -> Path:
 
 def check_name(name: str, target: Path, force: bool) -> None:
     """Refuse a name that shadows a shipped style, or an existing style, without ``force``."""
-    from styletx.styles import shipped_styles
+    from styletx.stylefolder.installed import shipped_styles
 
     if not name or name.startswith(".") or any(c in name for c in "/\\:") or name in (".", ".."):
         raise StyleTxError(f"bad style name {name!r}: use letters, digits, '-' or '_'")
@@ -389,11 +386,10 @@ def user_style_info(name: str, corpus: FolderCorpus, base_dir: Path | None,
     """``StyleInfo`` of a user style: the base's instruments and sampling settings when
     fine-tuned, else a comping part and a bass with the data's most common programs."""
     from styletx.music.arrange import PartSpec
-    from styletx.styles import read_info
 
     meters = sorted({m for f in corpus.files for m in f.meters})
     if base_dir is not None:
-        base = read_info(base_dir)
+        base = StyleFolder(base_dir).read_info()
         return replace(base, name=name, description=description,
                        provenance=f"user: {corpus.root}", meters=meters)
     programs = Counter(t.program for f in corpus.files for t in f.parts.accompaniment if t.notes)
@@ -433,7 +429,7 @@ class OwnTrainOptions:
 def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print) -> Path:
     """``styletx train --style NAME --data DIR``: read, report, train, install. Returns the
     installed folder."""
-    from styletx.styles import load_style, shipped_styles, user_styles_dir
+    from styletx.stylefolder.installed import load_style, shipped_styles, style_dirs, user_styles_dir
     from styletx.training.card import write_model_card
     from styletx.training.train import train
 
@@ -453,12 +449,9 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
                      + "); --scratch trains from scratch")
     base_dir = None
     if base is not None:
-        if base not in shipped_styles():
-            from styletx.styles import style_dirs
-
-            if base not in style_dirs():
-                raise StyleTxError(f"--from {base!r}: no such style; shipped styles: "
-                                   f"{', '.join(shipped_styles())}")
+        if base not in shipped_styles() and base not in style_dirs():
+            raise StyleTxError(f"--from {base!r}: no such style; shipped styles: "
+                               f"{', '.join(shipped_styles())}")
         base_style = load_style(base)
         base_dir = base_style.directory
         steps = base_style.steps_per_beat
@@ -505,13 +498,14 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
                        ("batch_size", opts.batch_size)):
         if value is not None:
             cfg = replace(cfg, **{key: value})
-    resume = opts.resume and (partial / "train_state.pt").exists()
+    folder = StyleFolder(partial)
+    resume = opts.resume and folder.train_state.exists()
     if opts.resume and not resume:
         echo(f"nothing to resume in {partial}: starting afresh")
     if not resume and partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
-    replace_file(partial / SPLITS_NAME, json.dumps(corpus.split_record(), indent=1) + "\n")
+    folder.write_splits(corpus.split_record())
     extra = {"user_data": corpus.summary(), "base_style": base, "base_note": base_note,
              "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     try:
@@ -522,10 +516,9 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
         print(f"styletx: training interrupted; the best checkpoint so far is in {partial}: run "
               "the same command with --resume to continue (nothing was installed)", file=sys.stderr)
         raise
-    record_path = partial / TRAIN_RECORD_NAME
-    record = json.loads(record_path.read_text())
-    record["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    replace_file(record_path, json.dumps(record, indent=1))
+    record = folder.read_record()
+    record.finished = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    folder.write_record(record)
     desc = (f"User style trained on {len(corpus.files)} MIDI files"
             + (f", fine-tuned from {base}" if base else ""))
     user_style_info(opts.name, corpus, base_dir, desc).save(partial)
@@ -577,7 +570,7 @@ def adapt(
     """
     import torch
 
-    from styletx.styles import load_style, read_info
+    from styletx.stylefolder.installed import load_style
     from styletx.training.train import train
 
     t0 = time.perf_counter()
@@ -619,26 +612,25 @@ def adapt(
                               "examples": [f.name for f in corpus.files]})
     finally:
         torch.set_num_threads(threads)
-    n_steps = int(record["history"][-1].get("steps", 0)) if record["history"] else 0
-    info = replace(read_info(base_style.directory), name=name,
+    info = replace(base_style.info, name=name,
                    description=f"{base} adapted to {len(pieces) // 2} example file(s)",
                    provenance=f"user: {base} fine-tuned on " + ", ".join(f.name for f in corpus.files),
                    meters=sorted({m for f in corpus.files for m in f.meters}
                                  | set(base_style.info.meters)))
-    info.save(directory)
-    if (base_style.directory / "chords.json").exists():
-        # a few examples are too few to count chord habits: keep the base's
-        shutil.copyfile(base_style.directory / "chords.json", directory / "chords.json")
-    (directory / "train_state.pt").unlink(missing_ok=True)
+    folder = StyleFolder(directory)
+    folder.write_info(info)
+    # a few examples are too few to count chord habits: keep the base's
+    folder.copy_chords_from(StyleFolder(base_style.directory))
+    folder.train_state.unlink(missing_ok=True)
     style = load_style(directory)
-    return Adapted(style=style, base=base, fits=fits, steps=n_steps,
+    return Adapted(style=style, base=base, fits=fits, steps=record.steps,
                    seconds=time.perf_counter() - t0, directory=directory,
                    examples=[f.name for f in corpus.files])
 
 
 def save_adapted(adapted: Adapted, name: str, force: bool = False) -> Path:
     """Keep an adapted model as the user style ``name`` (``--save-style``)."""
-    from styletx.styles import read_info, user_styles_dir
+    from styletx.stylefolder.installed import user_styles_dir
     from styletx.training.card import write_model_card
 
     target = user_styles_dir() / name
@@ -647,8 +639,8 @@ def save_adapted(adapted: Adapted, name: str, force: bool = False) -> Path:
     if partial.exists():
         shutil.rmtree(partial)
     partial.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(adapted.directory, partial)
-    info = read_info(partial)
-    replace(info, name=name).save(partial)
+    folder = StyleFolder(partial)
+    folder.copy_run_from(StyleFolder(adapted.directory))
+    folder.write_info(replace(folder.read_info(), name=name))
     write_model_card(partial)
     return install(partial, target)

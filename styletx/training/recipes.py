@@ -24,7 +24,7 @@ from styletx.model.settings import HarmonyPrior
 from styletx.music.arrange import PartSpec
 
 if TYPE_CHECKING:
-    from styletx.styles import StyleInfo
+    from styletx.stylefolder.format import StyleInfo
 
 METER_NAMES = {4: "4/4", 3: "3/4", 6: "6/8"}
 """The meter of an MMA groove by its numerator (the 6/8 grooves count eighths)."""
@@ -104,7 +104,7 @@ class Recipe:
 
     def style_info(self, mma_version: str) -> StyleInfo:
         """The ``style.json`` of a model trained from this recipe."""
-        from styletx.styles import StyleInfo
+        from styletx.stylefolder.format import StyleInfo
 
         return StyleInfo(
             name=self.name, description=self.description,
