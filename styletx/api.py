@@ -339,7 +339,7 @@ def transfer_song(
         grid.chords = changes_track(chords, grid)
     elif options.reharmonize:
         grid.chords = np.zeros_like(grid.chords)
-    start = starting_roll(grid, cfg.pitch_lo, cfg.pitch_hi, rng)
+    start = starting_roll(grid, cfg.pitch_lo, cfg.pitch_hi, rng, style.info.start_voicing)
     update = np.ones(grid.n_frames, dtype=bool)
     if bars is not None:
         if bars[0] > grid.n_bars:

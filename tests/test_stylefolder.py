@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -120,3 +121,25 @@ def test_existing_training_records_load() -> None:
         record = folder.read_record()
         assert record.styletx_version is None  # trained before the version was recorded
         assert record.to_dict() == {**raw, "styletx_version": None}
+
+
+def test_the_start_voicing_is_the_style_cards(tmp_path: Path) -> None:
+    from styletx.io.reader import read_midi
+    from styletx.model.settings import StartVoicing
+    from styletx.model.start import block_chords
+    from styletx.music.chords import Chord
+    from styletx.music.grid import build_grid
+    from styletx.music.parts import select_parts
+    from styletx.styles import StyleInfo
+
+    song = read_midi(Path(__file__).parent / "fixtures" / "named_tracks.mid")
+    grid = build_grid(song, select_parts(song), 4)
+    grid.chords[:] = Chord(0).token  # C major throughout
+    high = StartVoicing(bass_below=61, tones_lo=60, tones_hi=76)
+    info = StyleInfo(name="high", start_voicing=high)
+    StyleFolder(tmp_path).write_info(info)
+    assert StyleFolder(tmp_path).read_info() == info
+    rng = np.random.default_rng(0)
+    default = np.flatnonzero(block_chords(grid, 36, 84, rng)[0]) + 36
+    raised = np.flatnonzero(block_chords(grid, 36, 84, rng, info.start_voicing)[0]) + 36
+    assert list(default) == [48, 52, 55, 60] and list(raised) == [60, 64, 67]

@@ -42,7 +42,7 @@ from torch import Tensor, nn
 from styletx.errors import StyleTxError
 from styletx.model.config import ModelConfig
 from styletx.model.settings import HarmonyPrior
-from styletx.music.chords import N_CHORD_TOKENS, QUALITIES, chord_tone_mask
+from styletx.music.chords import chord_tone_mask
 from styletx.music.encoding import (
     HOLD,
     MELODY_HOLD,
@@ -52,16 +52,18 @@ from styletx.music.encoding import (
     META_CHORD,
     META_KEY,
     N_BAR_LENGTHS,
+    N_CHORD_QUALITIES,
+    N_CHORD_TOKENS,
     N_KEYS,
     N_STATES,
     OFF,
     ONSET,
+    UNKNOWN,
+    chord_root_quality,
     melody_pitches,
 )
 
 assert OFF == 0  # _generate writes it as a literal
-UNKNOWN = 3
-"""The ``nxt`` state of a cell whose next frame is being resampled too (block updates)."""
 
 
 
@@ -140,7 +142,7 @@ class StyleNet(nn.Module):
         self.bar_len = nn.Embedding(N_BAR_LENGTHS, cfg.bar_len_dim)
         # chord = root (12 + "none") and quality (8 + "none"), factored so roots share
         self.chord_root = nn.Embedding(13, cfg.chord_dim)
-        self.chord_quality = nn.Embedding(len(QUALITIES) + 1, cfg.chord_dim)
+        self.chord_quality = nn.Embedding(N_CHORD_QUALITIES + 1, cfg.chord_dim)
         meta_dim = (cfg.beat_step_dim + cfg.bar_step_dim + cfg.key_dim + cfg.bar_len_dim
                     + cfg.chord_dim)
         self.accomp_in = nn.Linear(P * N_STATES, cfg.accomp_dim)
@@ -185,7 +187,7 @@ class StyleNet(nn.Module):
         n_feat = cfg.pitch_cond_channels + 4 + 2 + 2 * N_STATES + 1 + 12 + cfg.pitch_emb_dim
         tones = torch.as_tensor(chord_tone_mask())[:, pitches % 12]
         roots = torch.zeros_like(tones)
-        roots[1:] = (torch.arange(N_CHORD_TOKENS - 1)[:, None] // len(QUALITIES)) == (pitches % 12)
+        roots[1:] = chord_root_quality(torch.arange(1, N_CHORD_TOKENS))[0][:, None] == (pitches % 12)
         self.register_buffer("chord_flags", torch.stack([tones, roots], -1).float(),
                              persistent=False)
         self.layers = nn.ModuleList(
@@ -202,8 +204,9 @@ class StyleNet(nn.Module):
         mel = self.mel_kind(kind) + self.mel_pitch(pitch)
         chord = meta[..., META_CHORD].clamp(0, N_CHORD_TOKENS - 1)
         has = chord > 0
-        root = torch.where(has, (chord - 1) // len(QUALITIES), 12)
-        quality = torch.where(has, (chord - 1) % len(QUALITIES), len(QUALITIES))
+        root, quality = chord_root_quality(chord)
+        root = torch.where(has, root, 12)
+        quality = torch.where(has, quality, N_CHORD_QUALITIES)
         # the grid clips these already; clamping keeps odd input from crashing a lookup
         m = torch.cat(
             [

@@ -25,9 +25,20 @@ from itertools import pairwise
 
 import numpy as np
 
-from styletx.music.encoding import META_BAR_LEN, META_BAR_STEP, META_CHORD, META_KEY, ONSET, melody_pitches
+from styletx.music.encoding import (
+    META_BAR_LEN,
+    META_BAR_STEP,
+    META_CHORD,
+    META_KEY,
+    N_CHORD_QUALITIES,
+    N_CHORD_TOKENS,
+    NO_CHORD,
+    ONSET,
+    chord_root_quality,
+    chord_token,
+    melody_pitches,
+)
 
-NO_CHORD = 0
 QUALITIES: tuple[str, ...] = ("", "m", "7", "maj7", "m7", "6", "dim", "m7b5")
 INTERVALS: dict[str, tuple[int, ...]] = {
     "": (0, 4, 7),
@@ -44,7 +55,7 @@ FAMILY: dict[str, str] = {
     "m": "minor", "m7": "minor",
     "dim": "dim", "m7b5": "dim",
 }
-N_CHORD_TOKENS = 1 + 12 * len(QUALITIES)
+assert len(QUALITIES) == N_CHORD_QUALITIES
 NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 """The one table of pitch-class names in styletx; chord, key and MMA names derive from it."""
 _LETTERS = {name: pc for pc, name in enumerate(NOTE_NAMES) if len(name) == 1}
@@ -83,7 +94,7 @@ class Chord:
     @property
     def token(self) -> int:
         """The grid token ``1 + 8·root + quality index``."""
-        return 1 + self.root * len(QUALITIES) + QUALITIES.index(self.quality)
+        return chord_token(self.root, QUALITIES.index(self.quality))
 
     @property
     def pitch_classes(self) -> frozenset[int]:
@@ -103,7 +114,7 @@ class Chord:
         """Inverse of :attr:`token`; ``None`` for :data:`NO_CHORD`."""
         if token == NO_CHORD:
             return None
-        root, q = divmod(int(token) - 1, len(QUALITIES))
+        root, q = chord_root_quality(int(token))
         return cls(root, QUALITIES[q])
 
     @classmethod
@@ -173,7 +184,7 @@ def _templates() -> np.ndarray:
 
 
 TEMPLATES = _templates()
-ROOTS = np.repeat(np.arange(12), len(QUALITIES))
+ROOTS = chord_root_quality(np.arange(1, N_CHORD_TOKENS))[0]  # the root of each template (token order)
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 # Minor counts both the natural and the raised (harmonic/melodic) 6th and 7th:
 # chorales and jazz use the leading tone constantly, and it is "in the key".
@@ -372,8 +383,8 @@ SMOOTHING = 0.05
 
 def _shift_tokens(tokens: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     t = np.asarray(tokens, dtype=np.int64)
-    root, q = np.divmod(t - 1, len(QUALITIES))
-    return np.where(t > 0, 1 + ((root + shifts) % 12) * len(QUALITIES) + q, 0)
+    root, q = chord_root_quality(t)
+    return np.where(t > 0, chord_token((root + shifts) % 12, q), NO_CHORD)
 
 
 def beat_starts(meta: np.ndarray, steps_per_beat: int) -> np.ndarray:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from styletx.errors import StyleTxError
 from styletx.io.files import replace_file
 from styletx.model.config import ModelConfig, TrainConfig
-from styletx.model.settings import HarmonyPrior
+from styletx.model.settings import HarmonyPrior, StartVoicing
 from styletx.music.arrange import PartSpec
 from styletx.music.chords import ChordModel
 
@@ -72,6 +72,8 @@ class StyleInfo:
     prior: HarmonyPrior = field(default_factory=HarmonyPrior)
     # best-of-N redraws of beats with parallel fifths/octaves (styletx.model.sampler), 0 = off
     voice_leading_tries: int = 0
+    # the registers of the block chords a melody-only input starts from (styletx.model.start)
+    start_voicing: StartVoicing = field(default_factory=StartVoicing)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,6 +83,7 @@ class StyleInfo:
         d = dict(d)
         d["instrumentation"] = [PartSpec(**p) for p in d.get("instrumentation", [])]
         d["prior"] = HarmonyPrior(**d.get("prior", {}))
+        d["start_voicing"] = StartVoicing(**d.get("start_voicing", {}))
         return cls(**d)
 
     def save(self, directory: Path) -> None:

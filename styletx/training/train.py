@@ -29,7 +29,16 @@ from styletx.io.files import replace_file
 from styletx.model.config import ModelConfig, TrainConfig
 from styletx.model.network import StyleNet, resolve_device, weights_bytes
 from styletx.music.chords import NO_CHORD, ChordModel, transpose_track
-from styletx.music.encoding import META_CHORD, META_KEY, N_META, OFF, ONSET, transpose_melody
+from styletx.music.encoding import (
+    META_BAR_STEP,
+    META_CHORD,
+    META_KEY,
+    N_META,
+    OFF,
+    ONSET,
+    transpose_key,
+    transpose_melody,
+)
 from styletx.music.metrics import in_key_share
 from styletx.stylefolder.format import StyleFolder, TrainRecord
 from styletx.training.corpus import PieceArrays, load_corpus
@@ -73,8 +82,7 @@ def transpose_piece(piece: PieceArrays, shift: int) -> tuple[np.ndarray, np.ndar
             accomp[:, :shift] = OFF
         else:
             accomp[:, shift:] = OFF
-        key = meta[:, META_KEY]
-        meta[:, META_KEY] = (key % 12 + shift) % 12 + 12 * (key >= 12)
+        meta[:, META_KEY] = transpose_key(meta[:, META_KEY], shift)
         meta[:, META_CHORD] = transpose_track(meta[:, META_CHORD], shift)
     return melody, accomp, meta
 
@@ -156,7 +164,7 @@ class ChunkSampler:
 
 def alternate_bars(meta: np.ndarray) -> np.ndarray:
     """``bool [T]``: every other bar (odd bars), from the bar-step column of ``meta``."""
-    bar = np.cumsum(meta[:, 1] == 0)
+    bar = np.cumsum(meta[:, META_BAR_STEP] == 0)
     return bar % 2 == 1
 
 
