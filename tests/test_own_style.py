@@ -14,7 +14,7 @@ from styletx.cli import main
 from styletx.io.reader import read_midi
 from styletx.music.parts import select_parts
 from styletx.styles import shipped_styles, style_origins
-from styletx.training.own import detect_steps_per_beat, read_files, read_folder
+from styletx.training.corpus import detect_steps_per_beat, read_files, read_folder
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TINY = json.dumps({
