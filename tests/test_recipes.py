@@ -15,7 +15,7 @@ from styletx.model.network import StyleNet
 from styletx.stylefolder.format import CONFIG_FILE, TRAIN_RECORD_FILE, StyleFolder
 from styletx.styles import load_style, read_info, shipped_root, shipped_styles, style_directory
 from styletx.training.corpus import CACHE_BAR_STEPS, corpus_cache_path, piece_from_grid
-from styletx.training.recipes import RECIPES, recipe
+from styletx.training.recipes import RECIPES, MmaSpec, recipe
 from styletx.training.train import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def test_every_shipped_style_has_exactly_one_recipe() -> None:
 def test_recipe_agrees_with_the_shipped_style(name: str) -> None:
     r = recipe(name)
     directory = shipped_root() / name
-    version = SHIPPED_MMA_VERSION if r.mma else ""
+    version = SHIPPED_MMA_VERSION if isinstance(r.data, MmaSpec) else ""
     assert read_info(directory).to_dict() == r.style_info(version).to_dict()
     shipped = StyleFolder(directory).read_config()
     assert shipped == r.model_config()  # the default network on the recipe's grid

@@ -53,7 +53,7 @@ from styletx.music.parts import select_parts
 from styletx.music.song import Parts, Song, Track
 from styletx.music.timing import bar_starts
 from styletx.paths import cache_dir
-from styletx.training.recipes import RECIPES
+from styletx.training.recipes import RECIPES, Chorales
 from styletx.training.splits import split_of
 
 DEFAULT_N = 20
@@ -79,8 +79,8 @@ class CorpusPiece:
 
 
 def _chorales(style: str) -> bool:
-    """Whether ``style``'s corpus is the music21 chorales (its recipe has no MMA spec)."""
-    return style in RECIPES and RECIPES[style].mma is None
+    """Whether ``style``'s corpus is the music21 chorales (its recipe's data source)."""
+    return style in RECIPES and isinstance(RECIPES[style].data, Chorales)
 
 
 def corpus_pieces(style: str, split: str) -> list[CorpusPiece]:

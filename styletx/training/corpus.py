@@ -28,7 +28,7 @@ from styletx.music.encoding import MAX_BAR_STEPS, N_BAR_LENGTHS
 from styletx.music.grid import Grid, build_grid
 from styletx.music.song import KeySignature, Note, Parts, Song, TimeSignature, Track
 from styletx.paths import cache_dir
-from styletx.training.recipes import recipe
+from styletx.training.recipes import Chorales, MmaSpec, recipe
 from styletx.training.splits import Split, split_of
 
 CHORALE_RESOLUTION = 480
@@ -479,13 +479,15 @@ def load_corpus(
 
     The style's recipe (:mod:`styletx.training.recipes`) says where its data comes
     from: the chorales are parsed from music21; an MMA style reads the MIDI
-    renderings that ``styletx data STYLE`` wrote. ``limit`` (for tests) bypasses the cache.
+    renderings that ``styletx data STYLE`` wrote (:func:`build_corpus`). ``limit``
+    (for tests) bypasses the cache.
     """
     path = corpus_cache_path(style, grid_cfg)
     if limit is None and path.exists() and not rebuild:
         return load_pieces(path)
     t0 = time.perf_counter()
-    if recipe(style).mma is None:
+    data = recipe(style).data
+    if isinstance(data, Chorales):
         pieces = list(bach_pieces(limit, grid_cfg))
     else:
         folder = cache_dir() / "data" / style / "midi"
@@ -502,3 +504,26 @@ def load_corpus(
         frames = sum(p.n_frames for p in pieces)
         print(f"{style}: {len(pieces)} pieces, {frames} frames, built in {time.perf_counter() - t0:.1f} s")
     return pieces
+
+
+def build_corpus(
+    style: str, *, steps_per_beat: int | None = None, limit: int | None = None, seed: int = 0,
+    jobs: int = 2, rebuild: bool = False, verbose: bool = True,
+) -> list[PieceArrays]:
+    """``styletx data STYLE``: make a shipped style's corpus and cache its grids.
+
+    An MMA style's lead sheets are rendered first (:func:`styletx.training.mma.build_style_corpus`,
+    ``limit`` pieces); the chorales need only parsing. ``steps_per_beat`` overrides the
+    recipe's grid.
+    """
+    import dataclasses
+
+    style_recipe = recipe(style)
+    if isinstance(style_recipe.data, MmaSpec):
+        from styletx.training.mma import build_style_corpus
+
+        build_style_corpus(style, limit=limit, seed=seed, jobs=jobs)
+    grid = style_recipe.model_config()
+    if steps_per_beat:
+        grid = dataclasses.replace(grid, steps_per_beat=steps_per_beat)
+    return load_corpus(style, grid, rebuild=rebuild, verbose=verbose)

@@ -35,7 +35,7 @@ from styletx.model.config import ModelConfig, TrainConfig
 from styletx.model.settings import HarmonyPrior
 from styletx.stylefolder.format import Style, StyleFolder, StyleInfo
 from styletx.training.corpus import FolderCorpus, PieceArrays, read_files, read_folder
-from styletx.training.recipes import CHUNK_BEATS
+from styletx.training.recipes import CHUNK_BEATS, UserRecipe
 
 SMALL_DATA_BEATS = 2000
 """Under this many beats of data, ``train --data`` fine-tunes a shipped model by default."""
@@ -153,25 +153,15 @@ def user_style_info(name: str, corpus: FolderCorpus, base_dir: Path | None,
                      prior=HarmonyPrior(non_chord=2.0, bass_root=2.0))
 
 
-# -------------------------------------------------------------- train --data
+# -------------------------------------------------------------- train --data / --recipe
 
 
 @dataclass
 class OwnTrainOptions:
-    name: str
-    data: Path
+    """A user recipe (what to train) and how to run it (where, on what, resumed or not)."""
+
+    recipe: UserRecipe
     output: Path | None = None
-    base: str | None = None  # --from STYLE
-    scratch: bool = False
-    melody_track: int | str | None = None
-    steps_per_beat: int | None = None
-    epochs: int | None = None
-    max_minutes: float | None = None
-    max_steps_per_epoch: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    model: dict | None = None
-    seed: int = 0
     force: bool = False
     resume: bool = False
     device: str = "auto"
@@ -180,21 +170,22 @@ class OwnTrainOptions:
 
 
 def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print) -> Path:
-    """``styletx train --style NAME --data DIR``: read, report, train, install. Returns the
-    installed folder."""
+    """``styletx train --recipe FILE`` or ``--style NAME --data DIR``: read, report, train,
+    install. The recipe is saved in the style folder. Returns the installed folder."""
     from styletx.stylefolder.installed import load_style, shipped_styles, style_dirs, user_styles_dir
     from styletx.training.card import write_model_card
     from styletx.training.train import train
 
-    target = Path(opts.output) if opts.output else user_styles_dir() / opts.name
+    r = opts.recipe
+    target = Path(opts.output) if opts.output else user_styles_dir() / r.name
     partial = partial_dir(target)
     if not (opts.resume and partial.exists()):
-        check_name(opts.name, target, opts.force)
-    corpus = read_folder(opts.data, opts.melody_track)
+        check_name(r.name, target, opts.force)
+    corpus = read_folder(r.data.path, r.data.melody_track)
 
-    base = opts.base
+    base = r.base
     base_note = ""
-    if base is None and not opts.scratch and corpus.beats < SMALL_DATA_BEATS:
+    if base is None and not r.scratch and corpus.beats < SMALL_DATA_BEATS:
         base, fits = nearest_style(corpus)
         base_note = (f"small data ({corpus.beats:.0f} beats < {SMALL_DATA_BEATS}): fine-tuning "
                      f"the nearest shipped style, {base} (NLL per beat: "
@@ -208,8 +199,8 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
         base_style = load_style(base)
         base_dir = base_style.directory
         steps = base_style.steps_per_beat
-        if opts.steps_per_beat and opts.steps_per_beat != steps:
-            raise StyleTxError(f"--steps-per-beat {opts.steps_per_beat}: the base style {base} "
+        if r.steps_per_beat and r.steps_per_beat != steps:
+            raise StyleTxError(f"--steps-per-beat {r.steps_per_beat}: the base style {base} "
                                f"has {steps} steps per beat")
         if corpus.steps_per_beat > steps:
             base_note += (f"{'; ' if base_note else ''}the data would want "
@@ -219,16 +210,16 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
         lo, hi = base_style.model.cfg.pitch_lo, base_style.model.cfg.pitch_hi
         harmonic_rhythm = base_style.info.harmonic_rhythm
     else:
-        if opts.steps_per_beat:
+        if r.steps_per_beat:
             corpus.steps_reason = f"--steps-per-beat; data: {corpus.steps_reason}"
-            corpus.steps_per_beat = opts.steps_per_beat
+            corpus.steps_per_beat = r.steps_per_beat
         steps = corpus.steps_per_beat
         harmonic_rhythm = "half_bar"
     pieces = corpus.pieces(steps, harmonic_rhythm)
     for s in corpus.skipped:
         print(f"skipped {s.name}: {s.reason}", file=sys.stderr)
     if not pieces:
-        raise StyleTxError(f"--data {opts.data}: no file fits the grid "
+        raise StyleTxError(f"--data {r.data.path}: no file fits the grid "
                            f"({'; '.join(s.reason for s in corpus.skipped[-3:])})")
     if base is None:
         lo, hi = pitch_window(pieces)
@@ -239,16 +230,16 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
 
     # a fine-tuned model keeps its base's architecture (train() loads it from init_from)
     model_cfg = ModelConfig.from_dict({"steps_per_beat": steps, "pitch_lo": lo, "pitch_hi": hi,
-                                       **((opts.model or {}) if base is None else {})})
+                                       **((r.model or {}) if base is None else {})})
     cfg = TrainConfig(
-        style=opts.name, chunk_frames=CHUNK_BEATS * steps, max_transpose=6, seed=opts.seed,
-        lr=opts.lr or (FINE_TUNE_LR if base else 2e-3),
+        style=r.name, chunk_frames=CHUNK_BEATS * steps, max_transpose=6, seed=r.seed,
+        lr=r.lr or (FINE_TUNE_LR if base else 2e-3),
         batch_size=16 if base else 32, freeze=list(ADAPT_FROZEN) if base else [],
-        max_minutes=opts.max_minutes if opts.max_minutes is not None else (
+        max_minutes=r.max_minutes if r.max_minutes is not None else (
             FINE_TUNE_MINUTES if base else None),
     )
-    for key, value in (("epochs", opts.epochs), ("max_steps_per_epoch", opts.max_steps_per_epoch),
-                       ("batch_size", opts.batch_size)):
+    for key, value in (("epochs", r.epochs), ("max_steps_per_epoch", r.max_steps_per_epoch),
+                       ("batch_size", r.batch_size)):
         if value is not None:
             cfg = replace(cfg, **{key: value})
     folder = StyleFolder(partial)
@@ -259,6 +250,7 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
         shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
     folder.write_splits(corpus.split_record())
+    folder.write_recipe(r.to_dict())
     extra = {"user_data": corpus.summary(), "base_style": base, "base_note": base_note,
              "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     try:
@@ -272,9 +264,9 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
     record = folder.read_record()
     record.finished = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     folder.write_record(record)
-    desc = (f"User style trained on {len(corpus.files)} MIDI files"
-            + (f", fine-tuned from {base}" if base else ""))
-    user_style_info(opts.name, corpus, base_dir, desc).save(partial)
+    desc = r.description or (f"User style trained on {len(corpus.files)} MIDI files"
+                              + (f", fine-tuned from {base}" if base else ""))
+    user_style_info(r.name, corpus, base_dir, desc).save(partial)
     write_model_card(partial)
     return install(partial, target)
 

@@ -421,7 +421,39 @@ def write_style_info(style: str, out_dir: Path) -> None:
     The MMA version in an MMA style's provenance is the one that rendered its corpus.
     """
     from styletx.training.mma import corpus_mma_version
-    from styletx.training.recipes import recipe
+    from styletx.training.recipes import MmaSpec, recipe
 
     r = recipe(style)
-    r.style_info(corpus_mma_version(style) if r.mma else "").save(out_dir)
+    r.style_info(corpus_mma_version(style) if isinstance(r.data, MmaSpec) else "").save(out_dir)
+
+
+def train_recipe(
+    style: str,
+    out_dir: Path,
+    *,
+    model: dict | None = None,
+    overrides: dict | None = None,
+    device: str = "auto",
+    resume: bool = False,
+    progress: bool = True,
+    command: str | None = None,
+) -> Path:
+    """``styletx train --style NAME``: train a shipped style from its recipe into ``out_dir``.
+
+    ``model`` overrides fields of the recipe's :class:`ModelConfig`, ``overrides`` fields
+    of its :class:`TrainConfig` (``None`` values are left to the recipe). Writes the
+    weights, the record, the style card and the model card; returns ``out_dir``.
+    """
+    import dataclasses
+
+    from styletx.training.card import write_model_card
+    from styletx.training.recipes import recipe
+
+    style_recipe = recipe(style)
+    model_cfg = ModelConfig.from_dict({**style_recipe.model_config().to_dict(), **(model or {})})
+    cfg = dataclasses.replace(style_recipe.train_config(),
+                              **{k: v for k, v in (overrides or {}).items() if v is not None})
+    train(model_cfg, cfg, out_dir, device=device, resume=resume, progress=progress, command=command)
+    write_style_info(style, out_dir)
+    write_model_card(out_dir)
+    return out_dir
