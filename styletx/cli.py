@@ -618,7 +618,9 @@ def _run_train(args: argparse.Namespace) -> int:
         raise StyleTxError("--from, --scratch, --melody-track and --force go with --data DIR")
     if args.style is None:
         raise StyleTxError("train needs --style NAME (a shipped style), --data DIR or --recipe FILE")
-    model: dict[str, object] = {**json.loads(args.model or "{}"), "steps_per_beat": args.steps_per_beat}
+    model: dict[str, object] = json.loads(args.model or "{}")
+    if args.steps_per_beat:
+        model["steps_per_beat"] = args.steps_per_beat
     if args.pitch_range:
         lo, _, hi = args.pitch_range.partition("-")
         model["pitch_lo"], model["pitch_hi"] = int(lo), int(hi) + 1
@@ -629,7 +631,7 @@ def _run_train(args: argparse.Namespace) -> int:
         "max_steps_per_epoch": args.max_steps_per_epoch, "limit": args.limit, "seed": args.seed,
     }
     out = train_recipe(args.style, args.output or cache_dir() / "models" / args.style,
-                       model={k: v for k, v in model.items() if v is not None}, overrides=overrides,
+                       model=model, overrides=overrides,
                        device=args.device, resume=args.resume, progress=not args.quiet,
                        command="styletx " + " ".join(shlex.quote(a) for a in args.argv))
     print(f"wrote {out}")
@@ -660,6 +662,8 @@ def _train_own(args: argparse.Namespace) -> int:
              "lr": args.lr, "model": json.loads(args.model) if args.model else None,
              "seed": args.seed}
     recipe = dataclasses.replace(recipe, **{k: v for k, v in given.items() if v is not None})
+    if args.scratch:
+        recipe = dataclasses.replace(recipe, base=None)
     if args.melody_track is not None:
         recipe = dataclasses.replace(recipe, data=MidiFolder(recipe.data.path, args.melody_track))
     opts = OwnTrainOptions(
