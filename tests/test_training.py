@@ -126,3 +126,21 @@ def test_recorded_bach_split_matches_the_rule() -> None:
     for name, ids in recorded.items():
         assert ids and all(split_of(i) == name for i in ids)
     assert not set(recorded["test"]) & set(recorded["train"])
+
+
+def test_train_from_a_shipped_recipe_writes_a_whole_style_folder(tmp_path: Path) -> None:
+    from styletx.cli import main
+    from styletx.stylefolder.format import FORMAT_VERSION, folder_version
+    from styletx.training.recipes import recipe
+
+    out = tmp_path / "bach"
+    assert main(["train", "--style", "bach", "--limit", "3", "--epochs", "1", "--max-steps-per-epoch", "1",
+                 "--batch-size", "2", "--chunk-frames", "32", "--model", json.dumps(TINY_MODEL),
+                 "--steps-per-beat", "4", "-o", str(out), "--quiet", "--device", "cpu"]) == 0
+    folder = StyleFolder(out)
+    assert folder_version(out) == FORMAT_VERSION
+    assert folder.read_info() == recipe("bach").style_info("")
+    assert folder.read_config().lstm_hidden == TINY_MODEL["lstm_hidden"]
+    assert folder.read_record().train_config.limit == 3
+    assert f"Trained with styletx {styletx.__version__}." in folder.read_card()
+    assert load_style(out).name == "bach"
