@@ -38,7 +38,8 @@ FORBIDDEN = {
     "stylefolder": {"mido", "pretty_midi", "matplotlib", "music21"},  # torch only lazily (see TORCH_FREE)
 }
 # The application modules on the render path: they never reach training, evaluation or the CLI.
-RENDER_PATH = {"api", "batch", "preview", "styles", "progress", "diagnostics", "errors", "paths"}
+RENDER_PATH = {"api", "batch", "describe", "preview", "styles", "progress", "diagnostics", "errors",
+               "paths"}
 TOP = {"__init__", "__main__", "cli"}
 
 
@@ -101,7 +102,7 @@ TORCH_FREE = [
     "styletx", "styletx.cli", "styletx.styles", "styletx.progress", "styletx.diagnostics",
     "styletx.preview", "styletx.model.config", "styletx.model.settings", "styletx.training.recipes",
     "styletx.stylefolder.format", "styletx.stylefolder.installed",
-    "styletx.evaluation.metrics",
+    "styletx.evaluation.metrics", "styletx.describe", "styletx.model.threads",
 ]
 
 

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     import torch
 
     from styletx.model.network import StyleNet
+    from styletx.music.grid import Grid
+    from styletx.music.song import Parts, Song
 
 FORMAT_VERSION = 1
 """The style folder format this code writes and reads. A folder without a version is format 1."""
@@ -338,6 +340,15 @@ class Style:
     @property
     def steps_per_beat(self) -> int:
         return self.model.cfg.steps_per_beat
+
+    def grid(self, song: Song, parts: Parts) -> Grid:
+        """``song`` on this style's grid: its model's steps per beat, and chords estimated at
+        its style card's harmonic rhythm. Every path that puts a song before this style's
+        model (transfer, ``eval``'s NLL, the nearest style, adaptation) grids it here, so
+        what is scored is what is rendered."""
+        from styletx.music.grid import build_grid
+
+        return build_grid(song, parts, self.steps_per_beat, self.info.harmonic_rhythm)
 
 
 def read_style(directory: Path, device: str | torch.device = "cpu") -> Style:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,17 +57,19 @@ class PieceArrays:
 
 
 def piece_from_grid(
-    piece_id: str, source_id: str, grid: Grid, max_bar_steps: int = CACHE_BAR_STEPS
+    piece_id: str, source_id: str, grid: Grid, max_bar_steps: int = CACHE_BAR_STEPS,
+    split: Split | None = None,
 ) -> PieceArrays:
-    """Wrap a grid as a training piece, with its split taken from the source id.
+    """Wrap a grid as a piece for the model: the one place its arrays get their dtypes.
 
     ``max_bar_steps`` is the model's (:attr:`ModelConfig.max_bar_steps`): longer bars'
-    steps are clipped to it in the metadata, as the model reads them.
+    steps are clipped to it in the metadata, as the model reads them. The split is
+    ``split``, else the one the source id's rule gives (:func:`split_of`).
     """
     return PieceArrays(
         piece_id=piece_id,
         source_id=source_id,
-        split=split_of(source_id),
+        split=split_of(source_id) if split is None else split,
         melody=grid.melody.astype(np.int16),
         accomp=grid.accomp.astype(np.uint8),
         meta=grid.meta(max_bar_steps),
@@ -177,6 +179,10 @@ MAX_BAR_BEATS = N_BAR_LENGTHS - 1  # the model's bar-length embedding holds bars
 
 # ------------------------------------------------------------ a user's MIDI folder
 
+Gridder = Callable[[Song, Parts], Grid]
+"""How a style grids a song (:meth:`Style.grid <styletx.stylefolder.format.Style.grid>`)."""
+
+
 
 @dataclass
 class FolderFile:
@@ -259,10 +265,12 @@ class FolderCorpus:
             out[s] = [{"file": f.name, "sha1": f.digest} for f in self.files if f.split == s]
         return out
 
-    def pieces(self, steps_per_beat: int, harmonic_rhythm: str = "half_bar") -> list[PieceArrays]:
-        """The files on the grid; files whose meter the grid cannot hold move to ``skipped``."""
-        from styletx.music.grid import build_grid
+    def pieces(self, steps_per_beat: int, grid: Gridder) -> list[PieceArrays]:
+        """The files on the grid; files whose meter the grid cannot hold move to ``skipped``.
 
+        ``grid`` is how the style the pieces are for grids a song (:meth:`Style.grid
+        <styletx.stylefolder.format.Style.grid>`, or :func:`styletx.training.own.new_style_grid`
+        for a style still to be trained), at ``steps_per_beat``."""
         out: list[PieceArrays] = []
         keep: list[FolderFile] = []
         for f in self.files:
@@ -270,10 +278,7 @@ class FolderCorpus:
             if problem:
                 self.skipped.append(Skipped(f.name, f"meter the grid cannot hold: {problem}"))
                 continue
-            grid = build_grid(f.song, f.parts, steps_per_beat, harmonic_rhythm)
-            out.append(PieceArrays(piece_id=f.name, source_id=f.digest, split=f.split,
-                                   melody=grid.melody.astype(np.int16),
-                                   accomp=grid.accomp.astype(np.uint8), meta=grid.meta()))
+            out.append(piece_from_grid(f.name, f.digest, grid(f.song, f.parts), split=f.split))
             keep.append(f)
         self.files = keep
         return out
