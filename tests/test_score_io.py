@@ -257,7 +257,7 @@ def test_batch_plot_and_eval_read_scores(tiny_style: str, tmp_path: Path) -> Non
 
 
 def test_train_data_finds_scores(tmp_path: Path) -> None:
-    from styletx.training.own import midi_files
+    from styletx.training.corpus import midi_files
 
     shutil.copy(FIXTURES / "two_voices.musicxml", tmp_path)
     (tmp_path / "notes.txt").write_text("not music")
