@@ -38,7 +38,8 @@ FORBIDDEN = {
     "model": {"mido", "pretty_midi", "matplotlib"},
 }
 # The application modules on the render path: they never reach training, evaluation or the CLI.
-RENDER_PATH = {"api", "batch", "preview", "styles", "progress", "diagnostics", "errors", "paths"}
+RENDER_PATH = {"api", "batch", "describe", "preview", "styles", "progress", "diagnostics", "errors",
+               "paths"}
 TOP = {"__init__", "__main__", "cli"}
 
 
@@ -100,7 +101,7 @@ TORCH_FREE = [
       for p in sorted((PACKAGE / layer).glob("[!_]*.py"))),
     "styletx", "styletx.cli", "styletx.styles", "styletx.progress", "styletx.diagnostics",
     "styletx.preview", "styletx.model.config", "styletx.model.settings", "styletx.training.recipes",
-    "styletx.evaluation.metrics",
+    "styletx.evaluation.metrics", "styletx.describe", "styletx.model.threads",
 ]
 
 
