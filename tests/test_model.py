@@ -11,9 +11,10 @@ import torch
 from styletx.errors import StyleTxError
 from styletx.model.config import ModelConfig, TrainConfig
 from styletx.model.interface import draw_policy
-from styletx.model.network import StyleNet, load_checkpoint, resolve_device
+from styletx.model.network import StyleNet, resolve_device
 from styletx.music.chords import N_CHORD_TOKENS, NO_CHORD, Chord
 from styletx.music.encoding import HOLD, META_CHORD, OFF, ONSET
+from styletx.stylefolder.format import CONFIG_FILE, FORMAT_FILE, WEIGHTS_FILE, StyleFolder
 from styletx.training.train import save_checkpoint
 
 B, T = 2, 10
@@ -193,14 +194,14 @@ def test_sampling_seed_greedy_fixed(model: StyleNet) -> None:
 def test_checkpoint_round_trip(model: StyleNet, tmp_path: Path) -> None:
     melody, accomp, meta = make_batch(model.cfg)
     save_checkpoint(model, tmp_path)
-    assert {p.name for p in tmp_path.iterdir()} == {"model.safetensors", "config.json"}
-    loaded = load_checkpoint(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {WEIGHTS_FILE, CONFIG_FILE, FORMAT_FILE}
+    loaded = StyleFolder(tmp_path).load_model()
     assert not loaded.training
     assert loaded.cfg == model.cfg
     assert sum(p.numel() for p in loaded.parameters()) == sum(p.numel() for p in model.parameters())
     torch.testing.assert_close(loaded(melody, accomp, meta), model(melody, accomp, meta))
     with pytest.raises(StyleTxError):
-        load_checkpoint(tmp_path / "missing")
+        StyleFolder(tmp_path / "missing").load_model()
 
 
 def test_config_json_round_trip(tmp_path: Path) -> None:
@@ -301,13 +302,13 @@ def test_loss_decreases() -> None:
 
 def test_architecture_names_the_network_and_old_configs_are_stylenets(tmp_path: Path) -> None:
     shipped = Path(__file__).resolve().parents[1] / "checkpoints" / "bach"
-    assert "architecture" not in json.loads((shipped / "config.json").read_text())
-    assert isinstance(load_checkpoint(shipped), StyleNet)  # a config from before the name
+    assert "architecture" not in json.loads((shipped / CONFIG_FILE).read_text())
+    assert isinstance(StyleFolder(shipped).load_model(), StyleNet)  # a config from before the name
     model = StyleNet(small_config())
     save_checkpoint(model, tmp_path)
-    assert json.loads((tmp_path / "config.json").read_text())["architecture"] == "stylenet"
-    d = json.loads((tmp_path / "config.json").read_text())
-    (tmp_path / "config.json").write_text(json.dumps({**d, "architecture": "transformer"}))
+    config = json.loads((tmp_path / CONFIG_FILE).read_text())
+    assert config["architecture"] == "stylenet"
+    (tmp_path / CONFIG_FILE).write_text(json.dumps({**config, "architecture": "transformer"}))
     with pytest.raises(StyleTxError, match="unknown model architecture 'transformer'") as info:
-        load_checkpoint(tmp_path)
+        StyleFolder(tmp_path).load_model()
     assert "\n" not in str(info.value)

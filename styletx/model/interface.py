@@ -19,8 +19,17 @@ from torch import Tensor
 
 from styletx.model.config import ModelConfig
 from styletx.model.settings import HarmonyPrior
-from styletx.music.chords import N_CHORD_TOKENS, QUALITIES, chord_tone_mask
-from styletx.music.encoding import HOLD, MELODY_HOLD, N_STATES, OFF, ONSET, melody_pitches
+from styletx.music.chords import chord_tone_mask
+from styletx.music.encoding import (
+    HOLD,
+    MELODY_HOLD,
+    N_CHORD_TOKENS,
+    N_STATES,
+    OFF,
+    ONSET,
+    chord_root_quality,
+    melody_pitches,
+)
 
 assert OFF == 0  # choose() writes it as a literal
 
@@ -75,7 +84,7 @@ def chord_flag_table(pitches: Tensor) -> Tensor:
     """``float [N_CHORD_TOKENS, P, 2]``: whether each pitch is a tone, and the root, of each chord token."""
     tones = torch.as_tensor(chord_tone_mask())[:, pitches % 12]
     roots = torch.zeros_like(tones)
-    roots[1:] = (torch.arange(N_CHORD_TOKENS - 1)[:, None] // len(QUALITIES)) == (pitches % 12)
+    roots[1:] = chord_root_quality(torch.arange(1, N_CHORD_TOKENS))[0][:, None] == (pitches % 12)
     return torch.stack([tones, roots], -1).float()
 
 

@@ -64,10 +64,9 @@ import numpy as np
 import torch
 
 from styletx.model.interface import DrawPolicy, FrameModel, chord_flag_table, draw_policy, melody_parts
-from styletx.model.network import UNKNOWN
 from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings, ScheduleName
-from styletx.music.chords import N_CHORD_TOKENS, beat_starts, segment_starts
-from styletx.music.encoding import HOLD, META_CHORD, OFF, ONSET
+from styletx.music.chords import beat_starts, segment_starts
+from styletx.music.encoding import HOLD, META_CHORD, N_CHORD_TOKENS, OFF, ONSET, UNKNOWN
 from styletx.music.grid import repair_holds
 from styletx.music.voicing import count_parallels, roll_slices
 
