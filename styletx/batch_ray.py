@@ -100,6 +100,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Any:
 
     A driver already connected stays on its cluster. Returns the ``ray`` module.
     """
+    global _POOL
     address = address or os.environ.get("RAY_ADDRESS") or None
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if address is None:
@@ -107,6 +108,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Any:
     ray = _ray()
     if ray.is_initialized():
         return ray
+    _POOL = ((), [])  # actors of an earlier connection are gone with it
     quiet: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                              "logging_level": "warning"}
     if address is None:
@@ -263,10 +265,12 @@ def _engine(ray: Any, ray_options: RayOptions, fs_in: Any, fs_out: Any, hook: Ho
             for actor in _actors(ray, options, ray_options, min(jobs, len(pending))):
                 submit(actor)
             while running:
-                [ref], _ = ray.wait(list(running), num_returns=1)
-                job, actor = running.pop(ref)
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)  # Ctrl-C gets through
+                if not ready:
+                    continue
+                job, actor = running.pop(ready[0])
                 try:
-                    result = ray.get(ref)
+                    result = ray.get(ready[0])
                 except ray.exceptions.RayError as e:
                     result = FileResult(
                         os.fspath(job.src), os.fspath(job.dst), "failed",
