@@ -1,8 +1,8 @@
 """What the Ray tests share: Ray's settings for this machine, the input tree, and fault hooks.
 
 Importing this module sets the environment every Ray process of the tests inherits:
-usage statistics off, and token authentication with one token for the whole test
-session (a driver keeps the first token it saw, so the local Ray and the two-node
+usage statistics off, a local Ray on 127.0.0.1 only, and token authentication with one
+token for the whole test session (a driver keeps the first token it saw, so the local Ray and the two-node
 cluster must share it). The hooks run inside Ray workers (``run_ray_batch``'s
 ``_hook``); they are pickled by value, since the workers cannot import this folder.
 """
@@ -24,6 +24,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 GOOD = ["pickup.mid", "meter_3_4.mid", "overlapping_same_pitch.mid"]
 
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+# Set before Ray is imported: the local Ray binds to 127.0.0.1 (see styletx.batch_ray's docstring).
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["RAY_AUTH_MODE"] = "token"
 os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(16))
 

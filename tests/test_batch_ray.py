@@ -45,6 +45,7 @@ def local_ray(_tiny_models: Path) -> Any:
     patch.setenv("STYLETX_MODELS", str(_tiny_models))  # the workers find the tiny style
     patch.delenv("RAY_ADDRESS", raising=False)
     ray = batch_ray.connect(num_cpus=2)
+    assert [n["NodeManagerAddress"] for n in ray.nodes()] == ["127.0.0.1"]  # never the machine's address
     yield ray
     ray.shutdown()
     patch.undo()
