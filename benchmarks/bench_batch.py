@@ -1,10 +1,16 @@
-"""Throughput of ``styletx batch``: 100 generated 32-bar files, 2 worker processes.
+"""Throughput of ``styletx batch``: 30 generated 32-bar files, 2 workers, render's defaults.
 
-Run ``python benchmarks/bench_batch.py [--files 100] [--jobs 2] [--sweeps 6]``. It
-uses the shipped ``bach`` style when it is installed, else the tiny untrained test
+Run ``python benchmarks/bench_batch.py [--files 30] [--jobs 2] [--sweeps 5] [--engine local|ray]``.
+It uses the shipped ``bach`` style when it is installed, else the tiny untrained test
 style (same code path, smaller network), and prints files per minute and the peak
 resident memory of each worker (``getrusage`` in the worker, returned per file), each
 beside issue #14's target (100 files in at most 2 minutes, 500 MB per worker).
+
+``--engine ray`` starts a local Ray (127.0.0.1, ``--jobs`` CPUs) and runs the batch
+twice in the same driver: cold (actors start and load the style, as a CLI run does)
+and warm (the same actors, ``--force`` into a fresh folder). The difference is Ray's
+fixed cost per batch; the script prints it and how many files per worker it takes
+before that cost is under 10 % of the run.
 """
 
 from __future__ import annotations
@@ -14,13 +20,16 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from styletx.api import TransferOptions
-from styletx.batch import BatchOptions, run_batch
+from styletx.batch import BatchOptions, BatchReport, run_batch
 from styletx.io.writer import write_midi
+from styletx.model.settings import SamplerSettings
 from styletx.music.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
 from styletx.styles import styles
 
@@ -48,11 +57,29 @@ def make_song(path: Path, seed: int) -> None:
     write_midi(path, song, [Track("Melody", 0, False, melody), Track("Piano", 0, False, chords)])
 
 
+def _timed(run: Callable[[], BatchReport]) -> tuple[BatchReport, float]:
+    t0 = time.perf_counter()
+    report = run()
+    return report, time.perf_counter() - t0
+
+
+def _print(label: str, report: BatchReport, seconds: float) -> None:
+    peaks: dict[int, float] = {}
+    for r in report.results:
+        peaks[r.worker] = max(peaks.get(r.worker, 0.0), r.peak_rss_mib)
+    print(f"{label}: {report.count('ok')} ok, {report.count('failed')} failed, {seconds:.1f} s wall: "
+          f"{60 * report.count('ok') / seconds:.1f} files/minute "
+          f"(target >= {TARGET_FILES_PER_MINUTE:.0f}, i.e. 100 files in 2 min)")
+    print("  peak RSS per worker: " + ", ".join(f"{v:.0f} MiB" for v in sorted(peaks.values()))
+          + f" (target <= {TARGET_PEAK_MIB:.0f} MiB)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--files", type=int, default=100)
+    parser.add_argument("--files", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--sweeps", type=int, default=6)
+    parser.add_argument("--sweeps", type=int, default=SamplerSettings.sweeps)
+    parser.add_argument("--engine", choices=["local", "ray"], default="local")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -67,23 +94,32 @@ def main() -> int:
         src.mkdir()
         for i in range(args.files):
             make_song(src / f"song{i:03d}.mid", i)
+        options = BatchOptions(style, TransferOptions().replace(seed=0, sweeps=args.sweeps))
+        name = "bach" if style == "bach" else "tiny (untrained test style)"
+        print(f"style {name}, {args.files} files of {BARS} bars, {args.jobs} workers, "
+              f"{args.sweeps} sweeps, engine {args.engine}")
+        if args.engine == "local":
+            report, seconds = _timed(lambda: run_batch([src], root / "out", options, jobs=args.jobs,
+                                                       progress=False))
+            _print("local pool (worker start-up included)", report, seconds)
+            return 0 if not report.count("failed") else 1
+        from styletx.batch_ray import RayOptions, connect, run_ray_batch
+
         t0 = time.perf_counter()
-        report = run_batch([src], root / "out",
-                           BatchOptions(style, TransferOptions().replace(seed=0, sweeps=args.sweeps)),
-                           jobs=args.jobs, progress=False)
-        seconds = time.perf_counter() - t0
-    name = "bach" if style == "bach" else "tiny (untrained test style)"
-    peaks: dict[int, float] = {}
-    for r in report.results:
-        peaks[r.worker] = max(peaks.get(r.worker, 0.0), r.peak_rss_mib)
-    print(f"style {name}, {args.files} files of {BARS} bars, {args.jobs} workers, "
-          f"{args.sweeps} sweeps: {report.count('ok')} ok, {report.count('failed')} failed")
-    print(f"{seconds:.1f} s wall (worker start-up included): "
-          f"{60 * report.count('ok') / seconds:.1f} files/minute "
-          f"(target >= {TARGET_FILES_PER_MINUTE:.0f}, i.e. 100 files in 2 min)")
-    print("peak RSS per worker: " + ", ".join(f"{v:.0f} MiB" for v in sorted(peaks.values()))
-          + f" (target <= {TARGET_PEAK_MIB:.0f} MiB)")
-    return 0 if not report.count("failed") else 1
+        connect(num_cpus=args.jobs)
+        print(f"ray.init (local Ray, {args.jobs} CPUs): {time.perf_counter() - t0:.1f} s")
+        ray_options = RayOptions(jobs=args.jobs)
+        cold, cold_s = _timed(lambda: run_ray_batch([src], root / "cold", options, ray_options,
+                                                    progress=False)[0])
+        _print("ray, cold (actor start-up and style load included)", cold, cold_s)
+        warm, warm_s = _timed(lambda: run_ray_batch([src], root / "warm", replace(options, force=True),
+                                                    ray_options, progress=False)[0])
+        _print("ray, warm (same actors)", warm, warm_s)
+        per_file = warm_s * args.jobs / max(warm.count("ok"), 1)  # seconds per file per worker
+        overhead = cold_s - warm_s
+        print(f"Ray's fixed cost per batch: {overhead:.1f} s = {overhead / per_file:.1f} files per worker; "
+              f"under 10 % of the run from {10 * overhead / per_file:.0f} files per worker on")
+        return 0 if not cold.count("failed") + warm.count("failed") else 1
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ FORBIDDEN = {
     "model": {"mido", "pretty_midi", "matplotlib"},
 }
 # The application modules on the render path: they never reach training, evaluation or the CLI.
-RENDER_PATH = {"api", "batch", "preview", "styles", "progress", "diagnostics", "errors", "paths"}
+RENDER_PATH = {"api", "batch", "batch_ray", "preview", "styles", "progress", "diagnostics", "errors", "paths"}
 TOP = {"__init__", "__main__", "cli"}
 
 
