@@ -311,8 +311,10 @@ def run_ray_batch(
     if (ray_options.jobs or room) > room:  # actors beyond that would wait for resources for ever
         LOGGER.warning("the Ray cluster has room for %d workers, not %d", room, ray_options.jobs)
     jobs = min(ray_options.jobs or room, room)
-    load_style(options.style, device=options.device)  # an unknown style fails here, once
-    if not any(map(_is_uri, [*specs, out_dir])):  # a folder every node sees: run_batch's files
+    uris = any(map(_is_uri, [*specs, out_dir]))
+    if uris or jobs == 1:  # (run_batch itself checks when jobs > 1)
+        load_style(options.style, device=options.device)  # an unknown style fails here, once
+    if not uris:  # a folder every node sees: run_batch's files
         report = batch.run_batch(specs, out_dir, options, jobs=jobs, report_path=report_path,
                                  progress=progress, engine=_engine(ray, ray_options, None, None, _hook))
         return report, os.fspath(report_path or Path(out_dir) / REPORT_NAME)

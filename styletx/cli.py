@@ -444,9 +444,11 @@ def _run_batch(args: argparse.Namespace) -> int:
             args.address, args.jobs, args.num_cpus_per_worker, args.gpus_per_worker),
             report_path=args.report)
     else:
+        if args.address or args.num_cpus_per_worker != 1.0 or args.gpus_per_worker:
+            raise StyleTxError("--address, --num-cpus-per-worker and --gpus-per-worker go with --engine ray")
         if any("://" in s for s in [*args.inputs, args.output]):
             raise StyleTxError("URIs need --engine ray; the local engine reads and writes local paths")
-        report = run_batch(args.inputs, args.output, options, jobs=args.jobs or 1,
+        report = run_batch(args.inputs, args.output, options, jobs=1 if args.jobs is None else args.jobs,
                            report_path=args.report, progress=True)
         where = args.report or str(Path(args.output) / REPORT_NAME)
     print(format_summary(report, where))
