@@ -114,10 +114,10 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Any:
     if address is None:
         ray.init(address="local", num_cpus=num_cpus, _node_ip_address=LOOPBACK, **quiet)
         return ray
-    host = address.removeprefix("ray://").rsplit(":", 1)[0].strip("[]")
+    host = address.rsplit(":", 1)[0].strip("[]")
     try:
         loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
+    except ValueError:  # a host name, or a Ray Client address (ray://...), which Ray resolves itself
         loopback = host == "localhost"
     # A cluster on this machine's loopback: the driver joins it there, not on the machine's address.
     node = {"_node_ip_address": host if host != "localhost" else LOOPBACK} if loopback else {}
@@ -130,8 +130,10 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Any:
 
 def default_jobs(ray: Any, options: RayOptions) -> int:
     """As many workers as the cluster's CPUs (and, with GPUs per worker, its GPUs) allow."""
+    if options.num_cpus_per_worker <= 0 or options.gpus_per_worker < 0:
+        raise StyleTxError("--num-cpus-per-worker must be above 0 and --gpus-per-worker at least 0")
     resources = ray.cluster_resources()
-    jobs = int(resources.get("CPU", 1) // max(options.num_cpus_per_worker, 1e-9))
+    jobs = int(resources.get("CPU", 1) // options.num_cpus_per_worker)
     if options.gpus_per_worker > 0:
         jobs = min(jobs, int(resources.get("GPU", 0) // options.gpus_per_worker))
     if jobs < 1:
