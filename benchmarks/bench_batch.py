@@ -6,11 +6,12 @@ style (same code path, smaller network), and prints files per minute and the pea
 resident memory of each worker (``getrusage`` in the worker, returned per file), each
 beside issue #14's target (100 files in at most 2 minutes, 500 MB per worker).
 
-``--engine ray`` starts a local Ray (127.0.0.1, ``--jobs`` CPUs) and runs the batch
-twice in the same driver: cold (actors start and load the style, as a CLI run does)
-and warm (the same actors, ``--force`` into a fresh folder). The difference is Ray's
-fixed cost per batch; the script prints it and how many files per worker it takes
-before that cost is under 10 % of the run.
+``--engine ray`` starts a local Ray (127.0.0.1, ``--jobs`` CPUs) and times its parts
+apart, so that a load that changes during the run does not pass for Ray's overhead:
+``ray.init``, the actors' start-up (a batch of files that fail at once), the batch on
+the started actors, and the dispatch per file (a batch of ``--files`` failing files).
+It prints how many files per worker it takes before the fixed cost (init and
+start-up) is under 10 % of a run.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
@@ -107,20 +107,31 @@ def main() -> int:
 
         t0 = time.perf_counter()
         connect(num_cpus=args.jobs)
-        print(f"ray.init (local Ray, {args.jobs} CPUs): {time.perf_counter() - t0:.1f} s")
+        init_s = time.perf_counter() - t0
+        print(f"ray.init (local Ray, {args.jobs} CPUs): {init_s:.1f} s")
         ray_options = RayOptions(jobs=args.jobs)
-        cold, cold_s = _timed(lambda: run_ray_batch([src], root / "cold", options, ray_options,
-                                                    progress=False)[0])
-        _print("ray, cold (actor start-up and style load included)", cold, cold_s)
-        warm, warm_s = _timed(lambda: run_ray_batch([src], root / "warm", replace(options, force=True),
-                                                    ray_options, progress=False)[0])
-        _print("ray, warm (same actors)", warm, warm_s)
-        per_file = warm_s * args.jobs / max(warm.count("ok"), 1)  # seconds per file per worker
-        overhead = cold_s - warm_s
-        print(f"Ray's fixed cost per batch: {overhead:.1f} s = {overhead / per_file:.1f} files per worker; "
-              f"under 10 % of the run from {10 * overhead / per_file:.0f} files per worker on")
-        return 0 if not cold.count("failed") + warm.count("failed") else 1
+        junk = root / "junk"  # files that fail at once in the worker: a batch of them is pure overhead
+        junk.mkdir()
+        for i in range(args.files):
+            (junk / f"junk{i:03d}.mid").write_text("not MIDI\n")
 
+        def overhead(files: int) -> float:
+            return _timed(lambda: run_ray_batch(sorted(junk.iterdir())[:files], root / "junk_out", options,
+                                                ray_options, progress=False)[0])[1]
+
+        start_s = overhead(args.jobs)  # the actors start and load the style
+        print(f"actor start-up and style load: {start_s:.1f} s")
+        report, seconds = _timed(lambda: run_ray_batch([src], root / "out", options, ray_options,
+                                                       progress=False)[0])
+        _print("ray, actors started", report, seconds)
+        _print("ray, as one CLI run (ray.init and start-up added)", report, seconds + init_s + start_s)
+        dispatch = overhead(args.files) * args.jobs / args.files  # per file and worker
+        per_file = seconds * args.jobs / max(report.count("ok"), 1)
+        fixed = init_s + start_s
+        print(f"per file and worker: {per_file:.2f} s converting, {1000 * dispatch:.0f} ms of Ray dispatch")
+        print(f"Ray's fixed cost {fixed:.1f} s = {fixed / per_file:.1f} files per worker: "
+              f"under 10 % of a run from {10 * fixed / per_file:.0f} files per worker on")
+        return 0 if not report.count("failed") else 1
 
 if __name__ == "__main__":
     raise SystemExit(main())
