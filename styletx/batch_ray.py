@@ -66,7 +66,7 @@ from styletx.batch import REPORT_NAME, BatchOptions, BatchReport, FileResult, Jo
 from styletx.diagnostics import LOGGER
 from styletx.errors import StyleTxError
 from styletx.io.files import StrPath, atomic_write
-from styletx.io.reader import MIDI_SUFFIXES
+from styletx.score.read import SONG_SUFFIXES
 from styletx.styles import load_style
 
 INSTALL_HINT = "--engine ray needs Ray: pip install 'styletx[ray]'"
@@ -161,7 +161,7 @@ def _expander(fs: Any) -> Callable[[Sequence[StrPath]], list[tuple[Path, Path]]]
                 matches = [m for m in fs.glob(spec) if fs.isfile(m)]
             elif fs.isdir(spec):
                 root = Path(spec)
-                matches = [f for f in fs.find(spec) if Path(f).suffix.lower() in MIDI_SUFFIXES]
+                matches = [f for f in fs.find(spec) if Path(f).suffix.lower() in SONG_SUFFIXES]
             elif fs.isfile(spec):
                 root, matches = Path(spec).parent, [spec]
             else:

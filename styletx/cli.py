@@ -18,16 +18,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-import pretty_midi
-
+from styletx import __version__
 from styletx.diagnostics import WarningCollector, collect_warnings
-from styletx.errors import NoMelodyError, StyleTxError
-from styletx.io.reader import read_midi
+from styletx.errors import StyleTxError
 from styletx.model.settings import SamplerSettings, ScheduleName
-from styletx.music.parts import SKYLINE, part_stats, select_parts
-from styletx.music.song import Parts, Song
-from styletx.music.timing import bar_number, bar_starts, duration_seconds, has_pickup, tick_to_seconds
+from styletx.music.parts import SKYLINE
 from styletx.progress import progress_bar
+from styletx.score.read import MUSICXML_SUFFIXES
 
 if TYPE_CHECKING:
     from styletx.api import TransferOptions
@@ -53,11 +50,11 @@ def _subcommand(subparsers: Subparsers, name: str, run: Callable[[argparse.Names
 
 def _add_info(subparsers: Subparsers) -> None:
     p = _subcommand(subparsers, "info", _run_info,
-        help="show a MIDI file's parts, chosen melody, tempo, meter and key",
-        description="Show the parts of a MIDI file, which one styletx takes as the melody "
-        "and why, and its tempo, time-signature and key maps.",
+        help="show a MIDI file's or score's parts, chosen melody, tempo, meter, key and chords",
+        description="Show the parts of a MIDI file or MusicXML score, which one styletx takes "
+        "as the melody and why, its tempo, time-signature and key maps, and a score's chord symbols.",
     )
-    p.add_argument("files", nargs="+", metavar="file", help="MIDI file(s) (.mid)")
+    p.add_argument("files", nargs="+", metavar="file", help="MIDI file(s) (.mid) or scores (.musicxml, .mxl)")
     add_melody_args(p)
     p.add_argument("--json", action="store_true",
                    help="print JSON instead of text (a list when several files are given)")
@@ -77,7 +74,7 @@ def add_melody_args(p: argparse._ActionsContainer) -> None:
 def add_style_dir_arg(group: argparse._MutuallyExclusiveGroup) -> None:
     """``--style-dir DIR``, beside ``--style NAME`` in ``group`` (one or the other)."""
     group.add_argument("--style-dir", metavar="DIR", default=None,
-                       help="a style folder (model.safetensors + config.json) instead of an "
+                       help="a style folder (weights + model config) instead of an "
                        "installed style's name; --style ./DIR does the same")
 
 
@@ -94,83 +91,16 @@ def style_arg(args: argparse.Namespace) -> str:
     return args.style or DEFAULT_STYLE
 
 
-def describe(song: Song, parts: Parts | NoMelodyError) -> dict[str, Any]:
-    """Everything ``styletx info`` reports, as plain JSON-ready data.
-
-    ``parts`` is the :class:`NoMelodyError` when no part clearly carries a melody; the
-    report then says so and every pitched part is accompaniment."""
-    map_ticks = [e.tick for e in (*song.tempos, *song.time_signatures, *song.key_signatures)]
-    starts = bar_starts(song, max([song.end_tick, *(t + 1 for t in map_ticks)]))
-    n_bars = len(bar_starts(song))
-
-    def at(tick: int) -> dict[str, Any]:
-        return {"tick": tick, "bar": bar_number(song, starts, tick),
-                "seconds": round(tick_to_seconds(song, tick), 6)}
-
-    if isinstance(parts, NoMelodyError):
-        roles = {id(t): "drums" if t.is_drum else "accompaniment" for t in song.tracks}
-        melody: dict[str, Any] = {"index": None, "name": None, "notes": 0,
-                                  "reason": str(parts), "candidates": parts.ranking}
-    else:
-        roles = {id(parts.melody): "melody"}
-        roles.update({id(t): "accompaniment" for t in parts.accompaniment})
-        roles.update({id(t): "drums" for t in parts.drums})
-        melody = {"index": parts.melody.index, "name": parts.melody.name,
-                  "notes": len(parts.melody.notes), "reason": parts.reason,
-                  "candidates": parts.ranking}
-        if parts.melody.origin is not None:
-            roles[id(song.tracks[parts.melody.origin])] = "melody (its skyline)"
-    tracks = []
-    for t in song.tracks:
-        stats = part_stats(t, song.resolution)
-        tracks.append({
-            "index": t.index,
-            "name": t.name,
-            "channel": t.channel,
-            "program": t.program,
-            "instrument": "Drums" if t.is_drum else pretty_midi.program_to_instrument_name(
-                t.program),
-            "is_drum": t.is_drum,
-            "notes": stats.notes,
-            "max_polyphony": stats.max_polyphony,
-            "mean_pitch": round(stats.mean_pitch, 2),
-            "role": roles.get(id(t), "split by skyline"),
-        })
-    return {
-        "file": song.source,
-        "midi_type": song.midi_type,
-        "resolution": song.resolution,
-        "duration_seconds": round(duration_seconds(song), 3),
-        "bars": n_bars,
-        "pickup": has_pickup(song),
-        "tracks": tracks,
-        "melody": melody,
-        "lyrics": len(song.lyrics),
-        "tempos": [{**at(t.tick), "bpm": round(t.bpm, 3), "us_per_quarter": t.us_per_quarter}
-                   for t in song.tempos],
-        "time_signatures": [{**at(ts.tick), "numerator": ts.numerator,
-                             "denominator": ts.denominator} for ts in song.time_signatures],
-        "key_signatures": [{**at(k.tick), "key": k.name, "tonic": k.tonic, "minor": k.minor}
-                           for k in song.key_signatures],
-        "chords": _chart(song, parts),
-    }
-
-
-def _chart(song: Song, parts: Parts | NoMelodyError) -> str | None:
-    """The chords styletx hears in the file, one per half bar (as the MMA styles estimate them)."""
-    if isinstance(parts, NoMelodyError):
-        return None
-    from styletx.music.charts import chord_chart
-    from styletx.music.grid import build_grid
-
-    return chord_chart(build_grid(song, parts, 4, "half_bar"))
-
-
 def format_info(info: dict[str, Any]) -> str:
-    """Render :func:`describe`'s result as text for a terminal."""
+    """Render :func:`styletx.describe.describe`'s result as text for a terminal."""
     pickup = ", starting with a pickup bar" if info["pickup"] else ""
+    kind = ("a score" if Path(info["file"] or "").suffix.lower() in MUSICXML_SUFFIXES
+            else f"MIDI type {info['midi_type']}")
     lines = [
-        f"{info['file']}: MIDI type {info['midi_type']}, {info['resolution']} ticks per quarter",
+        f"{info['file']}: {kind}, {info['resolution']} ticks per quarter",
+        *([f"title: {info['title']}" + (f", by {info['composer']}" if info["composer"] else "")]
+          if info["composer"] or kind == "a score" else []),
+        *(f"note: {n}" for n in info["read_notes"]),
         f"length: {info['duration_seconds']:.2f} s, {info['bars']} bars{pickup}",
         "",
         f"{'part':>4}  {'name':<20} {'ch':>3}  {'instrument':<26} {'notes':>6} {'poly':>4}  role",
@@ -187,8 +117,11 @@ def format_info(info: dict[str, Any]) -> str:
         lines += ["", f"melody: none: {info['melody']['reason']}", ""]
     else:
         lines += ["", f"melody: {info['melody']['reason']}", ""]
+    if info["chord_symbols"]:
+        lines += ["chord symbols (the chart the accompaniment follows): "
+                  + " ".join(f"{c['bar']}:{c['symbol']}" for c in info["chord_symbols"]), ""]
     if info["chords"]:
-        lines += [f"chords (per half bar): {info['chords']}", ""]
+        lines += [f"chords (per {info['chords_per'].replace('_', ' ')}): {info['chords']}", ""]
     for title, key, value, default in (
         ("tempo", "tempos", lambda e: f"{e['bpm']:g} bpm", "120 bpm (the MIDI default)"),
         ("meter", "time_signatures", lambda e: f"{e['numerator']}/{e['denominator']}",
@@ -206,16 +139,13 @@ def format_info(info: dict[str, Any]) -> str:
 
 
 def _run_info(args: argparse.Namespace) -> int:
+    from styletx.describe import describe_file
+
     reports: list[dict[str, Any]] = []
     failures = 0
     for i, path in enumerate(args.files):
         try:
-            song = read_midi(path)
-            try:
-                parts: Parts | NoMelodyError = select_parts(song, args.melody_track)
-            except NoMelodyError as e:
-                parts = e
-            info = describe(song, parts)
+            info = describe_file(path, args.melody_track)
         except StyleTxError as e:
             if len(args.files) == 1:
                 raise
@@ -240,7 +170,7 @@ def _add_render(subparsers: Subparsers) -> None:
         description="Keep the melody of each input note for note and resample its "
         "accompaniment under a style model (Lu & Su's Algorithm 1).",
     )
-    p.add_argument("inputs", nargs="+", help="input MIDI file(s)")
+    p.add_argument("inputs", nargs="+", help="input MIDI file(s) or MusicXML/MXL score(s)")
     p.add_argument("-o", "--output", required=True,
                    help="output file (one input) or folder (several inputs, or ending in /)")
     which = p.add_mutually_exclusive_group()
@@ -265,7 +195,7 @@ def _add_render(subparsers: Subparsers) -> None:
     harmony = p.add_mutually_exclusive_group()
     harmony.add_argument("--chords", metavar="CHART",
                          help="the chords to follow, bar by bar, e.g. 'C | Am7 | Dm7 G7 | C' "
-                         "(default: estimated from the input)")
+                         "(default: a score's chord symbols, else estimated from the input)")
     harmony.add_argument("--reharmonize", action="store_true",
                          help="let the model choose its own chords instead of the song's")
     p.add_argument("--print-chords", action="store_true",
@@ -349,43 +279,21 @@ def _run_render(args: argparse.Namespace) -> int:
             print(f"note: {note}", file=sys.stderr)
         if args.print_chords:
             print(f"chords: {result.chart}")
-        _warn_meter(src, result.song, style)
         print(f"wrote {dst}{' and its .wav' if args.wav else ''} ({result.seconds:.2f} s)")
     return 2 if failures else 0
 
 
 def _adapted_style(args: argparse.Namespace) -> Any:
     """``--style-from``: adapt the nearest shipped style (or ``--style``) to the examples."""
-    import shutil
+    from styletx.training.own import adapt_style
 
-    from styletx.api import torch_threads
-    from styletx.styles import user_styles_dir
-    from styletx.training.own import ADAPT_SECONDS, adapt, check_name, save_adapted
-
-    if args.save_style:  # refuse a bad name before spending the time
-        check_name(args.save_style, user_styles_dir() / args.save_style, args.force)
-    seconds = ADAPT_SECONDS if args.adapt_seconds is None else args.adapt_seconds
-    # Training, unlike sampling, gains from a second thread.
-    with torch_threads(max(args.threads, min(2, os.cpu_count() or 1))):
-        adapted = adapt(args.style_from, base=args.style, seconds=seconds,
-                        max_steps=args.adapt_steps, seed=args.seed or 0,
-                        name=args.save_style or "adapted")
+    adapted = adapt_style(args.style_from, base=args.style, seconds=args.adapt_seconds,
+                          max_steps=args.adapt_steps, seed=args.seed, save_as=args.save_style,
+                          force=args.force, threads=args.threads)
     print(adapted.describe(), file=sys.stderr)
-    if args.save_style:
-        print(f"saved style {args.save_style!r} in "
-              f"{save_adapted(adapted, args.save_style, force=args.force)}", file=sys.stderr)
-    style = adapted.style
-    shutil.rmtree(adapted.directory, ignore_errors=True)  # the weights are loaded
-    return style
-
-
-def _warn_meter(src: Path, song: Song, style: Any) -> None:
-    """One line on stderr when the input's meter is outside the style's trained meters."""
-    from styletx.music.limits import meter_warning
-
-    line = meter_warning(song, style.info.meters, style.name)
-    if line:
-        print(f"styletx: warning: {src}: {line}", file=sys.stderr)
+    if adapted.saved:
+        print(f"saved style {args.save_style!r} in {adapted.saved}", file=sys.stderr)
+    return adapted.style
 
 
 # -------------------------------------------------------------------------- batch
@@ -492,11 +400,11 @@ def _add_styles(subparsers: Subparsers) -> None:
 
 
 def _remove_style(args: argparse.Namespace) -> int:
-    from styletx.model.config import WEIGHTS_NAME
+    from styletx.stylefolder.format import is_style_folder
     from styletx.styles import remove_user_style, user_styles_dir
 
     directory = user_styles_dir() / args.remove
-    if "/" in args.remove or not (directory / WEIGHTS_NAME).is_file():
+    if "/" in args.remove or not is_style_folder(directory):
         remove_user_style(args.remove)  # not a user style: raises with the reason
     if not args.yes:
         try:
@@ -511,21 +419,20 @@ def _remove_style(args: argparse.Namespace) -> int:
 
 
 def _run_styles(args: argparse.Namespace) -> int:
-    from styletx.model.config import CONFIG_NAME
-    from styletx.styles import read_info, style_origins, user_styles_dir
+    from styletx.stylefolder.format import StyleFolder
+    from styletx.styles import style_origins, user_styles_dir
 
     if args.remove:
         return _remove_style(args)
     rows = []
     for name, (directory, origin) in sorted(style_origins().items()):
-        info = read_info(directory)
-        # the JSON, not ModelConfig: listing styles should not load torch
-        cfg = json.loads((directory / CONFIG_NAME).read_text())
+        folder = StyleFolder(directory)
+        info, cfg = folder.read_info(), folder.read_config()  # torch-free: listing styles stays fast
         rows.append({
             "name": name,
             "meters": info.meters,
-            "steps_per_beat": cfg["steps_per_beat"],
-            "pitch_range": [cfg["pitch_lo"], cfg["pitch_hi"] - 1],
+            "steps_per_beat": cfg.steps_per_beat,
+            "pitch_range": [cfg.pitch_lo, cfg.pitch_hi - 1],
             "temperature": info.temperature,
             "chords_per": info.harmonic_rhythm,
             "instrumentation": [f"{p.name} (program {p.program}{', bass line' if p.role == 'bass' else ''})"
@@ -568,20 +475,10 @@ def _add_data(subparsers: Subparsers) -> None:
 
 
 def _run_data(args: argparse.Namespace) -> int:
-    import dataclasses
+    from styletx.training.corpus import build_corpus
 
-    from styletx.training.corpus import load_corpus
-    from styletx.training.recipes import recipe
-
-    style_recipe = recipe(args.style)
-    if style_recipe.mma is not None:
-        from styletx.training.mma import build_style_corpus
-
-        build_style_corpus(args.style, limit=args.limit, seed=args.seed, jobs=args.jobs)
-    grid = style_recipe.model_config()
-    if args.steps_per_beat:
-        grid = dataclasses.replace(grid, steps_per_beat=args.steps_per_beat)
-    load_corpus(args.style, grid, rebuild=args.rebuild, verbose=True)
+    build_corpus(args.style, steps_per_beat=args.steps_per_beat, limit=args.limit, seed=args.seed,
+                 jobs=args.jobs, rebuild=args.rebuild)
     return 0
 
 
@@ -590,15 +487,20 @@ def _add_train(subparsers: Subparsers) -> None:
         help="train a style model",
         description="Train one style model on its corpus (see `styletx data`), with early "
         "stopping on the validation split and held-out metrics at the end.")
-    p.add_argument("--style", required=True,
-                   help="a shipped style's name, or with --data the name of your own style")
+    p.add_argument("--style", default=None,
+                   help="a shipped style's name, or with --data (--recipe) the name of your own style")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="checkpoint folder (default: <cache>/models/STYLE; with --data the "
                    "user styles folder, see `styletx styles`)")
-    own = p.add_argument_group("your own style (--data)")
-    own.add_argument("--data", type=Path, default=None, metavar="DIR",
-                     help="train on every MIDI file under DIR (searched recursively); the "
-                     "result installs as a user style")
+    own = p.add_argument_group("your own style (--data or --recipe)")
+    source = own.add_mutually_exclusive_group()
+    source.add_argument("--data", type=Path, default=None, metavar="DIR",
+                        help="train on every MIDI file under DIR (searched recursively); the "
+                        "result installs as a user style")
+    source.add_argument("--recipe", type=Path, default=None, metavar="FILE",
+                        help='a user recipe (JSON: {"name": ..., "data": {"kind": "folder", '
+                        '"path": DIR}, ...}); --data DIR is shorthand for one, and the '
+                        "options below override its fields")
     base = own.add_mutually_exclusive_group()
     base.add_argument("--from", dest="base", default=None, metavar="STYLE",
                       help="fine-tune from this shipped style (the default, with the nearest "
@@ -623,7 +525,7 @@ def _add_train(subparsers: Subparsers) -> None:
     p.add_argument("--limit", type=int, default=None, help="use only this many pieces (tests)")
     p.add_argument("--model", default=None, metavar="JSON",
                    help='overrides of model config fields, e.g. \'{"gen_channels": 48}\'')
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=None, help="default 0 (or the recipe's)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--resume", action="store_true", help="continue from the output folder")
@@ -631,70 +533,75 @@ def _add_train(subparsers: Subparsers) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    import dataclasses
     import shlex
 
     import torch
 
-    from styletx.model.config import ModelConfig
     from styletx.paths import cache_dir
-    from styletx.training.card import write_model_card
-    from styletx.training.recipes import recipe
-    from styletx.training.train import train, write_style_info
+    from styletx.training.train import train_recipe
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.data is not None:
+    if args.data is not None or args.recipe is not None:
         return _train_own(args)
     if args.base or args.scratch or args.melody_track is not None or args.force:
         raise StyleTxError("--from, --scratch, --melody-track and --force go with --data DIR")
-    style_recipe = recipe(args.style)
-    grid: dict[str, object] = {"steps_per_beat": args.steps_per_beat}
+    if args.style is None:
+        raise StyleTxError("train needs --style NAME (a shipped style), --data DIR or --recipe FILE")
+    model: dict[str, object] = json.loads(args.model or "{}")
+    if args.steps_per_beat:
+        model["steps_per_beat"] = args.steps_per_beat
     if args.pitch_range:
         lo, _, hi = args.pitch_range.partition("-")
-        grid["pitch_lo"], grid["pitch_hi"] = int(lo), int(hi) + 1
-    model_cfg = ModelConfig.from_dict({
-        **style_recipe.model_config().to_dict(), **json.loads(args.model or "{}"),
-        **{k: v for k, v in grid.items() if v is not None}})
+        model["pitch_lo"], model["pitch_hi"] = int(lo), int(hi) + 1
     overrides = {
         "epochs": args.epochs, "batch_size": args.batch_size, "chunk_frames": args.chunk_frames,
         "lr": args.lr, "patience": args.patience, "frame_fraction": args.frame_fraction,
         "max_transpose": args.max_transpose, "max_minutes": args.max_minutes,
         "max_steps_per_epoch": args.max_steps_per_epoch, "limit": args.limit, "seed": args.seed,
     }
-    cfg = dataclasses.replace(style_recipe.train_config(),
-                              **{k: v for k, v in overrides.items() if v is not None})
-    out = args.output or cache_dir() / "models" / args.style
-    command = "styletx " + " ".join(shlex.quote(a) for a in args.argv)
-    train(model_cfg, cfg, out, device=args.device, resume=args.resume, progress=not args.quiet,
-          command=command)
-    write_style_info(args.style, out)
-    write_model_card(out)
+    out = train_recipe(args.style, args.output or cache_dir() / "models" / args.style,
+                       model=model, overrides=overrides,
+                       device=args.device, resume=args.resume, progress=not args.quiet,
+                       command="styletx " + " ".join(shlex.quote(a) for a in args.argv))
     print(f"wrote {out}")
     return 0
 
 
 def _train_own(args: argparse.Namespace) -> int:
+    import dataclasses
     import shlex
 
     from styletx.training.own import OwnTrainOptions, train_from_folder
+    from styletx.training.recipes import MidiFolder, UserRecipe
 
     if args.limit is not None or args.pitch_range or args.max_transpose is not None \
             or args.chunk_frames is not None or args.patience is not None \
             or args.frame_fraction is not None:
         raise StyleTxError("--limit, --pitch-range, --max-transpose, --chunk-frames, "
-                           "--patience and --frame-fraction do not apply to --data")
+                           "--patience and --frame-fraction do not apply to --data or --recipe")
+    if args.recipe is not None:
+        recipe = UserRecipe.load(args.recipe, name=args.style)
+    elif args.style is None:
+        raise StyleTxError("--data DIR needs --style NAME, the name of the new style")
+    else:
+        recipe = UserRecipe(name=args.style, data=MidiFolder(args.data))
+    given = {"base": args.base, "scratch": args.scratch or None, "steps_per_beat": args.steps_per_beat,
+             "epochs": args.epochs, "max_minutes": args.max_minutes,
+             "max_steps_per_epoch": args.max_steps_per_epoch, "batch_size": args.batch_size,
+             "lr": args.lr, "model": json.loads(args.model) if args.model else None,
+             "seed": args.seed}
+    recipe = dataclasses.replace(recipe, **{k: v for k, v in given.items() if v is not None})
+    if args.scratch:
+        recipe = dataclasses.replace(recipe, base=None)
+    if args.melody_track is not None:
+        recipe = dataclasses.replace(recipe, data=MidiFolder(recipe.data.path, args.melody_track))
     opts = OwnTrainOptions(
-        name=args.style, data=args.data, output=args.output, base=args.base, scratch=args.scratch,
-        melody_track=args.melody_track, steps_per_beat=args.steps_per_beat, epochs=args.epochs,
-        max_minutes=args.max_minutes, max_steps_per_epoch=args.max_steps_per_epoch,
-        batch_size=args.batch_size, lr=args.lr,
-        model=json.loads(args.model) if args.model else None, seed=args.seed, force=args.force,
-        resume=args.resume, device=args.device, progress=not args.quiet,
-        command="styletx " + " ".join(shlex.quote(a) for a in args.argv),
+        recipe=recipe, output=args.output, force=args.force, resume=args.resume, device=args.device,
+        progress=not args.quiet, command="styletx " + " ".join(shlex.quote(a) for a in args.argv),
     )
     out = train_from_folder(opts)
-    print(f"installed style {args.style!r} in {out}")
+    print(f"installed style {recipe.name!r} in {out}")
     return 0
 
 
@@ -818,9 +725,7 @@ def _eval_bench(args: argparse.Namespace) -> int:
 
 
 def _eval_pair(args: argparse.Namespace) -> int:
-    from styletx.evaluation.bench import find_classifier, finite
-    from styletx.evaluation.metrics import format_report, model_nll, output_parts, piece_of, transfer_metrics
-    from styletx.styles import load_style
+    from styletx.evaluation.report import report_card
 
     if len(args.files) != 2:
         raise StyleTxError("eval takes two MIDI files, IN.mid OUT.mid (or --bench STYLE)")
@@ -829,36 +734,12 @@ def _eval_pair(args: argparse.Namespace) -> int:
                            "target style")
     if args.plot and args.plot.exists() and not args.force:
         raise StyleTxError(f"{args.plot} exists; use --force to replace it")
-    song_in = read_midi(args.files[0])
-    song_out = read_midi(args.files[1])
-    parts_in = select_parts(song_in, args.melody_track)
-    style = load_style(style_arg(args))
     with progress_bar(f"eval {Path(args.files[1]).name}") as bar:
-        parts_out = output_parts(song_out, parts_in.melody)
-        m = transfer_metrics(song_in, parts_in, song_out, parts_out)
-        bar(1, 3)
-        classifier = find_classifier()
-        data: dict[str, float] = {}
-        piece = piece_of(song_out, parts_out, like=piece_of(song_in, parts_in))
-        if classifier is not None:
-            m["output"]["style_prob"] = classifier.style_prob(piece, style.name)
-            data = dict(classifier.info.get("reference", {}).get(style.name, {}))
-        bar(2, 3)
-        m["output"]["nll"] = model_nll(style, song_out, parts_out)
-        m["input"]["nll"] = model_nll(style, song_in, parts_in)
-        bar(3, 3)
+        card = report_card(*args.files, style_arg(args), melody_track=args.melody_track,
+                           progress=bar)
     if args.plot:
-        from styletx.evaluation.metrics import plot_report
-
-        plot_report(m["output"], {"input": m["input"], "data": data}, args.plot,
-                    title=f"{Path(args.files[1]).name} ({style.name})", force=args.force,
-                    protect=args.files)
-    if args.json:
-        print(json.dumps(finite({"input_file": args.files[0], "output_file": args.files[1],
-                                 "style": style.name, **m, "data": data}), indent=1))
-    else:
-        print(format_report(m["output"], {"input": m["input"], "data": data},
-                            title=f"{args.files[1]} against {args.files[0]} ({style.name})"))
+        card.plot(args.plot, force=args.force)
+    print(json.dumps(card.to_dict(), indent=1) if args.json else card.text())
     return 0
 
 
@@ -879,6 +760,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print every warning (default: a one-line summary)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in COMMANDS:
         add(subparsers)
