@@ -313,19 +313,29 @@ def _add_batch(subparsers: Subparsers) -> None:
     )
     p.add_argument("inputs", nargs="+",
                    help="files, folders or quoted glob patterns ('in/**/*.mid' recurses)")
-    p.add_argument("-o", "--output", required=True, type=Path, help="output folder")
+    p.add_argument("-o", "--output", required=True,
+                   help="output folder (with --engine ray also a URI such as s3://bucket/out)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--style", default=None, help="style name (see `styletx styles`; default bach)")
     add_style_dir_arg(which)
-    p.add_argument("--jobs", type=int, default=1,
-                   help="worker processes (default %(default)s: in this process)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="workers: processes (default 1: in this process), or Ray actors "
+                   "(default: as many as the cluster's CPUs allow)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="who converts: this machine's processes (default) or a Ray cluster "
+                   "(needs `pip install 'styletx[ray]'`)")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (default $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--num-cpus-per-worker", type=float, default=1.0, help="Ray: CPUs per actor")
+    p.add_argument("--gpus-per-worker", type=float, default=0.0,
+                   help="Ray: GPUs per actor (use with --device cuda)")
     p.add_argument("--seed", type=int, default=0,
                    help="batch seed (default 0, so a batch repeats unless asked otherwise; "
                    "render's default is a fresh seed); each file's seed derives from it and its "
                    "relative path")
     p.add_argument("--force", action="store_true", help="redo files whose output exists")
     p.add_argument("--wav", action="store_true", help="also write a WAV preview per file")
-    p.add_argument("--report", type=Path, default=None,
+    p.add_argument("--report", default=None,
                    help="JSON report path (default OUTPUT/styletx-report.json)")
     add_sampling_args(p)
 
@@ -335,9 +345,21 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     options = BatchOptions(style=style_arg(args), transfer=transfer_options(args), force=args.force,
                            wav=args.wav, device=args.device)
-    report = run_batch(args.inputs, args.output, options, jobs=args.jobs,
-                       report_path=args.report, progress=True)
-    print(format_summary(report, args.report or args.output / REPORT_NAME))
+    if args.engine == "ray":
+        from styletx.batch_ray import RayOptions, run_ray_batch
+
+        report, where = run_ray_batch(args.inputs, args.output, options, RayOptions(
+            args.address, args.jobs, args.num_cpus_per_worker, args.gpus_per_worker),
+            report_path=args.report)
+    else:
+        if args.address or args.num_cpus_per_worker != 1.0 or args.gpus_per_worker:
+            raise StyleTxError("--address, --num-cpus-per-worker and --gpus-per-worker go with --engine ray")
+        if any("://" in s for s in [*args.inputs, args.output]):
+            raise StyleTxError("URIs need --engine ray; the local engine reads and writes local paths")
+        report = run_batch(args.inputs, args.output, options, jobs=1 if args.jobs is None else args.jobs,
+                           report_path=args.report, progress=True)
+        where = args.report or str(Path(args.output) / REPORT_NAME)
+    print(format_summary(report, where))
     return 2 if report.count("failed") else 0
 
 

@@ -42,8 +42,8 @@ FORBIDDEN = {
     "stylefolder": {"mido", "pretty_midi", "matplotlib", "music21"},  # torch only lazily (see TORCH_FREE)
 }
 # The application modules on the render path: they never reach training, evaluation or the CLI.
-RENDER_PATH = {"api", "batch", "describe", "preview", "styles", "progress", "diagnostics", "errors",
-               "paths"}
+RENDER_PATH = {"api", "batch", "batch_ray", "describe", "preview", "styles", "progress", "diagnostics",
+               "errors", "paths"}
 TOP = {"__init__", "__main__", "cli"}
 
 
