@@ -796,8 +796,9 @@ def _eval_bench(args: argparse.Namespace) -> int:
 
 
 def _eval_pair(args: argparse.Namespace) -> int:
-    from styletx.evaluation.bench import find_classifier, finite
-    from styletx.evaluation.metrics import format_report, model_nll, output_parts, piece_of, transfer_metrics
+    from styletx.evaluation.bench import finite
+    from styletx.evaluation.card import report_card
+    from styletx.evaluation.metrics import format_report
     from styletx.styles import load_style
 
     if len(args.files) != 2:
@@ -807,35 +808,21 @@ def _eval_pair(args: argparse.Namespace) -> int:
                            "target style")
     if args.plot and args.plot.exists() and not args.force:
         raise StyleTxError(f"{args.plot} exists; use --force to replace it")
-    song_in = read_midi(args.files[0])
-    song_out = read_midi(args.files[1])
-    parts_in = select_parts(song_in, args.melody_track)
     style = load_style(style_arg(args))
     with progress_bar(f"eval {Path(args.files[1]).name}") as bar:
-        parts_out = output_parts(song_out, parts_in.melody)
-        m = transfer_metrics(song_in, parts_in, song_out, parts_out)
-        bar(1, 3)
-        classifier = find_classifier()
-        data: dict[str, float] = {}
-        piece = piece_of(song_out, parts_out, like=piece_of(song_in, parts_in))
-        if classifier is not None:
-            m["output"]["style_prob"] = classifier.style_prob(piece, style.name)
-            data = dict(classifier.info.get("reference", {}).get(style.name, {}))
-        bar(2, 3)
-        m["output"]["nll"] = model_nll(style, song_out, parts_out)
-        m["input"]["nll"] = model_nll(style, song_in, parts_in)
-        bar(3, 3)
+        card = report_card(*args.files, style, melody_track=args.melody_track, progress=bar)
+    references = {"input": card["input"], "data": card["data"]}
     if args.plot:
         from styletx.evaluation.metrics import plot_report
 
-        plot_report(m["output"], {"input": m["input"], "data": data}, args.plot,
+        plot_report(card["output"], references, args.plot,
                     title=f"{Path(args.files[1]).name} ({style.name})", force=args.force,
                     protect=args.files)
     if args.json:
         print(json.dumps(finite({"input_file": args.files[0], "output_file": args.files[1],
-                                 "style": style.name, **m, "data": data}), indent=1))
+                                 "style": style.name, **card}), indent=1))
     else:
-        print(format_report(m["output"], {"input": m["input"], "data": data},
+        print(format_report(card["output"], references,
                             title=f"{args.files[1]} against {args.files[0]} ({style.name})"))
     return 0
 
