@@ -26,6 +26,9 @@ ALLOWED = {
     "model": {"errors", "music", "model"},
     "training": {"errors", "paths", "io", "music", "model", "training", "styles"},
     "evaluation": {"errors", "paths", "io", "music", "model", "training", "styles", "evaluation", "api"},
+    # the HTTP service and the MuseScore plugin: every library layer, never the CLI
+    "service": {"errors", "paths", "io", "music", "model", "styles", "api", "diagnostics", "preview",
+                "evaluation", "service", "__version__"},
 }
 # Third-party packages a subpackage must not import at all.
 FORBIDDEN = {
@@ -96,7 +99,7 @@ TORCH_FREE = [
       for p in sorted((PACKAGE / layer).glob("[!_]*.py"))),
     "styletx", "styletx.cli", "styletx.styles", "styletx.progress", "styletx.diagnostics",
     "styletx.preview", "styletx.model.config", "styletx.model.settings", "styletx.training.recipes",
-    "styletx.evaluation.metrics",
+    "styletx.evaluation.metrics", "styletx.service.settings", "styletx.service.plugin",
 ]
 
 
