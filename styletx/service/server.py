@@ -30,5 +30,8 @@ def serve(settings: ServiceSettings) -> None:
                      "; a token is required" if settings.token else "")
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
                             access_log=False, log_level="warning")
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has drained: a clean stop
+        pass
     REQUEST_LOG.info("stopped")
