@@ -172,14 +172,32 @@ MuseScore {
         say(errors.length ? errors[errors.length - 1] : lines[lines.length - 1], true)
     }
 
+    // The result's title becomes "<title> (<style>)", in the file and in the score's metadata.
+    function retitle(path, title) {
+        file.source = path
+        var xml = file.read()
+        var titled = false
+        xml = xml.replace(/<(work-title|movement-title)>[^<]*<\/(work-title|movement-title)>/g,
+                          function (all, tag) { titled = true; return "<" + tag + ">" + title + "</" + tag + ">" })
+        xml = xml.replace(/(<credit-type>title<\/credit-type>\s*<credit-words[^>]*>)[^<]*/g, "$1" + title)
+        return file.write(xml) ? titled : null
+    }
+
     function open(path, style, via) {
+        var title = scoreTitle() + " (" + style + ")"
+        var titled = retitle(path, title)
+        if (titled === null)
+            return say("could not write " + path, true)
         var score = readScore(path)
         if (!score)
             return say("MuseScore could not open the result " + path + " (readScore)", true)
-        var title = scoreTitle() + " (" + style + ")"
         score.setMetaTag("workTitle", title)
+        if (!titled)
+            score.addText("title", title)
         say("opened " + path + " as a new score titled \"" + title + "\" (through " + via + ")", false)
-        if (!headless())
+        if (headless())  // for scripts: MuseScore's own picture of the new score's first page
+            writeScore(score, path.replace(/\.musicxml$/, ""), "png")
+        else
             Qt.quit()
     }
 
