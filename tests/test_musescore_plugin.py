@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from styletx.cli import main
-from styletx.service.plugin import PLUGIN_NAME, install_musescore_plugin
+from styletx.errors import StyleTxError
+from styletx.service.plugin import PLUGIN_NAME, install_musescore_plugin, run_in_musescore
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -38,13 +39,16 @@ def mscore3() -> str:
 
 
 def run_plugin(mscore3: str, plugin: Path, score: Path, env: dict[str, str]) -> list[str]:
-    """``mscore3 -p plugin score`` headless; the plugin's own lines (``qml: styletx: ...``)."""
-    out = subprocess.run([mscore3, "-p", str(plugin), str(score)], capture_output=True, text=True,
-                         timeout=300, env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
-                                           "PYTHONPATH": str(ROOT), **env})
-    text = out.stdout + out.stderr
-    assert "failed" not in text.lower().replace("styletx: error", ""), text  # the QML loaded
-    return [line.split("qml: styletx: ", 1)[1] for line in text.splitlines() if "qml: styletx: " in line]
+    """The plugin's lines from a headless ``mscore3 -p`` run (raises if MuseScore refuses the QML)."""
+    return run_in_musescore(plugin, score, mscore=mscore3, env={"PYTHONPATH": str(ROOT), **env})
+
+
+def test_musescore_refuses_a_broken_plugin(mscore3: str, tmp_path: Path) -> None:
+    """The acceptance check below means something: MuseScore's refusal is seen."""
+    (plugin,) = install_musescore_plugin(tmp_path / "plugins")
+    plugin.write_text(plugin.read_text().replace("import QtQuick.Layouts 1.3", "import QtQuick.Nope 9.9"))
+    with pytest.raises(StyleTxError, match="could not load"):
+        run_plugin(mscore3, plugin, FIXTURES / "named_tracks.mid", {})
 
 
 def test_musescore_accepts_the_plugin_and_shows_a_failure_as_one_line(

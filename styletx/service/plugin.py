@@ -10,11 +10,13 @@ first. Torch- and FastAPI-free.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
 
 from styletx import __version__
+from styletx.errors import StyleTxError
 from styletx.io.files import atomic_write
 
 PLUGIN_NAME = "styletx.qml"
@@ -55,3 +57,26 @@ def install_musescore_plugin(dest: Path | None = None, *, url: str | None = None
         target.parent.mkdir(parents=True, exist_ok=True)
         written.append(atomic_write(target, text, force=True))
     return written
+
+
+def run_in_musescore(plugin: Path, score: Path, *, mscore: str = "mscore3",
+                     env: dict[str, str] | None = None, timeout: float = 300) -> list[str]:
+    """Run ``plugin`` on ``score`` with MuseScore 3's command line (``mscore3 -p``), headless,
+    and return the plugin's own lines (what its dialog would show).
+
+    MuseScore exits as soon as the plugin's ``onRun`` returns, so a command-line run takes
+    the plugin's ``styletx render`` path; the service needs MuseScore's window.
+
+    Raises
+    ------
+    StyleTxError
+        MuseScore could not load the plugin (its QML error).
+    """
+    out = subprocess.run([mscore, "-p", str(plugin), str(score)], capture_output=True, text=True,
+                         timeout=timeout, env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
+                                               **(env or {})})
+    text = out.stdout + out.stderr
+    if "creating component" in text or "Component is not ready" in text:
+        raise StyleTxError(f"MuseScore could not load {plugin}: {' '.join(text.split())[-400:]}")
+    marker = "qml: styletx: "
+    return [line.split(marker, 1)[1] for line in text.splitlines() if marker in line]
