@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing import get_context
 from typing import Any, TypeVar
@@ -35,13 +36,16 @@ class JobPool:
     """``jobs`` spawned worker processes and room for ``queue`` more jobs waiting."""
 
     def __init__(self, jobs: int, queue: int) -> None:
-        ctx = get_context("spawn")  # torch's threads are never forked
+        self._ctx = get_context("spawn")  # torch's threads are never forked
         self.jobs, self.capacity = jobs, jobs + queue
-        self._flags = ctx.Array("b", self.capacity, lock=False)
+        self._flags = self._ctx.Array("b", self.capacity, lock=False)
         self._free = list(range(self.capacity))
-        self._executor = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=init_worker,
-                                             initargs=(self._flags,))
+        self._executor = self._start()
         self._mean_seconds = 1.0
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.jobs, mp_context=self._ctx, initializer=init_worker,
+                                   initargs=(self._flags,))
 
     @property
     def busy(self) -> int:
@@ -80,7 +84,11 @@ class JobPool:
         while True:
             done, _ = await asyncio.wait({waiting}, timeout=0.1)
             if done:
-                return waiting.result()
+                try:
+                    return waiting.result()
+                except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
+                    self._executor = self._start()
+                    raise RuntimeError("a worker process died; the pool was restarted") from None
             if await gone():
                 self._flags[slot] = 1
                 future.cancel()  # drops it if it is still waiting
