@@ -8,6 +8,7 @@ Under ``CI=true`` a missing FastAPI, uvicorn or httpx fails instead of skipping.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import json
 import os
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +215,36 @@ def test_render_options_are_offered_under_the_same_names_and_defaults() -> None:
         if not isinstance(action, argparse._StoreFalseAction):  # --drop-drums shares keep_drums
             assert fields[action.dest].default == default, action.dest
     assert set(fields) - {a.dest for a in render._actions} == {"file", "format"}
+
+
+@dataclass(frozen=True)
+class _Exit:
+    code: int
+    slot: int = 0
+
+
+def _exit_worker(job: _Exit) -> None:
+    os._exit(job.code)  # a worker killed mid-job (out of memory, say)
+
+
+def test_the_pool_restarts_after_a_worker_dies(tiny_style: str) -> None:
+    from styletx.service.jobs import EvalJob, run_eval
+    from styletx.service.pool import JobPool
+
+    async def never() -> bool:
+        return False
+
+    async def scenario() -> dict:
+        pool = JobPool(1, 0)
+        try:
+            with pytest.raises(RuntimeError, match="worker process died"):
+                await pool.run(_exit_worker, _Exit(3), never)
+            assert pool.busy == 0
+            return await pool.run(run_eval, EvalJob(SONG, SONG, tiny_style), never)
+        finally:
+            pool.shutdown()
+
+    assert asyncio.run(scenario())["output"]["melody_exact"] == 1.0
 
 
 # ------------------------------------------------------------------ real servers

@@ -74,7 +74,8 @@ class JobPool:
         self._flags[slot] = 0
         loop = asyncio.get_running_loop()
         t0 = time.monotonic()
-        future: Future[T] = self._executor.submit(fn, replace(job, slot=slot))
+        executor = self._executor
+        future: Future[T] = executor.submit(fn, replace(job, slot=slot))
 
         def release(f: Future[T]) -> None:
             loop.call_soon_threadsafe(self._release, slot, f, t0)
@@ -87,7 +88,8 @@ class JobPool:
                 try:
                     return waiting.result()
                 except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
-                    self._executor = self._start()
+                    if self._executor is executor:
+                        self._executor = self._start()
                     raise RuntimeError("a worker process died; the pool was restarted") from None
             if await gone():
                 self._flags[slot] = 1
