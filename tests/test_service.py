@@ -80,6 +80,24 @@ def test_health_and_styles(client: TestClient) -> None:
     assert not any("path" in s for s in styles.values())  # no server paths in answers
 
 
+def test_the_api_page_lists_the_render_options(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    form = next(iter(schema["paths"]["/v1/transfer"]["post"]["requestBody"]["content"].values()))
+    ref = form["schema"]["$ref"].rsplit("/", 1)[1]
+    assert {"file", "style", "seed", "strength", "bars", "format"} <= set(
+        schema["components"]["schemas"][ref]["properties"])
+
+
+def test_uploads_stay_in_the_private_folder(tiny_style: str) -> None:
+    app = create_app(ServiceSettings())
+    with TestClient(app) as c:
+        folder = app.state.workdir
+        assert folder.stat().st_mode & 0o777 == 0o700
+        assert _post(c, seed="1").status_code == 200
+        assert list(folder.iterdir()) == []  # each request's files are gone once it is answered
+    assert not folder.exists()
+
+
 def test_transfer_is_byte_identical_to_styletx_render(client: TestClient, tmp_path: Path) -> None:
     r = _post(client, seed="7", strength="0.8")
     assert r.status_code == 200, r.text
