@@ -40,8 +40,9 @@ def main() -> int:
             print("\n".join(lines), file=sys.stderr)
             return 1
         result = Path(opened.group(1))
-        page = Image.open(result.with_name(result.stem + "-1.png")).convert("RGB")
-        top = page.crop((0, 0, page.width, page.height * 2 // 5))
+        drawn = Image.open(result.with_name(result.stem + "-1.png")).convert("RGBA")
+        page = Image.alpha_composite(Image.new("RGBA", drawn.size, "white"), drawn).convert("RGB")
+        top = page.crop((0, 0, page.width, page.height * 9 // 25))  # the title and first system
         top.thumbnail((1100, 1100))
         args.output.parent.mkdir(parents=True, exist_ok=True)
         top.save(args.output, optimize=True)
