@@ -63,10 +63,18 @@ def _one_line_error(response: Any) -> str:
     return line
 
 
+@pytest.fixture(scope="module")
+def _client(_tiny_models: Path) -> Iterator[TestClient]:
+    """One app for the module, so its worker starts (and loads the tiny style) once."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STYLETX_MODELS", str(_tiny_models))
+        with TestClient(create_app(ServiceSettings(jobs=1, queue=2))) as c:
+            yield c
+
+
 @pytest.fixture
-def client(tiny_style: str) -> Iterator[TestClient]:
-    with TestClient(create_app(ServiceSettings(jobs=1, queue=2))) as c:
-        yield c
+def client(_client: TestClient, tiny_style: str) -> TestClient:
+    return _client
 
 
 # ----------------------------------------------------------------- the test client
@@ -88,14 +96,16 @@ def test_the_api_page_lists_the_render_options(client: TestClient) -> None:
         schema["components"]["schemas"][ref]["properties"])
 
 
-def test_uploads_stay_in_the_private_folder(tiny_style: str) -> None:
+def test_uploads_stay_in_the_private_folder(client: TestClient) -> None:
+    folder = client.app.state.workdir
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert _post(client, seed="1").status_code == 200
+    assert list(folder.iterdir()) == []  # each request's files are gone once it is answered
     app = create_app(ServiceSettings())
-    with TestClient(app) as c:
+    with TestClient(app):
         folder = app.state.workdir
-        assert folder.stat().st_mode & 0o777 == 0o700
-        assert _post(c, seed="1").status_code == 200
-        assert list(folder.iterdir()) == []  # each request's files are gone once it is answered
-    assert not folder.exists()
+        assert folder.is_dir()
+    assert not folder.exists()  # and the folder itself at shutdown
 
 
 def test_transfer_is_byte_identical_to_styletx_render(client: TestClient, tmp_path: Path) -> None:
@@ -160,15 +170,14 @@ def test_upload_names_never_reach_server_paths(client: TestClient) -> None:
 
 
 def test_limits_answer_413_and_422(tiny_style: str) -> None:
-    settings = ServiceSettings(max_request_bytes=2048, max_bars=3, max_seconds=0.001)
+    settings = ServiceSettings(max_request_bytes=2048, max_bars=4, max_seconds=0.001)
     with TestClient(create_app(settings)) as c:
         big = c.post("/v1/transfer", data={"style": "tiny"},
                      files={"file": ("big.mid", SONG.read_bytes() + b"\0" * 4096)})
         assert big.status_code == 413 and "over the service's limit" in _one_line_error(big)
-        bars = _post(c)
-        assert bars.status_code == 422 and "4 bars, over the service's limit of 3" in _one_line_error(bars)
-    with TestClient(create_app(ServiceSettings(max_seconds=0.001))) as c:
-        slow = _post(c)
+        bars = _post(c, FIXTURES / "meter_2_4.mid")
+        assert bars.status_code == 422 and "8 bars, over the service's limit of 4" in _one_line_error(bars)
+        slow = _post(c)  # 4 bars: within the bar limit, past the time limit
         assert slow.status_code == 422 and "limit of 0.001 s per request" in _one_line_error(slow)
 
 
