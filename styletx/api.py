@@ -14,7 +14,6 @@ There is one transfer path: :func:`transfer_song` with a :class:`TransferOptions
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import os
@@ -23,7 +22,6 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import pretty_midi
 
-from styletx.diagnostics import LOGGER, quantization_note
+from styletx.diagnostics import LOGGER, collect_warnings, quantization_note
 from styletx.errors import StyleTxError
 from styletx.io.files import check_target
 from styletx.io.reader import ReadWarnings, read_midi
@@ -39,11 +37,12 @@ from styletx.io.writer import midi_bytes, write_midi
 from styletx.model.sampler import resample_accompaniment
 from styletx.model.settings import DEFAULT_SETTINGS, Progress, SamplerSettings
 from styletx.model.start import guide_melody, starting_roll
+from styletx.model.threads import torch_threads
 from styletx.music.arrange import fold_into_range, unfold, voice_parts
 from styletx.music.charts import ChordChanges, changes_track, chord_chart, parse_chart, stream_chord_changes
 from styletx.music.chords import harmonize
-from styletx.music.grid import Grid, build_grid, roll_to_notes
-from styletx.music.limits import clip_tracks, cut_stuck_notes
+from styletx.music.grid import Grid, roll_to_notes
+from styletx.music.limits import clip_tracks, cut_stuck_notes, meter_warning
 from styletx.music.parts import select_parts
 from styletx.music.song import Note, Parts, Song, Track
 from styletx.styles import DEFAULT_STYLE, Style, load_style
@@ -60,22 +59,6 @@ DEFAULT_THREADS = 1
 """Torch CPU threads while sampling. The sampler makes thousands of tiny tensor calls;
 waking a thread pool for each made it 30-40x slower on a loaded 2-core machine, so every
 entry point (API, CLI, batch) samples on one thread unless told otherwise."""
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run a block with torch on ``n`` CPU threads, then restore the caller's setting."""
-    import torch
-
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -132,7 +115,10 @@ class TransferResult:
 
     ``tracks`` (melody first, then the new accompaniment, then the drums) under
     ``song``'s resolution, tempo, meter and key maps are the output, in exact ticks;
-    :meth:`write` writes them. ``notes`` are informational lines for the user.
+    :meth:`write` writes them. ``notes`` are informational lines for the user;
+    ``warnings`` the ``styletx`` warnings logged while it ran (reading the source
+    included, for :func:`transfer`), which an enclosing
+    :func:`~styletx.diagnostics.collect_warnings` (the CLI's, a batch file's) also gets.
     """
 
     song: Song
@@ -142,6 +128,7 @@ class TransferResult:
     new_accomp: np.ndarray  # [T, 128]
     seconds: float
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def chart(self) -> str:
@@ -310,16 +297,26 @@ def transfer_song(
     (a chart, see :func:`parse_chart`, or ``(tick, chord)`` changes); none at all with
     ``options.reharmonize`` (the model chooses the harmony); the chords estimated from
     the input's full texture; or, for a bare melody, the style's chord model's
-    harmonisation (:func:`styletx.music.chords.harmonize`). Putting the music on the
-    grid moves notes; when it moves or drops onsets, one warning says so on the
-    ``styletx`` logger.
+    harmonisation (:func:`styletx.music.chords.harmonize`). A meter outside the style's
+    trained meters (:func:`~styletx.music.limits.meter_warning`) and notes moved or dropped
+    by putting the music on the grid each give one warning on the ``styletx`` logger;
+    the result's ``warnings`` lists them.
     """
+    with collect_warnings(forward=True) as logged:
+        result = _transfer(song, style, options or TransferOptions(), progress)
+    return dataclasses.replace(result, warnings=logged.messages)
+
+
+def _transfer(song: Song, style: Style, options: TransferOptions, progress: Progress | None,
+              ) -> TransferResult:
     t0 = time.perf_counter()
-    options = options or TransferOptions()
     settings, bars, chords = options.sampler, parse_bars(options.bars), options.chords
+    meter = meter_warning(song, style.info.meters, style.name)
+    if meter:
+        LOGGER.warning("%s: %s", song.source or "input", meter)
     parts = select_parts(song, options.melody_track)
     parts, end = cut_stuck_notes(song, parts)  # the piece ends with its music (styletx.music.limits)
-    grid = build_grid(song, parts, style.steps_per_beat, style.info.harmonic_rhythm)
+    grid = style.grid(song, parts)
     if grid.n_frames > MAX_FRAMES:
         raise StyleTxError(
             f"piece too long for style transfer: {grid.n_bars} bars, {grid.n_frames} frames "
@@ -432,11 +429,13 @@ def transfer(
     """
     options = (options or TransferOptions()).replace(**changes)
     style_obj = style if isinstance(style, Style) else load_style(style, device=device)
-    song = load_source(src)
+    with collect_warnings(forward=True) as read:
+        song = load_source(src)
     if options.chords is None and not options.reharmonize and _is_stream(src):
         # The score's own symbols (an empty list: none, so the chords are estimated).
         options = options.replace(chords=stream_chord_changes(src, song.resolution) or None)
-    return transfer_song(song, style_obj, options, progress=progress)
+    result = transfer_song(song, style_obj, options, progress=progress)
+    return dataclasses.replace(result, warnings=[*read.messages, *result.warnings])
 
 
 def render(

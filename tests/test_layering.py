@@ -27,8 +27,8 @@ ALLOWED = {
     "training": {"errors", "paths", "io", "music", "model", "training", "styles"},
     "evaluation": {"errors", "paths", "io", "music", "model", "training", "styles", "evaluation", "api"},
     # the HTTP service and the MuseScore plugin: every library layer, never the CLI
-    "service": {"errors", "paths", "io", "music", "model", "styles", "api", "diagnostics", "preview",
-                "evaluation", "service", "__version__"},
+    "service": {"errors", "paths", "io", "music", "model", "styles", "api", "diagnostics",
+                "preview", "evaluation", "service", "__version__"},
 }
 # Third-party packages a subpackage must not import at all.
 FORBIDDEN = {
@@ -37,7 +37,8 @@ FORBIDDEN = {
     "model": {"mido", "pretty_midi", "matplotlib"},
 }
 # The application modules on the render path: they never reach training, evaluation or the CLI.
-RENDER_PATH = {"api", "batch", "preview", "styles", "progress", "diagnostics", "errors", "paths"}
+RENDER_PATH = {"api", "batch", "describe", "preview", "styles", "progress", "diagnostics", "errors",
+               "paths"}
 TOP = {"__init__", "__main__", "cli"}
 
 
@@ -99,7 +100,8 @@ TORCH_FREE = [
       for p in sorted((PACKAGE / layer).glob("[!_]*.py"))),
     "styletx", "styletx.cli", "styletx.styles", "styletx.progress", "styletx.diagnostics",
     "styletx.preview", "styletx.model.config", "styletx.model.settings", "styletx.training.recipes",
-    "styletx.evaluation.metrics", "styletx.service.settings", "styletx.service.plugin",
+    "styletx.evaluation.metrics", "styletx.describe", "styletx.model.threads",
+    "styletx.service.settings", "styletx.service.plugin",
 ]
 
 

@@ -218,7 +218,8 @@ def test_eval_answers_the_cli_report_card(client: TestClient, tmp_path: Path,
     assert main(["eval", str(SONG), str(out), "--style", "tiny", "--json"]) == 0
     cli = json.loads(capsys.readouterr().out)
     served = r.json()
-    assert {k: cli[k] for k in ("style", "output", "input", "data")} == served
+    assert (served.pop("input_file"), served.pop("output_file")) == (SONG.name, "out.mid")
+    assert {k: v for k, v in cli.items() if not k.endswith("_file")} == served
 
 
 def test_render_options_are_offered_under_the_same_names_and_defaults() -> None:

@@ -3,7 +3,7 @@
 This subpackage owns the HTTP layer and nothing else: thin routes
 (:mod:`~styletx.service.routers`, wired by :mod:`~styletx.service.main`) over the library's
 transfer (:func:`styletx.api.transfer`) and report card
-(:func:`styletx.evaluation.card.report_card`); the settings in one object
+(:func:`styletx.evaluation.report.report_card`); the settings in one object
 (:mod:`~styletx.service.settings`); the form fields (:mod:`~styletx.service.forms`); the
 dependencies that check the token (:mod:`~styletx.service.dependencies`); the size limit and
 the request log (:mod:`~styletx.service.middleware`); the bounded pool of worker processes

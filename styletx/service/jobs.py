@@ -132,10 +132,10 @@ class EvalJob:
 
 
 def run_eval(job: EvalJob) -> dict[str, Any]:
-    """The report card of ``styletx eval IN OUT --style S --json``, as JSON-ready data."""
-    from styletx.evaluation.bench import finite
-    from styletx.evaluation.card import report_card
+    """The report card of ``styletx eval IN OUT --style S --json``, as JSON-ready data; the
+    files are named as the client sent them."""
+    from styletx.evaluation.report import report_card
 
     card = report_card(job.source, job.output, worker_style(job.style),
-                       melody_track=job.melody_track)
-    return finite({"style": job.style, **card})
+                       melody_track=job.melody_track).to_dict()
+    return {**card, "input_file": job.source.name, "output_file": job.output.name}

@@ -21,7 +21,7 @@ async def evaluate(
     folder: Folder,
 ) -> dict[str, Any]:
     """Score ``output``, a transfer of ``input``, into ``style``: the output's metrics beside
-    the input's and the style data's (:func:`styletx.evaluation.card.report_card`)."""
+    the input's and the style data's (:func:`styletx.evaluation.report.report_card`)."""
     style = installed_style(form.style)
     track = form.melody_track
     job = EvalJob(save_upload(form.input, folder), save_upload(form.output, folder), style,
