@@ -24,6 +24,7 @@ from styletx.errors import StyleTxError
 from styletx.model.settings import SamplerSettings, ScheduleName
 from styletx.music.parts import SKYLINE
 from styletx.progress import progress_bar
+from styletx.score.read import MUSICXML_SUFFIXES
 
 if TYPE_CHECKING:
     from styletx.api import TransferOptions
@@ -49,11 +50,11 @@ def _subcommand(subparsers: Subparsers, name: str, run: Callable[[argparse.Names
 
 def _add_info(subparsers: Subparsers) -> None:
     p = _subcommand(subparsers, "info", _run_info,
-        help="show a MIDI file's parts, chosen melody, tempo, meter and key",
-        description="Show the parts of a MIDI file, which one styletx takes as the melody "
-        "and why, and its tempo, time-signature and key maps.",
+        help="show a MIDI file's or score's parts, chosen melody, tempo, meter, key and chords",
+        description="Show the parts of a MIDI file or MusicXML score, which one styletx takes "
+        "as the melody and why, its tempo, time-signature and key maps, and a score's chord symbols.",
     )
-    p.add_argument("files", nargs="+", metavar="file", help="MIDI file(s) (.mid)")
+    p.add_argument("files", nargs="+", metavar="file", help="MIDI file(s) (.mid) or scores (.musicxml, .mxl)")
     add_melody_args(p)
     p.add_argument("--json", action="store_true",
                    help="print JSON instead of text (a list when several files are given)")
@@ -93,8 +94,13 @@ def style_arg(args: argparse.Namespace) -> str:
 def format_info(info: dict[str, Any]) -> str:
     """Render :func:`styletx.describe.describe`'s result as text for a terminal."""
     pickup = ", starting with a pickup bar" if info["pickup"] else ""
+    kind = ("a score" if Path(info["file"] or "").suffix.lower() in MUSICXML_SUFFIXES
+            else f"MIDI type {info['midi_type']}")
     lines = [
-        f"{info['file']}: MIDI type {info['midi_type']}, {info['resolution']} ticks per quarter",
+        f"{info['file']}: {kind}, {info['resolution']} ticks per quarter",
+        *([f"title: {info['title']}" + (f", by {info['composer']}" if info["composer"] else "")]
+          if info["composer"] or kind == "a score" else []),
+        *(f"note: {n}" for n in info["read_notes"]),
         f"length: {info['duration_seconds']:.2f} s, {info['bars']} bars{pickup}",
         "",
         f"{'part':>4}  {'name':<20} {'ch':>3}  {'instrument':<26} {'notes':>6} {'poly':>4}  role",
@@ -111,6 +117,9 @@ def format_info(info: dict[str, Any]) -> str:
         lines += ["", f"melody: none: {info['melody']['reason']}", ""]
     else:
         lines += ["", f"melody: {info['melody']['reason']}", ""]
+    if info["chord_symbols"]:
+        lines += ["chord symbols (the chart the accompaniment follows): "
+                  + " ".join(f"{c['bar']}:{c['symbol']}" for c in info["chord_symbols"]), ""]
     if info["chords"]:
         lines += [f"chords (per {info['chords_per'].replace('_', ' ')}): {info['chords']}", ""]
     for title, key, value, default in (
@@ -161,7 +170,7 @@ def _add_render(subparsers: Subparsers) -> None:
         description="Keep the melody of each input note for note and resample its "
         "accompaniment under a style model (Lu & Su's Algorithm 1).",
     )
-    p.add_argument("inputs", nargs="+", help="input MIDI file(s)")
+    p.add_argument("inputs", nargs="+", help="input MIDI file(s) or MusicXML/MXL score(s)")
     p.add_argument("-o", "--output", required=True,
                    help="output file (one input) or folder (several inputs, or ending in /)")
     which = p.add_mutually_exclusive_group()
@@ -186,7 +195,7 @@ def _add_render(subparsers: Subparsers) -> None:
     harmony = p.add_mutually_exclusive_group()
     harmony.add_argument("--chords", metavar="CHART",
                          help="the chords to follow, bar by bar, e.g. 'C | Am7 | Dm7 G7 | C' "
-                         "(default: estimated from the input)")
+                         "(default: a score's chord symbols, else estimated from the input)")
     harmony.add_argument("--reharmonize", action="store_true",
                          help="let the model choose its own chords instead of the song's")
     p.add_argument("--print-chords", action="store_true",

@@ -16,12 +16,13 @@ from typing import Any
 import pretty_midi
 
 from styletx.errors import NoMelodyError
-from styletx.io.reader import MidiSource, read_midi
+from styletx.io.reader import MidiSource
 from styletx.music.charts import chord_chart
 from styletx.music.grid import build_grid
 from styletx.music.parts import part_stats, select_parts
 from styletx.music.song import Parts, Song
 from styletx.music.timing import bar_number, bar_starts, duration_seconds, has_pickup, tick_to_seconds
+from styletx.score.read import read_song
 from styletx.styles import StyleInfo
 
 CHART_RHYTHM = StyleInfo.harmonic_rhythm
@@ -31,17 +32,17 @@ CHART_STEPS = 4
 
 
 def describe_file(src: MidiSource, melody_track: int | str | None = None) -> dict[str, Any]:
-    """:func:`describe` of a MIDI file (a path or the file's bytes, as
-    :func:`~styletx.io.reader.read_midi` takes), its melody chosen as ``render`` would
+    """:func:`describe` of a MIDI file or a score (a path or the file's bytes, as
+    :func:`~styletx.score.read.read_song` takes), its melody chosen as ``render`` would
     (or ``melody_track``); a file without a clear melody is described, not refused.
 
     Raises
     ------
     StyleTxError
-        The file cannot be read (:func:`~styletx.io.reader.read_midi`), or ``melody_track``
+        The file cannot be read (:func:`~styletx.score.read.read_song`), or ``melody_track``
         names no part.
     """
-    song = read_midi(src)
+    song = read_song(src)
     try:
         parts: Parts | NoMelodyError = select_parts(song, melody_track)
     except NoMelodyError as e:
@@ -109,6 +110,11 @@ def describe(song: Song, parts: Parts | NoMelodyError) -> dict[str, Any]:
                            for k in song.key_signatures],
         "chords": _chart(song, parts),
         "chords_per": CHART_RHYTHM,
+        "title": song.title,
+        "composer": song.composer,
+        "chord_symbols": [{**at(c.tick), "symbol": c.figure, "chord": c.chord.name if c.chord else "N.C."}
+                          for c in song.chord_symbols],
+        "read_notes": song.read_notes,
     }
 
 

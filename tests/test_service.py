@@ -133,6 +133,20 @@ def test_musicxml_output(client: TestClient) -> None:
     assert b"<score-partwise" in r.content
 
 
+def test_a_score_in_gives_styletx_renders_output(client: TestClient, tmp_path: Path) -> None:
+    """MusicXML in, read by the CLI's reader with its chord symbols followed: the same bytes
+    as ``styletx render``; and MXL out."""
+    score = FIXTURES / "scores" / "chord_symbols.musicxml"
+    r = _post(client, score, seed="2")
+    assert r.status_code == 200, r.text
+    assert any("chord symbols" in note for note in json.loads(r.headers["x-styletx-notes"]))
+    out = tmp_path / "cli.mid"
+    assert main(["render", str(score), "-o", str(out), "--style", "tiny", "--seed", "2"]) == 0
+    assert r.content == out.read_bytes()
+    mxl = _post(client, score, seed="2", format="mxl")
+    assert mxl.status_code == 200 and mxl.content[:2] == b"PK"  # a zip
+
+
 @pytest.mark.parametrize(("fields", "expected"), [
     ({"strength": "2"}, "strength must be between 0 and 1"),
     ({"sweeps": "0"}, "sweeps must be at least 1"),

@@ -15,9 +15,10 @@ from typing import Any
 
 from styletx.evaluation.bench import find_classifier, finite, score_transfer
 from styletx.evaluation.metrics import format_report, model_nll, plot_report
-from styletx.io.reader import MidiSource, read_midi
+from styletx.io.reader import MidiSource
 from styletx.model.settings import Progress
 from styletx.music.parts import select_parts
+from styletx.score.read import read_song
 from styletx.styles import Style, load_style
 
 
@@ -62,7 +63,7 @@ def report_card(
 ) -> ReportCard:
     """Score ``output_file``, a transfer of ``input_file`` into ``style`` (a name, a folder
     path or a loaded :class:`Style`). The files are paths or their bytes
-    (:func:`~styletx.io.reader.read_midi`).
+    (:func:`~styletx.score.read.read_song`).
 
     The input's melody is chosen as ``render`` chose it (or ``melody_track``) and found
     again among the output's parts. The files are read before the style loads, so a bad
@@ -73,7 +74,7 @@ def report_card(
     StyleTxError
         A file cannot be read, the input has no clear melody, or the style is unknown.
     """
-    song_in, song_out = read_midi(input_file), read_midi(output_file)
+    song_in, song_out = read_song(input_file), read_song(output_file)
     parts_in = select_parts(song_in, melody_track)
     style = style if isinstance(style, Style) else load_style(style)
     if progress:

@@ -11,7 +11,7 @@ the request log (:mod:`~styletx.service.middleware`); the bounded pool of worker
 server's start and drain (:mod:`~styletx.service.server`); and the MuseScore plugin shipped
 as package data with its installer (:mod:`~styletx.service.plugin`).
 
-It may import every library layer (``errors``, ``io``, ``music``, ``model``, ``api``,
+It may import every library layer (``errors``, ``io``, ``score``, ``music``, ``model``, ``api``,
 ``styles``, ``diagnostics``, ``preview``, ``evaluation``) but never the CLI; only ``settings``
 and ``plugin`` are imported by the CLI before a server starts, so they import neither FastAPI
 nor torch.

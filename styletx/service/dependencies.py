@@ -14,13 +14,12 @@ from fastapi import Depends, HTTPException, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from styletx.errors import StyleTxError
-from styletx.io.reader import MIDI_SUFFIXES
-from styletx.preview import MUSICXML_SUFFIXES
+from styletx.score.read import SONG_SUFFIXES
 from styletx.service.pool import JobPool
 from styletx.service.settings import ServiceSettings
 from styletx.styles import styles
 
-INPUT_SUFFIXES = (*MIDI_SUFFIXES, *MUSICXML_SUFFIXES)
+INPUT_SUFFIXES = SONG_SUFFIXES
 
 _bearer = HTTPBearer(auto_error=False)
 

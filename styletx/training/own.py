@@ -35,12 +35,12 @@ import numpy as np
 
 from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
 from styletx.io.files import replace_file
-from styletx.io.reader import MIDI_SUFFIXES
 from styletx.model.config import TRAIN_RECORD_NAME, ModelConfig, TrainConfig
 from styletx.model.settings import HarmonyPrior
 from styletx.music.encoding import MAX_BAR_STEPS, N_BAR_LENGTHS
 from styletx.music.grid import Grid, build_grid
 from styletx.music.song import Parts, Song
+from styletx.score.read import SONG_SUFFIXES, read_song
 from styletx.styles import Style, StyleInfo
 from styletx.training.corpus import PieceArrays, piece_from_grid
 from styletx.training.recipes import CHUNK_BEATS
@@ -176,8 +176,8 @@ class FolderCorpus:
 
 
 def midi_files(folder: Path) -> list[Path]:
-    """Every MIDI file under ``folder``, recursively, sorted (hidden folders left out)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES
+    """Every MIDI file and score under ``folder``, recursively, sorted (hidden folders left out)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SONG_SUFFIXES
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
@@ -207,12 +207,11 @@ def _meters(song: Song) -> list[str]:
 
 def read_one(path: Path, name: str, melody_track: int | str | None = None) -> FolderFile | Skipped:
     """Read one file for training, or say why it cannot be used."""
-    from styletx.io.reader import read_midi
     from styletx.music.parts import select_parts
 
     try:
         data = path.read_bytes()
-        song = read_midi(path)
+        song = read_song(path)
         parts = select_parts(song, melody_track)
     except NoMelodyError as e:
         return Skipped(name, f"no melody: {_first_clause(e)}")
@@ -259,7 +258,8 @@ def read_folder(folder: Path, melody_track: int | str | None = None) -> FolderCo
         raise StyleTxError(f"--data {folder}: not a folder")
     paths = midi_files(folder)
     if not paths:
-        raise StyleTxError(f"--data {folder}: no MIDI files (.mid, .midi) in it or below it")
+        raise StyleTxError(f"--data {folder}: no MIDI files or scores (.mid, .midi, .musicxml, .mxl) "
+                           "in it or below it")
     corpus = read_files(paths, folder, melody_track)
     if not corpus.files:
         reasons = Counter(s.reason.split(":")[0] for s in corpus.skipped)
