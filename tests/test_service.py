@@ -375,8 +375,8 @@ def test_eight_concurrent_requests(_servers: dict) -> None:
     assert len({a.content for a in answers}) == 1  # same seed, same bytes, whichever worker
     ids = {a.headers["x-request-id"] for a in answers}
     assert len(ids) == 8
-    log = server.log.read_text()
-    assert all(f"{i} POST /v1/transfer 200" in log for i in ids)
+    # each line is written just after its answer is sent
+    assert _wait_for(lambda: all(f"{i} POST /v1/transfer 200" in server.log.read_text() for i in ids), 10)
 
 
 def test_a_full_pool_answers_429_with_retry_after(_servers: dict) -> None:
