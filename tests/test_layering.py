@@ -32,6 +32,9 @@ ALLOWED = {
     "training": {"errors", "paths", "io", "score", "music", "model", "stylefolder", "training"},
     "evaluation": {"errors", "paths", "io", "score", "music", "model", "training", "styles", "evaluation",
                    "api"},
+    # the HTTP service and the MuseScore plugin: every library layer, never the CLI
+    "service": {"errors", "paths", "io", "score", "music", "model", "styles", "api", "diagnostics",
+                "preview", "evaluation", "service", "__version__"},
 }
 # Third-party packages a subpackage must not import at all.
 FORBIDDEN = {
@@ -107,6 +110,7 @@ TORCH_FREE = [
     "styletx.preview", "styletx.model.config", "styletx.model.settings", "styletx.training.recipes",
     "styletx.stylefolder.format", "styletx.stylefolder.installed",
     "styletx.evaluation.metrics", "styletx.describe", "styletx.model.threads",
+    "styletx.service.settings", "styletx.service.plugin",
 ]
 
 
