@@ -313,19 +313,29 @@ def _add_batch(subparsers: Subparsers) -> None:
     )
     p.add_argument("inputs", nargs="+",
                    help="files, folders or quoted glob patterns ('in/**/*.mid' recurses)")
-    p.add_argument("-o", "--output", required=True, type=Path, help="output folder")
+    p.add_argument("-o", "--output", required=True,
+                   help="output folder (with --engine ray also a URI such as s3://bucket/out)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--style", default=None, help="style name (see `styletx styles`; default bach)")
     add_style_dir_arg(which)
-    p.add_argument("--jobs", type=int, default=1,
-                   help="worker processes (default %(default)s: in this process)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="workers: processes (default 1: in this process), or Ray actors "
+                   "(default: as many as the cluster's CPUs allow)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="who converts: this machine's processes (default) or a Ray cluster "
+                   "(needs `pip install 'styletx[ray]'`)")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (default $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--num-cpus-per-worker", type=float, default=1.0, help="Ray: CPUs per actor")
+    p.add_argument("--gpus-per-worker", type=float, default=0.0,
+                   help="Ray: GPUs per actor (use with --device cuda)")
     p.add_argument("--seed", type=int, default=0,
                    help="batch seed (default 0, so a batch repeats unless asked otherwise; "
                    "render's default is a fresh seed); each file's seed derives from it and its "
                    "relative path")
     p.add_argument("--force", action="store_true", help="redo files whose output exists")
     p.add_argument("--wav", action="store_true", help="also write a WAV preview per file")
-    p.add_argument("--report", type=Path, default=None,
+    p.add_argument("--report", default=None,
                    help="JSON report path (default OUTPUT/styletx-report.json)")
     add_sampling_args(p)
 
@@ -335,9 +345,21 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     options = BatchOptions(style=style_arg(args), transfer=transfer_options(args), force=args.force,
                            wav=args.wav, device=args.device)
-    report = run_batch(args.inputs, args.output, options, jobs=args.jobs,
-                       report_path=args.report, progress=True)
-    print(format_summary(report, args.report or args.output / REPORT_NAME))
+    if args.engine == "ray":
+        from styletx.batch_ray import RayOptions, run_ray_batch
+
+        report, where = run_ray_batch(args.inputs, args.output, options, RayOptions(
+            args.address, args.jobs, args.num_cpus_per_worker, args.gpus_per_worker),
+            report_path=args.report)
+    else:
+        if args.address or args.num_cpus_per_worker != 1.0 or args.gpus_per_worker:
+            raise StyleTxError("--address, --num-cpus-per-worker and --gpus-per-worker go with --engine ray")
+        if any("://" in s for s in [*args.inputs, args.output]):
+            raise StyleTxError("URIs need --engine ray; the local engine reads and writes local paths")
+        report = run_batch(args.inputs, args.output, options, jobs=1 if args.jobs is None else args.jobs,
+                           report_path=args.report, progress=True)
+        where = args.report or str(Path(args.output) / REPORT_NAME)
+    print(format_summary(report, where))
     return 2 if report.count("failed") else 0
 
 
@@ -721,10 +743,74 @@ def _eval_pair(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ serve, plugin
+
+
+def _add_serve(subparsers: Subparsers) -> None:
+    from styletx.service.settings import TOKEN_ENV, ServiceSettings
+
+    d = ServiceSettings()
+    p = _subcommand(subparsers, "serve", _run_serve,
+        help="run the local HTTP service (for MuseScore, DAW scripts, curl)",
+        description="Serve POST /v1/transfer, POST /v1/eval, GET /v1/styles and GET /v1/health "
+        "(API docs at /docs). Needs the service extra: pip install 'styletx[serve]'.")
+    p.add_argument("--host", default=d.host, help="address to bind (default %(default)s; any "
+                   "non-loopback address needs a token)")
+    p.add_argument("--port", type=int, default=d.port, help="port (default %(default)s)")
+    p.add_argument("--jobs", type=int, default=d.jobs, help="worker processes (default %(default)s)")
+    p.add_argument("--queue", type=int, default=d.queue,
+                   help="jobs that may wait for a worker; past that, 429 (default %(default)s)")
+    p.add_argument("--token", default=None,
+                   help=f"require 'Authorization: Bearer TOKEN' (default ${TOKEN_ENV})")
+    p.add_argument("--max-request-mb", type=float, default=d.max_request_bytes / 2**20,
+                   help="largest request in MiB (default %(default)g)")
+    p.add_argument("--max-bars", type=int, default=d.max_bars,
+                   help="longest piece in bars (default %(default)s)")
+    p.add_argument("--max-seconds", type=float, default=d.max_seconds,
+                   help="longest time a job may sample (default %(default)g)")
+    p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                   help="let a browser page from ORIGIN call the service (repeatable; default none)")
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from styletx.service.settings import ServiceSettings, token_from_env
+
+    settings = ServiceSettings(
+        host=args.host, port=args.port, jobs=args.jobs, queue=args.queue,
+        token=token_from_env(args.token), max_request_bytes=int(args.max_request_mb * 2**20),
+        max_bars=args.max_bars, max_seconds=args.max_seconds, cors_origins=tuple(args.cors_origin))
+    try:
+        from styletx.service.server import serve
+    except ImportError as e:
+        raise StyleTxError(f"styletx serve needs {e.name}: pip install 'styletx[serve]'") from e
+    serve(settings)
+    return 0
+
+
+def _add_install_plugin(subparsers: Subparsers) -> None:
+    p = _subcommand(subparsers, "install-musescore-plugin", _run_install_plugin,
+        help="copy the MuseScore plugin into MuseScore's plugin folder",
+        description="Install the styletx plugin for MuseScore 3 (and 4, where its folder exists), "
+        "then enable it in MuseScore under Plugins > Plugin Manager.")
+    p.add_argument("--dest", type=Path, default=None,
+                   help="plugin folder (default: MuseScore's own, under your Documents folder)")
+    p.add_argument("--url", default=None, help="the service the plugin calls "
+                   "(default http://127.0.0.1:8765)")
+
+
+def _run_install_plugin(args: argparse.Namespace) -> int:
+    from styletx.service.plugin import install_musescore_plugin
+
+    for path in install_musescore_plugin(args.dest, url=args.url):
+        print(f"installed {path}")
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 COMMANDS: list[Callable[[Subparsers], None]] = [
     _add_render, _add_batch, _add_eval, _add_plot, _add_styles, _add_info, _add_data, _add_train,
+    _add_serve, _add_install_plugin,
 ]
 """Registration functions, one per subcommand, in the order ``--help`` lists them."""
 

@@ -32,6 +32,9 @@ ALLOWED = {
     "training": {"errors", "paths", "io", "score", "music", "model", "stylefolder", "training"},
     "evaluation": {"errors", "paths", "io", "score", "music", "model", "training", "styles", "evaluation",
                    "api"},
+    # the HTTP service and the MuseScore plugin: every library layer, never the CLI
+    "service": {"errors", "paths", "io", "score", "music", "model", "styles", "api", "diagnostics",
+                "preview", "evaluation", "service", "__version__"},
 }
 # Third-party packages a subpackage must not import at all.
 FORBIDDEN = {
@@ -42,8 +45,8 @@ FORBIDDEN = {
     "stylefolder": {"mido", "pretty_midi", "matplotlib", "music21"},  # torch only lazily (see TORCH_FREE)
 }
 # The application modules on the render path: they never reach training, evaluation or the CLI.
-RENDER_PATH = {"api", "batch", "describe", "preview", "styles", "progress", "diagnostics", "errors",
-               "paths"}
+RENDER_PATH = {"api", "batch", "batch_ray", "describe", "preview", "styles", "progress", "diagnostics",
+               "errors", "paths"}
 TOP = {"__init__", "__main__", "cli"}
 
 
@@ -107,6 +110,7 @@ TORCH_FREE = [
     "styletx.preview", "styletx.model.config", "styletx.model.settings", "styletx.training.recipes",
     "styletx.stylefolder.format", "styletx.stylefolder.installed",
     "styletx.evaluation.metrics", "styletx.describe", "styletx.model.threads",
+    "styletx.service.settings", "styletx.service.plugin",
 ]
 
 
