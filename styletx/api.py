@@ -49,10 +49,10 @@ from styletx.styles import DEFAULT_STYLE, Style, load_style
 
 Source = str | os.PathLike | pretty_midi.PrettyMIDI | Any  # Any: a music21 stream
 
-MAX_FRAMES = 24_000
-"""Longest grid a transfer accepts: 1,500 bars of 4/4 at 4 steps per beat, about 50
-minutes at 120 bpm. Sampling time grows linearly with frames (silent ones too), so a
-file that passes the reader's limits with one note after a long silence stops here."""
+MAX_BEATS = 6_000
+"""Longest grid a transfer accepts, in beats whatever the style's steps per beat: 1,500
+bars of 4/4, 50 minutes at 120 bpm. Sampling time grows linearly with frames (silent ones
+too), so a file that passes the reader's limits with one note after a long silence stops here."""
 
 
 DEFAULT_THREADS = 1
@@ -322,10 +322,10 @@ def _transfer(song: Song, style: Style, options: TransferOptions, progress: Prog
     parts = select_parts(song, options.melody_track)
     parts, end = cut_stuck_notes(song, parts)  # the piece ends with its music (styletx.music.limits)
     grid = style.grid(song, parts)
-    if grid.n_frames > MAX_FRAMES:
+    if grid.n_frames > MAX_BEATS * grid.steps_per_beat:
         raise StyleTxError(
-            f"piece too long for style transfer: {grid.n_bars} bars, {grid.n_frames} frames "
-            f"(limit {MAX_FRAMES}); cut it into sections")
+            f"piece too long for style transfer: {grid.n_bars} bars, {grid.n_frames // grid.steps_per_beat} "
+            f"beats (limit {MAX_BEATS}); cut it into sections")
     cfg = style.model.cfg
     rng = np.random.default_rng(settings.seed_streams().start)
     melody_only = not fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi).any()

@@ -227,3 +227,16 @@ def test_verbose_flag_prints_every_warning(capsys: pytest.CaptureFixture[str],
     assert main(["-v", "info", path]) == 0
     assert capsys.readouterr().err == loud
     assert quiet.count("\n") == 1 and "warning" in loud
+
+
+def test_the_longest_grid_is_counted_in_beats_whatever_the_style(tiny_style: str) -> None:
+    from styletx.api import MAX_BEATS, transfer_song
+    from styletx.errors import StyleTxError
+    from styletx.styles import load_style
+
+    song = eight_bars()
+    far = MAX_BEATS // 4 + 1  # one bar past the limit
+    song.tracks[0].notes.append(Note(far * BAR, far * BAR + R, 72, 90))
+    with pytest.raises(StyleTxError, match=f"piece too long .* {far + 1} bars, {4 * (far + 1)} beats "
+                                           f"\\(limit {MAX_BEATS}\\)"):
+        transfer_song(song, load_style(tiny_style))

@@ -10,15 +10,10 @@ import torch
 
 from styletx.errors import StyleTxError
 from styletx.model.config import ModelConfig, TrainConfig
-from styletx.model.network import (
-    HOLD,
-    OFF,
-    ONSET,
-    StyleNet,
-    resolve_device,
-)
+from styletx.model.interface import draw_policy
+from styletx.model.network import StyleNet, resolve_device
 from styletx.music.chords import N_CHORD_TOKENS, NO_CHORD, Chord
-from styletx.music.encoding import META_CHORD
+from styletx.music.encoding import HOLD, META_CHORD, OFF, ONSET
 from styletx.stylefolder.format import CONFIG_FILE, FORMAT_FILE, WEIGHTS_FILE, StyleFolder
 from styletx.training.train import save_checkpoint
 
@@ -171,7 +166,7 @@ def test_incremental_sampling_matches_full_generator(model: StyleNet, greedy: bo
     cond, mel, chords, prev, nxt = _sample_inputs(model)
     g = torch.Generator().manual_seed(0)
     states, raw = model.sample_frames(
-        cond, mel, chords, prev, nxt, temperature=1.3, generator=g, greedy=greedy
+        cond, mel, chords, prev, nxt, draw_policy(prev, temperature=None if greedy else 1.3, generator=g)
     )
     full = model.generator_logits(cond, mel, chords, prev, nxt, states)
     torch.testing.assert_close(
@@ -182,23 +177,18 @@ def test_incremental_sampling_matches_full_generator(model: StyleNet, greedy: bo
 
 def test_sampling_seed_greedy_fixed(model: StyleNet) -> None:
     cond, mel, chords, prev, nxt = _sample_inputs(model)
-    kw = dict(temperature=1.0)
 
-    def draw(seed: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(seed)
-        return model.sample_frames(cond, mel, chords, prev, nxt, generator=g, **kw)[0]
+    def draw(seed: int | None) -> torch.Tensor:
+        g = None if seed is None else torch.Generator().manual_seed(seed)
+        policy = draw_policy(prev, temperature=None if seed is None else 1.0, generator=g)
+        return model.sample_frames(cond, mel, chords, prev, nxt, policy)[0]
 
     assert torch.equal(draw(7), draw(7))
     assert not torch.equal(draw(7), draw(8))
-    a = model.sample_frames(cond, mel, chords, prev, nxt, temperature=1.0, generator=None, greedy=True)[0]
-    b = model.sample_frames(cond, mel, chords, prev, nxt, temperature=1.0, generator=None, greedy=True)[0]
-    assert torch.equal(a, b)
-    out = model.sample_frames(
-        cond, mel, chords, prev, nxt, temperature=1.0, generator=torch.Generator().manual_seed(2),
-    )[0]
-    assert not ((out == HOLD) & (prev == OFF)).any()  # a hold never follows silence
+    assert torch.equal(draw(None), draw(None))  # greedy
+    assert not ((draw(2) == HOLD) & (prev == OFF)).any()  # a hold never follows silence
     with pytest.raises(ValueError):
-        model.sample_frames(cond, mel, chords, prev, nxt, temperature=0.0, generator=None)[0]
+        draw_policy(prev, temperature=0.0, generator=None)
 
 
 def test_checkpoint_round_trip(model: StyleNet, tmp_path: Path) -> None:
@@ -256,7 +246,7 @@ def test_logits_do_not_depend_on_train_or_eval_mode() -> None:
     for mode in (True, False):
         model.train(mode)
         states, raw = model.sample_frames(
-            *args, temperature=1.0, generator=torch.Generator().manual_seed(1))
+            *args, draw_policy(accomp[0], temperature=1.0, generator=torch.Generator().manual_seed(1)))
         outputs.append((model(melody, accomp, meta), states, raw))
     for a, b in zip(*outputs, strict=True):
         assert torch.equal(a, b)
@@ -308,3 +298,17 @@ def test_loss_decreases() -> None:
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0]
+
+
+def test_architecture_names_the_network_and_old_configs_are_stylenets(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parents[1] / "checkpoints" / "bach"
+    assert "architecture" not in json.loads((shipped / CONFIG_FILE).read_text())
+    assert isinstance(StyleFolder(shipped).load_model(), StyleNet)  # a config from before the name
+    model = StyleNet(small_config())
+    save_checkpoint(model, tmp_path)
+    config = json.loads((tmp_path / CONFIG_FILE).read_text())
+    assert config["architecture"] == "stylenet"
+    (tmp_path / CONFIG_FILE).write_text(json.dumps({**config, "architecture": "transformer"}))
+    with pytest.raises(StyleTxError, match="unknown model architecture 'transformer'") as info:
+        StyleFolder(tmp_path).load_model()
+    assert "\n" not in str(info.value)

@@ -7,6 +7,7 @@ docstring promises, on small grids and the tiny untrained style.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import get_args
 
@@ -15,6 +16,8 @@ import pytest
 import torch
 
 from styletx.io.reader import read_midi
+from styletx.model.config import ModelConfig
+from styletx.model.interface import DrawPolicy, choose, chord_flag_table
 from styletx.model.sampler import (
     SCHEDULES,
     BlockedSchedule,
@@ -25,13 +28,14 @@ from styletx.model.sampler import (
     PaperSchedule,
     RedrawFrames,
     block_beats,
+    independent_groups,
     resample_accompaniment,
 )
 from styletx.model.settings import SamplerSettings, ScheduleName
 from styletx.model.start import block_chords, starting_roll
 from styletx.music.arrange import fold_into_range
 from styletx.music.chords import Chord, beat_starts
-from styletx.music.encoding import OFF, ONSET
+from styletx.music.encoding import META_CHORD, OFF, ONSET
 from styletx.music.grid import Grid, build_grid
 from styletx.music.parts import select_parts
 from styletx.styles import load_style
@@ -226,6 +230,100 @@ def test_strength_redraws_only_a_share_of_the_beats(tiny_style: str) -> None:
 
 
 # --- the start --------------------------------------------------------------------------
+
+
+def _tiled(grid: Grid, times: int, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The grid's melody, a starting roll and its metadata, repeated ``times`` times."""
+    return (np.tile(grid.melody.astype(np.int64), times), np.tile(start, (times, 1)),
+            np.tile(grid.meta(), (times, 1)))
+
+
+def test_a_redraw_reads_a_window_whatever_the_length_of_the_piece(tiny_style: str) -> None:
+    """Issue #25: the encoder frames per redrawn frame do not grow with the piece, nor does
+    the number of redraw passes (frames too far apart to see each other share one)."""
+    style = load_style(tiny_style)
+    cfg = style.model.cfg
+    grid = chorale(cfg.steps_per_beat)
+    start = fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi)
+    schedule = BlockedSchedule(sweeps=1, temperature=1.0, sequential_share=0.05, voice_leading_tries=0)
+    cost = {}
+    for times in (4, 16):
+        melody, roll, meta = _tiled(grid, times, start)
+        sampler = InnerSampler(style.model, melody, roll, meta, None, torch.Generator().manual_seed(0))
+        rng = np.random.default_rng(0)
+        masker = BlockMasker(np.arange(len(melody)), cfg.steps_per_beat)
+        redraws = [s for s in schedule.steps(masker, rng) if isinstance(s, RedrawFrames)]
+        for step in redraws:
+            step.run(sampler)
+        assert sampler.redrawn == sum(len(s.frames) for s in redraws) >= 0.05 * len(melody)
+        cost[times] = (sampler.redraw_encoded / sampler.redrawn, len(redraws), len(melody))
+    window = 2 * sampler.reach + 1
+    (short, short_passes, _), (long, long_passes, frames) = cost[4], cost[16]
+    assert window < frames / 8  # the whole piece would cost 16 times the window and more
+    assert short <= window and long <= window
+    assert abs(long - short) <= 0.15 * short
+    assert long_passes <= 2 * short_passes  # four times the frames, not four times the passes
+
+
+def test_independent_groups_keep_the_order_of_close_frames() -> None:
+    order = np.random.default_rng(1).permutation(2000)[:300]
+    groups = independent_groups(order, 40)
+    assert sorted(np.concatenate(groups).tolist()) == sorted(order.tolist())
+    rank = {int(t): k for k, g in enumerate(groups) for t in g}
+    position = {int(t): i for i, t in enumerate(order)}
+    for g in groups:
+        assert (np.diff(g) > 40).all()
+    for a in order:
+        for b in order:
+            if position[int(a)] < position[int(b)] and abs(int(a) - int(b)) <= 40:
+                assert rank[int(a)] < rank[int(b)]
+    assert len(groups) < len(order) / 10  # far fewer passes than frames
+
+
+class ChordTones:
+    """A second, trivial generator for :class:`FrameModel`: no encoder; it strikes exactly the
+    frame's chord tones, whatever the context, drawn through the sampler's policy."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        self.cfg = cfg
+        self.device = torch.device("cpu")
+        self.flags = chord_flag_table(torch.arange(cfg.pitch_lo, cfg.pitch_hi))
+        self.encoded = 0
+
+    def eval(self) -> ChordTones:
+        return self
+
+    def encode(self, melody: torch.Tensor, accomp: torch.Tensor, meta: torch.Tensor,
+               masked: torch.Tensor | None = None) -> torch.Tensor:
+        self.encoded += melody.numel()
+        return torch.zeros(*melody.shape, 1)
+
+    def sample_frames(self, cond: torch.Tensor, melody_tok: torch.Tensor, chord_tok: torch.Tensor,
+                      prev: torch.Tensor, nxt: torch.Tensor, policy: DrawPolicy
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+        tone = self.flags[chord_tok][..., 0]
+        logits = torch.stack([torch.zeros_like(tone), 8 * tone - 4, torch.full_like(tone, -8)], -1)
+        active, states = policy.active, []
+        for k in range(tone.shape[1]):
+            state, active = choose(logits[:, k], k, policy.forbidden, torch.tensor(-math.inf),
+                                   policy.temperature, policy.gumbel, policy.onset_bias,
+                                   policy.bass_bias, active)
+            states.append(state)
+        return torch.stack(states, 1), logits
+
+
+@pytest.mark.parametrize("schedule", get_args(ScheduleName))
+def test_a_second_generator_runs_through_the_unchanged_sampler(schedule: ScheduleName) -> None:
+    cfg = ModelConfig(pitch_lo=48, pitch_hi=72)
+    grid = chorale(cfg.steps_per_beat)
+    start = fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi)
+    model = ChordTones(cfg)
+    out = resample_accompaniment(model, grid.melody.astype(np.int64), start, grid.meta(),
+                                 settings=SamplerSettings(schedule=schedule, seed=0, temperature=0.05,
+                                                          paper_iterations=2))
+    tone = model.flags[torch.as_tensor(grid.meta()[:, META_CHORD])][..., 0].numpy().astype(bool)
+    assert model.encoded > 0 and tone.any()
+    np.testing.assert_array_equal(out, np.where(tone, ONSET, OFF))
 
 
 def test_start_is_the_input_accompaniment_when_there_is_one() -> None:

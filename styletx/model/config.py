@@ -24,8 +24,11 @@ class ModelConfig:
     Everything here changes the shape or the arithmetic of the network; how it was
     optimised is the :class:`TrainConfig`. The defaults are sized so that a batch of
     32 chunks x 64 frames (P = 48) trains in about 0.3 s on two CPU cores.
+    ``architecture`` names the network class (:data:`styletx.model.network.ARCHITECTURES`);
+    a config written before it existed is a ``"stylenet"``, so those checkpoints load unchanged.
     """
 
+    architecture: str = "stylenet"
     steps_per_beat: int = 4
     pitch_lo: int = 36
     pitch_hi: int = 84  # exclusive

@@ -41,11 +41,9 @@ from torch import Tensor, nn
 
 from styletx.errors import StyleTxError
 from styletx.model.config import ModelConfig
-from styletx.model.settings import HarmonyPrior
-from styletx.music.chords import chord_tone_mask
+from styletx.model.interface import DrawPolicy, choose, chord_flag_table, melody_parts
 from styletx.music.encoding import (
     HOLD,
-    MELODY_HOLD,
     META_BAR_LEN,
     META_BAR_STEP,
     META_BEAT_STEP,
@@ -56,23 +54,10 @@ from styletx.music.encoding import (
     N_CHORD_TOKENS,
     N_KEYS,
     N_STATES,
-    OFF,
     ONSET,
     UNKNOWN,
     chord_root_quality,
-    melody_pitches,
 )
-
-assert OFF == 0  # _generate writes it as a literal
-
-
-
-def _melody_parts(melody: Tensor) -> tuple[Tensor, Tensor]:
-    """Split melody tokens into (kind 0 rest / 1 onset / 2 hold, MIDI pitch; 0 for rests)."""
-    is_hold = melody >= MELODY_HOLD
-    kind = torch.where(is_hold, HOLD, (melody > 0).long() * ONSET)
-    pitch = melody_pitches(melody)
-    return kind, pitch
 
 
 class _GatedLayer(nn.Module):
@@ -185,11 +170,7 @@ class StyleNet(nn.Module):
         # per-pitch features: pitch-aligned cond, 4 melody flags, 2 chord flags (tone, root),
         # prev/next one-hots, pitch class one-hot, pitch embedding
         n_feat = cfg.pitch_cond_channels + 4 + 2 + 2 * N_STATES + 1 + 12 + cfg.pitch_emb_dim
-        tones = torch.as_tensor(chord_tone_mask())[:, pitches % 12]
-        roots = torch.zeros_like(tones)
-        roots[1:] = chord_root_quality(torch.arange(1, N_CHORD_TOKENS))[0][:, None] == (pitches % 12)
-        self.register_buffer("chord_flags", torch.stack([tones, roots], -1).float(),
-                             persistent=False)
+        self.register_buffer("chord_flags", chord_flag_table(pitches), persistent=False)
         self.layers = nn.ModuleList(
             _GatedLayer(C, n_feat, d, last=i == L - 1) for i, d in enumerate(cfg.gen_dilations)
         )
@@ -200,7 +181,7 @@ class StyleNet(nn.Module):
     def _melody_meta(self, melody: Tensor, meta: Tensor) -> tuple[Tensor, Tensor]:
         """Embeddings of the melody token and of the 5 meta fields (clamped to their tables)."""
         cfg = self.cfg
-        kind, pitch = _melody_parts(melody)
+        kind, pitch = melody_parts(melody)
         mel = self.mel_kind(kind) + self.mel_pitch(pitch)
         chord = meta[..., META_CHORD].clamp(0, N_CHORD_TOKENS - 1)
         has = chord > 0
@@ -259,7 +240,7 @@ class StyleNet(nn.Module):
         ``[N, 1, 2C]`` global term per layer.
         """
         N, P = prev.shape
-        kind, mpitch = _melody_parts(melody_tok)
+        kind, mpitch = melody_parts(melody_tok)
         sounding = (kind > 0)[:, None]
         here = mpitch[:, None] == self.pitches[None, :]
         flags = torch.stack(
@@ -393,35 +374,26 @@ class StyleNet(nn.Module):
         return loss, stats
 
     # ------------------------------------------------------------------ sampling
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are (the sampler puts its tensors there)."""
+        return self.pitches.device
+
     @torch.no_grad()
     def sample_frames(
-        self,
-        cond: Tensor,
-        melody_tok: Tensor,
-        chord_tok: Tensor,
-        prev: Tensor,
-        nxt: Tensor,
-        *,
-        temperature: float,
-        generator: torch.Generator | None,
-        greedy: bool = False,
-        prior: HarmonyPrior | None = None,
-        segment_start: Tensor | None = None,
+        self, cond: Tensor, melody_tok: Tensor, chord_tok: Tensor, prev: Tensor, nxt: Tensor,
+        policy: DrawPolicy,
     ) -> tuple[Tensor, Tensor]:
         """Sample ``N`` frames ``[N, P]`` pitch by pitch (low -> high), all frames at once,
         and return them with the model's logits ``[N, P, 3]``.
 
         ``cond [N, cond_dim]`` comes from :meth:`encode`; ``prev`` / ``nxt`` are the
-        neighbouring frames' current states. A hold is never drawn where ``prev`` is off.
-        ``temperature`` divides the logits (Gumbel-max draw, reproducible with
-        ``generator``); ``greedy`` takes the argmax (Lu & Su's rule).
-        ``prior`` (with ``segment_start [N]``, the frames that start a chord segment) adds
-        the style's harmony prior to the onset logits (:class:`HarmonyPrior`).
-        The returned logits are before the hold mask, temperature and prior, i.e. exactly
-        what :meth:`generator_logits` gives for the returned frames (scoring, tests).
+        neighbouring frames' current states. At each pitch the compiled loop hands its
+        logits to :func:`styletx.model.interface.choose`, which applies the sampler's
+        ``policy`` (hold rule, temperature, harmony prior, Gumbel-max draw).
+        The returned logits are before the policy, i.e. exactly what
+        :meth:`generator_logits` gives for the returned frames (scoring, tests).
         """
-        if not greedy and not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
         N, P = prev.shape
         C = self.cfg.gen_channels
         # Every op below is the one the straightforward loop would run, on the same values
@@ -434,30 +406,7 @@ class StyleNet(nn.Module):
             (layer.feat_in(feat) + g + layer.tap_here.bias).transpose(0, 1).contiguous()
             for layer, g in zip(self.layers, glob, strict=True)
         ]
-        device = prev.device
-        gumbel = None
-        if not greedy:
-            u = torch.rand((P, N, N_STATES), generator=generator, device=device)
-            gumbel = -torch.log(-torch.log(u))
-        is_hold = torch.arange(N_STATES, device=device) == HOLD
-        is_onset = torch.arange(N_STATES, device=device) == ONSET
-        is_off = torch.arange(N_STATES, device=device) == OFF
-        # a hold is impossible where the previous frame is off: [P, N, 3]
-        hold_mask = (prev == OFF).t()[:, :, None] & is_hold
-        neg_inf = torch.tensor(-math.inf, device=device)
-        onset_bias = bass_bias = active = None
-        if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody):
-            kind, mpitch = _melody_parts(melody_tok)
-            above = (kind > 0)[:, None] & (self.pitches[None, :] > mpitch[:, None])
-            bias = prior.onset_bias(self.chord_flags[chord_tok.clamp(0, N_CHORD_TOKENS - 1)],
-                                    chord_tok > 0, above)
-            # the same products the loop took per position, for all positions at once
-            onset_bias = (bias[0][:, :, None] * is_onset).transpose(0, 1)  # [P, N, 3]
-            bass_bias = (bias[1][:, :, None] * ~is_off).transpose(0, 1)
-            starts = (segment_start if segment_start is not None
-                      else torch.zeros(N, dtype=torch.bool, device=device))
-            # frames whose lowest sounding note is still to come (at a segment start)
-            active = starts[:, None].clone()
+        neg_inf = torch.tensor(-math.inf, device=prev.device)
         # per layer: (dilation, last, W_here^T, W_prev^T, W_out^T, b_out), the same views
         # the layers' own linears use
         taps = [(layer.dilation, layer.last, layer.tap_here.weight.t(), layer.tap_prev.weight.t(),
@@ -469,10 +418,10 @@ class StyleNet(nn.Module):
         # no graph optimisation: the scripted loop runs exactly the ops written (TorchScript's
         # optimiser would, e.g., split addmm into mm + add, a different computation)
         with torch.jit.optimized_execution(False):
-            return _generate_loop(device)(
+            return _generate_loop(prev.device)(
                 token, emb, conds, taps, w_hid, b_hid, w_head, b_head,
-                hold_mask, neg_inf, float(temperature), greedy, onset_bias, bass_bias, active,
-                gumbel, C, P,
+                policy.forbidden, neg_inf, policy.temperature, policy.onset_bias, policy.bass_bias,
+                policy.active, policy.gumbel, C, P,
             )
 
 
@@ -480,7 +429,7 @@ def _generate(
     token: Tensor, emb: Tensor, conds: list[Tensor],
     taps: list[tuple[int, bool, Tensor, Tensor, Tensor, Tensor]],
     w_hid: Tensor, b_hid: Tensor, w_head: Tensor, b_head: Tensor,
-    hold_mask: Tensor, neg_inf: Tensor, temperature: float, greedy: bool,
+    forbidden: Tensor, neg_inf: Tensor, temperature: float,
     onset_bias: Tensor | None, bass_bias: Tensor | None, active: Tensor | None,
     gumbel: Tensor | None, C: int, P: int,
 ) -> tuple[Tensor, Tensor]:
@@ -513,20 +462,10 @@ def _generate(
             skip = s if i == 0 else skip + s
         logits = F.linear(F.relu(F.linear(F.relu(skip), w_hid, b_hid)), w_head, b_head)
         raws.append(logits)
-        logits = torch.where(hold_mask[k], neg_inf, logits)
-        if not greedy:
-            logits = logits / temperature
-        if onset_bias is not None and bass_bias is not None and active is not None:
-            # the lowest sounding note at a segment start, struck or held, is the bass
-            logits = logits + onset_bias[k] + torch.where(active, bass_bias[k], 0.0)
-        if gumbel is None:
-            state = logits.argmax(-1)
-        else:
-            state = (logits + gumbel[k]).argmax(-1)
+        state, active = choose(logits, k, forbidden, neg_inf, temperature, gumbel,
+                               onset_bias, bass_bias, active)
         outs.append(state)
         token = state
-        if active is not None:
-            active = active & (state == 0)[:, None]  # 0 = OFF (TorchScript reads no globals)
     return torch.stack(outs, 1), torch.stack(raws, 1)
 
 
@@ -550,6 +489,10 @@ def _generate_loop(device: torch.device) -> Any:
 
 
 # ---------------------------------------------------------------------- utilities
+ARCHITECTURES: dict[str, type[StyleNet]] = {"stylenet": StyleNet}
+"""The network class each ``ModelConfig.architecture`` names (the checkpoint loader's table)."""
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """``"auto"`` -> CUDA if available else CPU; ``"cpu"`` / ``"cuda"`` as asked (checked)."""
     if name == "auto":
@@ -574,9 +517,12 @@ def weights_bytes(model: StyleNet) -> bytes:
 
 
 def load_model(cfg: ModelConfig, weights: str | Path, device: str | torch.device = "cpu") -> StyleNet:
-    """A :class:`StyleNet` of ``cfg`` with the safetensors ``weights`` (weights only, no pickle),
-    in eval mode."""
-    model = StyleNet(cfg)
+    """The network ``cfg.architecture`` names, of ``cfg``, with the safetensors ``weights``
+    (weights only, no pickle), in eval mode."""
+    if cfg.architecture not in ARCHITECTURES:
+        raise StyleTxError(f"{weights}: unknown model architecture {cfg.architecture!r} "
+                           f"(this styletx knows {', '.join(sorted(ARCHITECTURES))})")
+    model = ARCHITECTURES[cfg.architecture](cfg)
     try:
         model.load_state_dict(load_file(str(weights), device="cpu"))
     except (RuntimeError, OSError) as e:

@@ -24,7 +24,8 @@ Schedule (:class:`Schedule`; :data:`SCHEDULES` maps ``settings.schedule`` to one
         anneals from three beats to one and the temperature from 1.3× the given
         value down to it, so early sweeps rewrite rhythm and harmony and late ones
         settle. Then a share of the frames (``sequential_share``), chosen at random,
-        is redrawn one frame at a time, and last the beats with parallel fifths or
+        is redrawn one frame at a time (frames too far apart to see each other in one
+        pass, :func:`independent_groups`), and last the beats with parallel fifths or
         octaves are redrawn (``voice_leading_tries``).
     ``"paper"`` (:class:`PaperSchedule`)
         Lu & Su's published schedule as a baseline: ``paper_iterations`` iterations,
@@ -32,10 +33,14 @@ Schedule (:class:`Schedule`; :data:`SCHEDULES` maps ``settings.schedule`` to one
         redraw groups of ``α·T`` frames in parallel, ``α`` falling linearly from 0.6
         to 0; the rest redraw one frame at a time; every cell is the argmax.
 Inner sampler (:class:`InnerSampler`)
-    Draws the frames a step names from the network, with the step's temperature and
-    the style's harmony prior: a block is hidden from the encoder and filled left to
-    right, a group of frames is redrawn in one pass from the current state, and the
-    beats with parallels are redrawn best of ``voice_leading_tries``.
+    Draws the frames a step names from the network (any
+    :class:`~styletx.model.interface.FrameModel`), with the step's temperature and the
+    style's harmony prior as a :class:`~styletx.model.interface.DrawPolicy`: a block is
+    hidden from the encoder and filled left to right (one encoder pass over the piece per
+    pass of blocks), a group of frames is redrawn in one pass from the current state with
+    each frame's context read from :data:`CONTEXT_BEATS` beats either side (so a redraw
+    costs the same in a long piece as in a short one), and the beats with parallels are
+    redrawn best of ``voice_leading_tries``.
 
 ``strength`` means one thing: the share of the beats that may change. The masker
 picks that many of the ``update`` frames' beats at random, once, and every step of
@@ -58,10 +63,10 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from styletx.model.network import StyleNet
+from styletx.model.interface import DrawPolicy, FrameModel, chord_flag_table, draw_policy, melody_parts
 from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings, ScheduleName
 from styletx.music.chords import beat_starts, segment_starts
-from styletx.music.encoding import HOLD, META_CHORD, OFF, ONSET, UNKNOWN
+from styletx.music.encoding import HOLD, META_CHORD, N_CHORD_TOKENS, OFF, ONSET, UNKNOWN
 from styletx.music.grid import repair_holds
 from styletx.music.voicing import count_parallels, roll_slices
 
@@ -129,22 +134,56 @@ class BlockMasker:
         return rng.permutation(self.frames)
 
 
+def independent_groups(order: np.ndarray, apart: int) -> list[np.ndarray]:
+    """Cut a visiting order of frames into groups whose frames lie more than ``apart`` apart.
+
+    Two frames closer than that stay in the order ``order`` gives them (the later one is
+    in a later group), so redrawing group after group, each in one pass, is the
+    frame-by-frame chain wherever a redraw reads no farther than ``apart``. In a long
+    piece the groups grow, not their number.
+    """
+    if not len(order):
+        return []
+    level = np.full(int(order.max()) + 1, -1)
+    for t in order:
+        level[t] = level[max(int(t) - apart, 0) : int(t) + apart + 1].max() + 1
+    chosen = level[order]
+    return [np.sort(order[chosen == k]) for k in range(int(chosen.max()) + 1)]
+
+
 # --- the inner sampler ------------------------------------------------------------------
+
+
+CONTEXT_BEATS = 16
+"""Beats either side of a frame that the encoder reads when a redraw asks for its context.
+
+The encoder's useful context is bounded (``benchmarks/context_reach.py``, ``docs/speed.md``):
+beyond 16 beats the full piece moves no cell's distribution by more than 0.01 in total
+variation, for bach or jazz, while reading the whole piece for every redraw made a
+render's cost grow with the square of its length.
+"""
+
+ENCODE_CHUNK = 2048
+"""Most frames one encoder pass over the whole piece reads at once (128 bars of 4/4 in sixteenths)."""
+
+MAX_DRAW = 256
+"""Most frames one generator call draws at once: it bounds the per-pitch tensors of a long piece."""
 
 
 class InnerSampler:
     """Draws frames of one piece from the network; holds the roll, never writes the melody.
 
     ``generator`` makes every draw reproducible; ``prior`` is the style's harmony prior
-    on onsets (``None``: the network alone).
+    on onsets (``None``: the network alone). ``redrawn`` and ``redraw_encoded`` count
+    the frames :meth:`redraw` drew and the frames its encoder passes read.
     """
 
     def __init__(
-        self, model: StyleNet, melody: np.ndarray, accomp: np.ndarray, meta: np.ndarray,
+        self, model: FrameModel, melody: np.ndarray, accomp: np.ndarray, meta: np.ndarray,
         prior: HarmonyPrior | None, generator: torch.Generator,
     ):
         self.model = model
-        device = next(model.parameters()).device
+        device = model.device
         self.melody = torch.as_tensor(melody, dtype=torch.long, device=device)[None]
         self.meta = torch.as_tensor(meta, dtype=torch.long, device=device)[None]
         self.chords = self.meta[0, :, META_CHORD]
@@ -155,18 +194,70 @@ class InnerSampler:
         starts[segment_starts(meta, model.cfg.steps_per_beat, "half_bar")] = True
         starts[1:] |= np.diff(meta[:, META_CHORD]) != 0
         self.segment_start = torch.as_tensor(starts, device=device)
+        self.pitches = torch.arange(model.cfg.pitch_lo, model.cfg.pitch_hi)
+        self.chord_flags = chord_flag_table(self.pitches).to(device)
+        self.pitches = self.pitches.to(device)
         self.accomp = torch.as_tensor(accomp, dtype=torch.long, device=device)[None].clone()
         self.n_frames = int(melody.shape[0])
         self.zeros = torch.zeros(1, accomp.shape[1], dtype=torch.long, device=device)
+        self.reach = CONTEXT_BEATS * model.cfg.steps_per_beat
+        self.redrawn = 0
+        self.redraw_encoded = 0
 
     def roll(self) -> np.ndarray:
         """The current ``[T, P]`` roll."""
         return self.accomp[0].cpu().numpy().astype(np.uint8)
 
-    def encode(self, masked: torch.Tensor | None = None) -> torch.Tensor:
-        """Every frame's context ``[T, cond_dim]``, with the ``masked`` frames hidden."""
-        return self.model.encode(self.melody, self.accomp, self.meta,
-                                 None if masked is None else masked[None])[0]
+    def encode(self, masked: torch.Tensor) -> torch.Tensor:
+        """Every frame's context ``[T, cond_dim]``, with the ``masked`` frames hidden.
+
+        A piece longer than :data:`ENCODE_CHUNK` frames is read in chunks of that many,
+        each with ``reach`` frames more either side, so the encoder's per-frame
+        temporaries stay the size of a chunk however long the piece.
+        """
+        if self.n_frames <= ENCODE_CHUNK:
+            return self.model.encode(self.melody, self.accomp, self.meta, masked[None])[0]
+        parts = []
+        for a in range(0, self.n_frames, ENCODE_CHUNK):
+            lo, hi = max(a - self.reach, 0), min(a + ENCODE_CHUNK + self.reach, self.n_frames)
+            cond = self.model.encode(self.melody[:, lo:hi], self.accomp[:, lo:hi], self.meta[:, lo:hi],
+                                     masked[None, lo:hi])[0]
+            parts.append(cond[a - lo : min(a + ENCODE_CHUNK, self.n_frames) - lo])
+        return torch.cat(parts)
+
+    def context(self, frames: np.ndarray) -> torch.Tensor:
+        """The context ``[len(frames), cond_dim]`` of ``frames``, read from ``reach`` frames either side.
+
+        Overlapping windows merge into one span; spans of one length are encoded as one
+        batch. So the encoder reads at most ``2 reach + 1`` frames per frame, and never
+        more than about the piece, whatever its length.
+        """
+        f = np.asarray(frames)
+        lo = np.maximum(f - self.reach, 0)
+        hi = np.minimum(f + self.reach + 1, self.n_frames)
+        spans: list[list[int]] = []
+        span_of = np.empty(len(f), dtype=np.int64)
+        for i in np.argsort(f, kind="stable"):
+            if spans and lo[i] < spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], int(hi[i]))
+            else:
+                spans.append([int(lo[i]), int(hi[i])])
+            span_of[i] = len(spans) - 1
+        start, lengths = np.array(spans)[:, 0], np.diff(spans, axis=1)[:, 0]
+        device = self.accomp.device
+        out = torch.empty(0)
+        for length in np.unique(lengths):
+            same = np.flatnonzero(lengths == length)
+            index = torch.as_tensor(start[same][:, None] + np.arange(length), device=device)
+            cond = self.model.encode(self.melody[0, index], self.accomp[0, index], self.meta[0, index])
+            self.redraw_encoded += index.numel()
+            if not out.numel():
+                out = cond.new_empty(len(f), cond.shape[-1])
+            mine = np.flatnonzero(np.isin(span_of, same))
+            row = np.searchsorted(same, span_of[mine])
+            at = torch.as_tensor(f[mine] - start[span_of[mine]], device=device)
+            out[torch.as_tensor(mine, device=device)] = cond[torch.as_tensor(row, device=device), at]
+        return out
 
     def fill_blocks(self, blocks: list[np.ndarray], temperature: float) -> None:
         """Redraw blocks of consecutive frames: hide them all, then fill left to right.
@@ -185,15 +276,20 @@ class InnerSampler:
             prev, nxt = self._neighbours(frames)
             later = masked[frames + 1][:, None]  # the next frame is drawn after this one
             nxt = torch.where(later, torch.full_like(nxt, UNKNOWN), nxt)
-            self._draw(frames, cond, prev, nxt, temperature)
+            self._draw(frames, cond[frames], prev, nxt, temperature)
             masked[frames] = False
         self._repair_after(torch.as_tensor([int(b[-1]) for b in blocks], device=device))
 
     def redraw(self, frames: np.ndarray, temperature: float | None) -> None:
-        """Redraw ``frames`` in one pass from the current state; ``temperature=None``: argmax."""
+        """Redraw ``frames`` in one pass from the current state; ``temperature=None``: argmax.
+
+        Each frame's context is read from a window around it (:meth:`context`), so a
+        redraw costs the same in a long piece as in a short one.
+        """
         index = torch.as_tensor(frames, device=self.accomp.device)
         prev, nxt = self._neighbours(index)
-        self._draw(index, self.encode(), prev, nxt, temperature)
+        self._draw(index, self.context(frames), prev, nxt, temperature)
+        self.redrawn += len(frames)
         self._repair_after(index)
 
     def fix_parallels(self, frames: np.ndarray, tries: int, temperature: float) -> None:
@@ -239,16 +335,33 @@ class InnerSampler:
         self, frames: torch.Tensor, cond: torch.Tensor, prev: torch.Tensor, nxt: torch.Tensor,
         temperature: float | None,
     ) -> None:
-        self.accomp[0, frames] = self.model.sample_frames(
-            cond[frames], self.melody[0, frames], self.chords[frames], prev, nxt,
-            temperature=1.0 if temperature is None else temperature, generator=self.generator,
-            greedy=temperature is None, prior=self.prior, segment_start=self.segment_start[frames],
-        )[0]
+        """Draw ``frames`` (their contexts ``cond``), at most :data:`MAX_DRAW` per generator call."""
+        for a in range(0, len(frames), MAX_DRAW):
+            part = slice(a, a + MAX_DRAW)
+            f = frames[part]
+            self.accomp[0, f] = self.model.sample_frames(
+                cond[part], self.melody[0, f], self.chords[f], prev[part], nxt[part],
+                self._policy(f, prev[part], temperature))[0]
+
+    def _policy(self, frames: torch.Tensor, prev: torch.Tensor, temperature: float | None) -> DrawPolicy:
+        """The draw's policy: the hold rule, the temperature and the style's prior on these frames."""
+        if self.prior is None:
+            return draw_policy(prev, temperature=temperature, generator=self.generator)
+        chords = self.chords[frames]
+        kind, pitch = melody_parts(self.melody[0, frames])
+        above = (kind > 0)[:, None] & (self.pitches[None, :] > pitch[:, None])
+        return draw_policy(
+            prev, temperature=temperature, generator=self.generator, prior=self.prior,
+            flags=self.chord_flags[chords.clamp(0, N_CHORD_TOKENS - 1)], has_chord=chords > 0,
+            above=above, segment_start=self.segment_start[frames])
 
     def _neighbours(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Previous and next frames' cells (silence beyond the ends)."""
-        padded = torch.cat([self.zeros, self.accomp[0], self.zeros])
-        return padded[frames], padded[frames + 2]
+        roll = self.accomp[0]
+        last = self.n_frames - 1
+        prev = torch.where((frames > 0)[:, None], roll[(frames - 1).clamp(min=0)], self.zeros)
+        nxt = torch.where((frames < last)[:, None], roll[(frames + 1).clamp(max=last)], self.zeros)
+        return prev, nxt
 
     def _repair_after(self, frames: torch.Tensor) -> None:
         """A frame that fell silent can leave a hold in the frame after it: make it an onset."""
@@ -362,8 +475,11 @@ class BlockedSchedule:
             passes = masker.block_passes(length, rng)
             for j in rng.permutation(2):
                 yield FillBlocks(passes[j], temperature, cost=length)
-        for t in masker.single_frames(self.sequential_share, rng):
-            yield RedrawFrames(np.array([t]), self.temperature)
+        # frames farther apart than a redraw reads (its context window, the repair of the
+        # frame after it) do not see each other: each group of them is one pass
+        apart = CONTEXT_BEATS * masker.align + 1
+        for group in independent_groups(masker.single_frames(self.sequential_share, rng), apart):
+            yield RedrawFrames(group, self.temperature)
         if self.voice_leading_tries:
             yield FixParallels(masker.frames, self.voice_leading_tries, self.temperature)
 
@@ -414,7 +530,7 @@ def random_generators(
 
 @torch.inference_mode()
 def resample_accompaniment(
-    model: StyleNet,
+    model: FrameModel,
     melody: np.ndarray,
     accomp: np.ndarray,
     meta: np.ndarray,
@@ -443,7 +559,7 @@ def resample_accompaniment(
         The new ``[T, P]`` roll (a valid roll: no hold after silence).
     """
     update = np.ones(melody.shape[0], dtype=bool) if update is None else update.astype(bool)
-    rng, generator = random_generators(settings, next(model.parameters()).device)
+    rng, generator = random_generators(settings, model.device)
     steps_per_beat = model.cfg.steps_per_beat
     masker = BlockMasker.choose(update, settings.strength, beat_starts(meta, steps_per_beat),
                                 steps_per_beat, rng)

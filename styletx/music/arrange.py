@@ -10,6 +10,7 @@ lowest note sounding at its onset and no higher than the style's
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,17 +27,24 @@ class PartSpec:
     role: str = "rest"
 
 def bass_line(notes: list[Note], bass_max_pitch: int) -> set[int]:
-    """Indices of the notes that form the lowest line."""
+    """Indices of the notes that form the lowest line: no lower note sounds at their onset.
+
+    A sweep over the onsets in time order with a heap of the notes sounding, lowest
+    first, so a long piece costs ``n log n``, not one comparison per pair of notes.
+    """
     order = sorted(range(len(notes)), key=lambda i: (notes[i].start, notes[i].pitch))
+    sounding: list[tuple[int, int]] = []  # (pitch, end); ended notes leave when they reach the top
     chosen: set[int] = set()
+    added = 0
     for i in order:
         n = notes[i]
-        if n.pitch > bass_max_pitch:
-            continue
-        lower_sounding = any(
-            m.pitch < n.pitch and m.start <= n.start < m.end for m in notes
-        )
-        if not lower_sounding:
+        while added < len(order) and notes[order[added]].start <= n.start:
+            m = notes[order[added]]
+            heapq.heappush(sounding, (m.pitch, m.end))
+            added += 1
+        while sounding and sounding[0][1] <= n.start:
+            heapq.heappop(sounding)
+        if n.pitch <= bass_max_pitch and not (sounding and sounding[0][0] < n.pitch):
             chosen.add(i)
     return chosen
 
