@@ -716,6 +716,11 @@ def _add_eval(subparsers: Subparsers) -> None:
                    help="bench: folder for STYLE.json/.md; FOLDER.md is rebuilt from all of them")
     p.add_argument("--assemble", action="store_true",
                    help="only rebuild FOLDER.md (docs/quality.md) from the bench results")
+    p.add_argument("--inputs", choices=("mma", "real"), default="mma",
+                   help="bench: held-out MMA renderings (default) or the real pieces "
+                   "(--build-real; results in docs/quality-real)")
+    p.add_argument("--build-real", action="store_true",
+                   help="build the real-input set from music21's corpus into the cache")
     p.add_argument("--train-classifier", action="store_true",
                    help="train the style classifier on every style's training split")
     p.add_argument("-o", "--output", type=Path, default=None,
@@ -739,6 +744,10 @@ def _parse_sweeps(text: str | None) -> list[int]:
 def _run_eval(args: argparse.Namespace) -> int:
     if args.train_classifier:
         return _eval_train_classifier(args)
+    if args.build_real or args.inputs == "real":
+        from styletx.evaluation.realcli import run_real
+
+        return run_real(args)
     if args.assemble:
         from styletx.evaluation.bench import assemble
 
