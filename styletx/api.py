@@ -328,6 +328,9 @@ def transfer_song(
     rng = np.random.default_rng(settings.seed_streams().start)
     melody_only = not fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi).any()
     notes: list[str] = []
+    if options.melody_track is None and parts.melody.index < 0:  # a skyline nobody asked for
+        notes.append(f"no part carries the lead line alone: the melody is a skyline ({parts.reason}); "
+                     "give --melody-track to choose a part")
     settings = _with_style_defaults(settings, style)
     if melody_only:
         notes.append("no accompaniment in the input: harmonising the melody from scratch")
