@@ -125,7 +125,7 @@ def run_real_bench(
     style = load_style(style_name)
     classifier = find_classifier()
     mma_binary()  # the baseline is a row of this bench: a one-line error without MMA
-    inputs: list[RealInput] = real_inputs(kinds=kinds)[:limit]
+    inputs: list[RealInput] = spread(real_inputs(kinds=kinds), limit)
     bach = style_name == "bach"
     t0 = time.perf_counter()
     records = []
@@ -167,7 +167,7 @@ def run_real_bench(
         "command": command,
         "commit": commit,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "settings": {"n": len(records), "seed": seed, "sweeps": sweeps,
+        "settings": {"n": len(records), "of": len(real_inputs(kinds=kinds)), "seed": seed, "sweeps": sweeps,
                      "temperature": style.info.temperature},
         "data": _data(style, classifier, seed),
         "conditions": conditions(records),
@@ -176,6 +176,13 @@ def run_real_bench(
         "seconds": time.perf_counter() - t0,
         "pieces": records,
     }
+
+
+def spread(items: Sequence[RealInput], n: int | None) -> list[RealInput]:
+    """``n`` of ``items`` evenly spaced over the whole list (every kind has its share), or all."""
+    if not n or n >= len(items):
+        return list(items)
+    return [items[i * len(items) // n] for i in range(n)]
 
 
 def conditions(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -210,9 +217,13 @@ def real_markdown(result: dict[str, Any]) -> str:
     s = result["settings"]
     kinds = ", ".join(f"{k} {v['input']['n']}" for k, v in result["kinds"].items())
     data = result["data"]
+    of = s.get("of", s["n"])
+    spread_note = f" (evenly spread over the {of} of the set)" if of > s["n"] else ""
     lines = [f"## {result['style']}", "",
              f"`{result['command']}` at commit `{result['commit']}` ({result['date']}, "
-             f"{result['seconds'] / 60:.1f} min). {s['n']} real pieces ({kinds}), seed {s['seed']}, "
+             f"{result['seconds'] / 60:.1f} min). {s['n']} real pieces"
+             f"{spread_note}"
+             f" ({kinds}), seed {s['seed']}, "
              f"{s['sweeps']} sweeps, temperature {s['temperature']}; style data: {data.get('n', 0)} "
              f"test-split pieces{' (' + data['from'] + ')' if 'from' in data else ''}.", ""]
     rows = list(result["conditions"].items())
