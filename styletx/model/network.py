@@ -40,6 +40,7 @@ from safetensors.torch import load_file, save
 from torch import Tensor, nn
 
 from styletx.errors import StyleTxError
+from styletx.model.clash import clash_onsets
 from styletx.model.config import CONFIG_NAME, WEIGHTS_NAME, ModelConfig
 from styletx.model.settings import HarmonyPrior
 from styletx.music.chords import N_CHORD_TOKENS, QUALITIES, chord_tone_mask
@@ -443,13 +444,17 @@ class StyleNet(nn.Module):
         hold_mask = (prev == OFF).t()[:, :, None] & is_hold
         neg_inf = torch.tensor(-math.inf, device=device)
         onset_bias = bass_bias = active = None
-        if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody):
+        if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody or prior.clash):
             kind, mpitch = _melody_parts(melody_tok)
             above = (kind > 0)[:, None] & (self.pitches[None, :] > mpitch[:, None])
+            clashing = clash_onsets(self.pitches, melody_tok, chord_tok, prior) if prior.clash else None
             bias = prior.onset_bias(self.chord_flags[chord_tok.clamp(0, N_CHORD_TOKENS - 1)],
-                                    chord_tok > 0, above)
+                                    chord_tok > 0, above, clashing)
             # the same products the loop took per position, for all positions at once
             onset_bias = (bias[0][:, :, None] * is_onset).transpose(0, 1)  # [P, N, 3]
+            if clashing is not None:  # a clashing pitch costs as much held as struck
+                held = (-prior.clash * clashing.float())[:, :, None] * is_hold
+                onset_bias = onset_bias + held.transpose(0, 1)
             bass_bias = (bias[1][:, :, None] * ~is_off).transpose(0, 1)
             starts = (segment_start if segment_start is not None
                       else torch.zeros(N, dtype=torch.bool, device=device))
