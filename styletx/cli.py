@@ -289,6 +289,9 @@ def add_sampling_args(p: argparse.ArgumentParser) -> None:
                    help="parallel Gibbs sweeps (default %(default)s)")
     p.add_argument("--schedule", choices=get_args(ScheduleName), default="default",
                    help="'paper' = Lu & Su's 25 argmax iterations (slow baseline)")
+    p.add_argument("--candidates", type=int, default=1, metavar="N",
+                   help="draw N accompaniments and keep the one the critic scores best (chord fit, "
+                   "clash, groove; styletx/music/critic.py); N times the time (default %(default)s)")
     drums = p.add_mutually_exclusive_group()
     drums.add_argument("--keep-drums", dest="keep_drums", action="store_true", default=True,
                        help="copy the input's drum tracks (default)")
@@ -303,7 +306,7 @@ def transfer_options(args: argparse.Namespace, **fields: Any) -> TransferOptions
     from styletx.api import TransferOptions
 
     return TransferOptions(melody_track=args.melody_track, keep_drums=args.keep_drums,
-                           **fields).replace(
+                           candidates=args.candidates, **fields).replace(
         seed=args.seed, temperature=args.temperature, strength=args.strength,
         sweeps=args.sweeps, schedule=args.schedule)
 

@@ -40,7 +40,8 @@ def test_an_exception_is_kept_only_for_its_chord_quality_and_melody_degree() -> 
     e4 = melody_token(64, onset=True)
     assert _charged(prior, e4, Chord(0, "")) == [41, 53, 65, 77, 89]
     assert _charged(prior, e4, Chord(0, "m")) == [41, 51, 53, 63, 65, 75, 77, 87, 89]  # another quality
-    assert _charged(prior, e4, Chord(2, "")) == [41, 51, 53, 63, 65, 75, 77, 87, 89]  # another degree (E over D)
+    # another degree (E over D)
+    assert _charged(prior, e4, Chord(2, "")) == [41, 51, 53, 63, 65, 75, 77, 87, 89]
 
 
 def test_the_exceptions_round_trip_through_style_json() -> None:
