@@ -46,7 +46,6 @@ sys.path.insert(0, os.environ.get("BENCH_CODE") or str(Path(__file__).resolve().
 from styletx.api import TransferOptions, transfer_song
 from styletx.errors import StyleTxError
 from styletx.model.settings import SamplerSettings
-from styletx.music.grid import build_grid
 from styletx.music.metrics import chroma_similarity, in_key_share
 from styletx.music.parts import select_parts
 from styletx.music.song import KeySignature, Note, Song, Track
@@ -244,7 +243,7 @@ def main() -> int:
     style = load_style(args.style)
     song = test_piece(args.bars)
     parts = select_parts(song)
-    grid = build_grid(song, parts, style.steps_per_beat)
+    grid = style.grid(song, parts)
     print(f"piece: {grid.n_bars} bars, {grid.n_frames} frames; style {style.name}; "
           f"{args.threads} torch thread(s)")
     run(style, song, SamplerSettings(seed=args.seed, sweeps=1))  # warm-up
@@ -252,8 +251,7 @@ def main() -> int:
     if args.paper:
         rows["paper"] = run(style, song, SamplerSettings(schedule="paper", seed=args.seed))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    input_window = build_grid(song, parts, style.steps_per_beat).accomp[
-        :, style.model.cfg.pitch_lo : style.model.cfg.pitch_hi]
+    input_window = grid.accomp[:, style.model.cfg.pitch_lo : style.model.cfg.pitch_hi]
     ref_nll = model_nll(style, grid.melody.astype(np.int64), input_window,
                         grid.meta(style.model.cfg.max_bar_steps))
     print(f"{'schedule':<9} {'seconds':>8} {'NLL/cell':>9} {'in key':>7} {'chroma sim':>10}")

@@ -23,7 +23,8 @@ from styletx.styles import Style, load_style, styles
 if TYPE_CHECKING:
     from styletx.api import TransferOptions, TransferResult, render, transfer
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+"""The package's version: the one place it is spelled (pyproject.toml reads it from here)."""
 
 _LAZY = {
     "TransferOptions": "styletx.api",

@@ -14,16 +14,13 @@ There is one transfer path: :func:`transfer_song` with a :class:`TransferOptions
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import os
 import re
-import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 import pretty_midi
 
-from styletx.diagnostics import LOGGER, quantization_note
+from styletx.diagnostics import LOGGER, collect_warnings, quantization_note
 from styletx.errors import StyleTxError
 from styletx.io.files import check_target
 from styletx.io.reader import ReadWarnings, read_midi
@@ -39,13 +36,15 @@ from styletx.io.writer import midi_bytes, write_midi
 from styletx.model.sampler import resample_accompaniment
 from styletx.model.settings import DEFAULT_SETTINGS, Progress, SamplerSettings
 from styletx.model.start import guide_melody, starting_roll
+from styletx.model.threads import torch_threads
 from styletx.music.arrange import fold_into_range, unfold, voice_parts
-from styletx.music.charts import ChordChanges, changes_track, chord_chart, parse_chart, stream_chord_changes
+from styletx.music.charts import ChordChanges, changes_track, chord_chart, parse_chart, track_changes
 from styletx.music.chords import harmonize
-from styletx.music.grid import Grid, build_grid, roll_to_notes
-from styletx.music.limits import clip_tracks, cut_stuck_notes
+from styletx.music.grid import Grid, roll_to_notes
+from styletx.music.limits import clip_tracks, cut_stuck_notes, meter_warning
 from styletx.music.parts import select_parts
 from styletx.music.song import Note, Parts, Song, Track
+from styletx.score.read import MUSICXML_SUFFIXES, read_song, song_from_stream
 from styletx.styles import DEFAULT_STYLE, Style, load_style
 
 Source = str | os.PathLike | pretty_midi.PrettyMIDI | Any  # Any: a music21 stream
@@ -60,22 +59,6 @@ DEFAULT_THREADS = 1
 """Torch CPU threads while sampling. The sampler makes thousands of tiny tensor calls;
 waking a thread pool for each made it 30-40x slower on a loaded 2-core machine, so every
 entry point (API, CLI, batch) samples on one thread unless told otherwise."""
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run a block with torch on ``n`` CPU threads, then restore the caller's setting."""
-    import torch
-
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -97,7 +80,8 @@ class TransferOptions:
     """Copy the input's drum tracks to the output."""
     chords: str | ChordChanges | None = None
     """A chord chart to follow (:func:`parse_chart`) or ``(tick, chord)`` changes; ``None``:
-    a music21 score's own chord symbols, else the chords estimated from the input."""
+    a score's own chord symbols (:attr:`Song.chord_symbols`), else the chords estimated
+    from the input."""
     reharmonize: bool = False
     """Let the model choose the harmony instead of keeping the song's."""
     threads: int | None = DEFAULT_THREADS
@@ -135,7 +119,10 @@ class TransferResult:
 
     ``tracks`` (melody first, then the new accompaniment, then the drums) under
     ``song``'s resolution, tempo, meter and key maps are the output, in exact ticks;
-    :meth:`write` writes them. ``notes`` are informational lines for the user.
+    :meth:`write` writes them. ``notes`` are informational lines for the user;
+    ``warnings`` the ``styletx`` warnings logged while it ran (reading the source
+    included, for :func:`transfer`), which an enclosing
+    :func:`~styletx.diagnostics.collect_warnings` (the CLI's, a batch file's) also gets.
     """
 
     song: Song
@@ -145,6 +132,7 @@ class TransferResult:
     new_accomp: np.ndarray  # [T, 128]
     seconds: float
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def chart(self) -> str:
@@ -159,8 +147,8 @@ class TransferResult:
         """Write the output atomically, in the format ``path``'s suffix names, and return the path.
 
         ``.mid``/``.midi``: the exact ticks, every melody note and event as read.
-        ``.musicxml``/``.xml``/``.mxl``: a score through music21, which quantises
-        to notation (:func:`styletx.preview.write_musicxml`). ``.wav``: a preview
+        ``.musicxml``/``.xml``/``.mxl``: a score written from the transfer's own notes,
+        with the chords it followed (:func:`styletx.score.write.write_score`). ``.wav``: a preview
         synthesised with tinysoundfont (:func:`styletx.preview.write_wav`). The
         input file is never overwritten, even with ``force``.
 
@@ -169,14 +157,17 @@ class TransferResult:
         StyleTxError
             ``path`` exists (without ``force``), is the input, or has another suffix.
         """
-        from styletx.preview import write_musicxml, write_wav
+        from styletx.preview import write_wav
+        from styletx.score.write import write_score
 
         kind = output_format(path)
         if kind == "midi":
             return write_midi(path, self.song, self.tracks, force=force)
         protect = [self.song.source] if self.song.source else []
-        writer = write_musicxml if kind == "musicxml" else write_wav
-        return writer(self.midi_bytes(), path, force=force, protect=protect)
+        if kind == "musicxml":
+            return write_score(self.song, self.tracks, path, melody=self.parts.melody,
+                               chords=track_changes(self.grid), force=force, protect=protect)
+        return write_wav(self.midi_bytes(), path, force=force, protect=protect)
 
     def to_pretty_midi(self) -> pretty_midi.PrettyMIDI:
         """The output as a :class:`pretty_midi.PrettyMIDI`: a convenience that can lose things.
@@ -211,8 +202,6 @@ def output_format(path: str | os.PathLike) -> Literal["midi", "musicxml", "wav"]
     StyleTxError
         A suffix it cannot write.
     """
-    from styletx.preview import MUSICXML_SUFFIXES
-
     suffix = Path(path).suffix.lower()
     if suffix in (".mid", ".midi"):
         return "midi"
@@ -275,14 +264,16 @@ def parse_bars(spec: str | tuple[int, int] | None) -> tuple[int, int] | None:
 
 
 def load_source(src: Source) -> Song:
-    """A path, a PrettyMIDI or a music21 stream, as a :class:`Song`."""
-    if isinstance(src, str | os.PathLike | pretty_midi.PrettyMIDI | bytes):
+    """A MIDI or score path (or its bytes), a PrettyMIDI or a music21 stream, as a :class:`Song`.
+
+    A stream is read by the score reader (:func:`styletx.score.read.song_from_stream`), not
+    through music21's MIDI rendering, which plays its chord symbols as notes."""
+    if isinstance(src, str | os.PathLike | bytes):
+        return read_song(src)
+    if isinstance(src, pretty_midi.PrettyMIDI):
         return read_midi(src)
     if _is_stream(src):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "stream.mid"
-            src.write("midi", fp=str(path))
-            return read_midi(path)
+        return song_from_stream(src)
     raise StyleTxError(f"cannot read a {type(src).__name__}: give a path, PrettyMIDI or music21 stream")
 
 
@@ -311,18 +302,29 @@ def transfer_song(
 
     The chord track the model follows is, in order of precedence: ``options.chords``
     (a chart, see :func:`parse_chart`, or ``(tick, chord)`` changes); none at all with
-    ``options.reharmonize`` (the model chooses the harmony); the chords estimated from
+    ``options.reharmonize`` (the model chooses the harmony); a score's own chord
+    symbols (:attr:`~styletx.music.song.Song.chord_symbols`); the chords estimated from
     the input's full texture; or, for a bare melody, the style's chord model's
-    harmonisation (:func:`styletx.music.chords.harmonize`). Putting the music on the
-    grid moves notes; when it moves or drops onsets, one warning says so on the
-    ``styletx`` logger.
+    harmonisation (:func:`styletx.music.chords.harmonize`). A meter outside the style's
+    trained meters (:func:`~styletx.music.limits.meter_warning`) and notes moved or dropped
+    by putting the music on the grid each give one warning on the ``styletx`` logger;
+    the result's ``warnings`` lists them.
     """
+    with collect_warnings(forward=True) as logged:
+        result = _transfer(song, style, options or TransferOptions(), progress)
+    return dataclasses.replace(result, warnings=logged.messages)
+
+
+def _transfer(song: Song, style: Style, options: TransferOptions, progress: Progress | None,
+              ) -> TransferResult:
     t0 = time.perf_counter()
-    options = options or TransferOptions()
     settings, bars, chords = options.sampler, parse_bars(options.bars), options.chords
+    meter = meter_warning(song, style.info.meters, style.name)
+    if meter:
+        LOGGER.warning("%s: %s", song.source or "input", meter)
     parts = select_parts(song, options.melody_track)
     parts, end = cut_stuck_notes(song, parts)  # the piece ends with its music (styletx.music.limits)
-    grid = build_grid(song, parts, style.steps_per_beat, style.info.harmonic_rhythm)
+    grid = style.grid(song, parts)
     if grid.n_frames > MAX_FRAMES:
         raise StyleTxError(
             f"piece too long for style transfer: {grid.n_bars} bars, {grid.n_frames} frames "
@@ -336,15 +338,21 @@ def transfer_song(
                      "give --melody-track to choose a part")
     settings = _with_style_defaults(settings, style)
     if melody_only:
-        notes.append("no accompaniment in the input: harmonising the melody from scratch")
         settings = dataclasses.replace(settings, strength=1.0)
-        grid.chords = harmonize(grid.melody, grid.meta(), grid.steps_per_beat, style.chord_model)
+        if song.chord_symbols and chords is None and not options.reharmonize:
+            notes.append("no accompaniment in the input: writing one from scratch")
+        else:
+            notes.append("no accompaniment in the input: harmonising the melody from scratch")
+            grid.chords = harmonize(grid.melody, grid.meta(), grid.steps_per_beat, style.chord_model)
     if isinstance(chords, str):
         grid.chords = parse_chart(chords, grid)
     elif chords is not None:
         grid.chords = changes_track(chords, grid)
     elif options.reharmonize:
         grid.chords = np.zeros_like(grid.chords)
+    elif song.chord_symbols:  # a score's own chart
+        grid.chords = changes_track([(c.tick, c.chord) for c in song.chord_symbols], grid)
+        notes.append(f"following the score's {len(song.chord_symbols)} chord symbols")
     start = starting_roll(grid, cfg.pitch_lo, cfg.pitch_hi, rng)
     update = np.ones(grid.n_frames, dtype=bool)
     if bars is not None:
@@ -434,8 +442,9 @@ def transfer(
     Parameters
     ----------
     src
-        A MIDI path, a ``pretty_midi.PrettyMIDI`` or a ``music21`` stream; a stream's
-        own chord symbols are the chords followed unless ``chords`` or ``reharmonize``.
+        A MIDI or MusicXML/MXL path, a ``pretty_midi.PrettyMIDI`` or a ``music21``
+        stream; a score's own chord symbols are the chords followed unless ``chords``
+        or ``reharmonize``.
     style
         A style name (see :func:`styletx.styles`) or a :class:`Style` from
         :func:`styletx.load_style`, which avoids reloading weights on every call.
@@ -464,11 +473,10 @@ def transfer(
     """
     options = (options or TransferOptions()).replace(**changes)
     style_obj = style if isinstance(style, Style) else load_style(style, device=device)
-    song = load_source(src)
-    if options.chords is None and not options.reharmonize and _is_stream(src):
-        # The score's own symbols (an empty list: none, so the chords are estimated).
-        options = options.replace(chords=stream_chord_changes(src, song.resolution) or None)
-    return transfer_song(song, style_obj, options, progress=progress)
+    with collect_warnings(forward=True) as read:
+        song = load_source(src)
+    result = transfer_song(song, style_obj, options, progress=progress)
+    return dataclasses.replace(result, warnings=[*read.messages, *result.warnings])
 
 
 def render(

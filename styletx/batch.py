@@ -46,7 +46,7 @@ from styletx.api import TransferOptions, transfer
 from styletx.diagnostics import LOGGER, collect_warnings
 from styletx.errors import StyleTxError
 from styletx.io.files import StrPath, atomic_write
-from styletx.io.reader import MIDI_SUFFIXES
+from styletx.score.read import SONG_SUFFIXES
 from styletx.styles import Style, load_style
 
 REPORT_NAME = "styletx-report.json"
@@ -161,7 +161,7 @@ def expand_inputs(specs: Sequence[StrPath]) -> list[tuple[Path, Path]]:
                     add(Path(match), root)
         elif path.is_dir():
             for f in sorted(path.rglob("*")):
-                if f.suffix.lower() in MIDI_SUFFIXES and f.is_file():
+                if f.suffix.lower() in SONG_SUFFIXES and f.is_file():
                     add(f, path)
         elif path.is_file():
             add(path, path.parent)

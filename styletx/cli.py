@@ -18,16 +18,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-import pretty_midi
-
+from styletx import __version__
 from styletx.diagnostics import WarningCollector, collect_warnings
-from styletx.errors import NoMelodyError, StyleTxError
-from styletx.io.reader import read_midi
+from styletx.errors import StyleTxError
 from styletx.model.settings import SamplerSettings, ScheduleName
-from styletx.music.parts import SKYLINE, part_stats, select_parts
-from styletx.music.song import Parts, Song
-from styletx.music.timing import bar_number, bar_starts, duration_seconds, has_pickup, tick_to_seconds
+from styletx.music.parts import SKYLINE
 from styletx.progress import progress_bar
+from styletx.score.read import MUSICXML_SUFFIXES
 
 if TYPE_CHECKING:
     from styletx.api import TransferOptions
@@ -53,11 +50,11 @@ def _subcommand(subparsers: Subparsers, name: str, run: Callable[[argparse.Names
 
 def _add_info(subparsers: Subparsers) -> None:
     p = _subcommand(subparsers, "info", _run_info,
-        help="show a MIDI file's parts, chosen melody, tempo, meter and key",
-        description="Show the parts of a MIDI file, which one styletx takes as the melody "
-        "and why, and its tempo, time-signature and key maps.",
+        help="show a MIDI file's or score's parts, chosen melody, tempo, meter, key and chords",
+        description="Show the parts of a MIDI file or MusicXML score, which one styletx takes "
+        "as the melody and why, its tempo, time-signature and key maps, and a score's chord symbols.",
     )
-    p.add_argument("files", nargs="+", metavar="file", help="MIDI file(s) (.mid)")
+    p.add_argument("files", nargs="+", metavar="file", help="MIDI file(s) (.mid) or scores (.musicxml, .mxl)")
     add_melody_args(p)
     p.add_argument("--json", action="store_true",
                    help="print JSON instead of text (a list when several files are given)")
@@ -94,83 +91,16 @@ def style_arg(args: argparse.Namespace) -> str:
     return args.style or DEFAULT_STYLE
 
 
-def describe(song: Song, parts: Parts | NoMelodyError) -> dict[str, Any]:
-    """Everything ``styletx info`` reports, as plain JSON-ready data.
-
-    ``parts`` is the :class:`NoMelodyError` when no part clearly carries a melody; the
-    report then says so and every pitched part is accompaniment."""
-    map_ticks = [e.tick for e in (*song.tempos, *song.time_signatures, *song.key_signatures)]
-    starts = bar_starts(song, max([song.end_tick, *(t + 1 for t in map_ticks)]))
-    n_bars = len(bar_starts(song))
-
-    def at(tick: int) -> dict[str, Any]:
-        return {"tick": tick, "bar": bar_number(song, starts, tick),
-                "seconds": round(tick_to_seconds(song, tick), 6)}
-
-    if isinstance(parts, NoMelodyError):
-        roles = {id(t): "drums" if t.is_drum else "accompaniment" for t in song.tracks}
-        melody: dict[str, Any] = {"index": None, "name": None, "notes": 0,
-                                  "reason": str(parts), "candidates": parts.ranking}
-    else:
-        roles = {id(parts.melody): "melody"}
-        roles.update({id(t): "accompaniment" for t in parts.accompaniment})
-        roles.update({id(t): "drums" for t in parts.drums})
-        melody = {"index": parts.melody.index, "name": parts.melody.name,
-                  "notes": len(parts.melody.notes), "reason": parts.reason,
-                  "candidates": parts.ranking}
-        if parts.melody.origin is not None:
-            roles[id(song.tracks[parts.melody.origin])] = "melody (its skyline)"
-    tracks = []
-    for t in song.tracks:
-        stats = part_stats(t, song.resolution)
-        tracks.append({
-            "index": t.index,
-            "name": t.name,
-            "channel": t.channel,
-            "program": t.program,
-            "instrument": "Drums" if t.is_drum else pretty_midi.program_to_instrument_name(
-                t.program),
-            "is_drum": t.is_drum,
-            "notes": stats.notes,
-            "max_polyphony": stats.max_polyphony,
-            "mean_pitch": round(stats.mean_pitch, 2),
-            "role": roles.get(id(t), "split by skyline"),
-        })
-    return {
-        "file": song.source,
-        "midi_type": song.midi_type,
-        "resolution": song.resolution,
-        "duration_seconds": round(duration_seconds(song), 3),
-        "bars": n_bars,
-        "pickup": has_pickup(song),
-        "tracks": tracks,
-        "melody": melody,
-        "lyrics": len(song.lyrics),
-        "tempos": [{**at(t.tick), "bpm": round(t.bpm, 3), "us_per_quarter": t.us_per_quarter}
-                   for t in song.tempos],
-        "time_signatures": [{**at(ts.tick), "numerator": ts.numerator,
-                             "denominator": ts.denominator} for ts in song.time_signatures],
-        "key_signatures": [{**at(k.tick), "key": k.name, "tonic": k.tonic, "minor": k.minor}
-                           for k in song.key_signatures],
-        "chords": _chart(song, parts),
-    }
-
-
-def _chart(song: Song, parts: Parts | NoMelodyError) -> str | None:
-    """The chords styletx hears in the file, one per half bar (as the MMA styles estimate them)."""
-    if isinstance(parts, NoMelodyError):
-        return None
-    from styletx.music.charts import chord_chart
-    from styletx.music.grid import build_grid
-
-    return chord_chart(build_grid(song, parts, 4, "half_bar"))
-
-
 def format_info(info: dict[str, Any]) -> str:
-    """Render :func:`describe`'s result as text for a terminal."""
+    """Render :func:`styletx.describe.describe`'s result as text for a terminal."""
     pickup = ", starting with a pickup bar" if info["pickup"] else ""
+    kind = ("a score" if Path(info["file"] or "").suffix.lower() in MUSICXML_SUFFIXES
+            else f"MIDI type {info['midi_type']}")
     lines = [
-        f"{info['file']}: MIDI type {info['midi_type']}, {info['resolution']} ticks per quarter",
+        f"{info['file']}: {kind}, {info['resolution']} ticks per quarter",
+        *([f"title: {info['title']}" + (f", by {info['composer']}" if info["composer"] else "")]
+          if info["composer"] or kind == "a score" else []),
+        *(f"note: {n}" for n in info["read_notes"]),
         f"length: {info['duration_seconds']:.2f} s, {info['bars']} bars{pickup}",
         "",
         f"{'part':>4}  {'name':<20} {'ch':>3}  {'instrument':<26} {'notes':>6} {'poly':>4}  role",
@@ -187,8 +117,11 @@ def format_info(info: dict[str, Any]) -> str:
         lines += ["", f"melody: none: {info['melody']['reason']}", ""]
     else:
         lines += ["", f"melody: {info['melody']['reason']}", ""]
+    if info["chord_symbols"]:
+        lines += ["chord symbols (the chart the accompaniment follows): "
+                  + " ".join(f"{c['bar']}:{c['symbol']}" for c in info["chord_symbols"]), ""]
     if info["chords"]:
-        lines += [f"chords (per half bar): {info['chords']}", ""]
+        lines += [f"chords (per {info['chords_per'].replace('_', ' ')}): {info['chords']}", ""]
     for title, key, value, default in (
         ("tempo", "tempos", lambda e: f"{e['bpm']:g} bpm", "120 bpm (the MIDI default)"),
         ("meter", "time_signatures", lambda e: f"{e['numerator']}/{e['denominator']}",
@@ -206,16 +139,13 @@ def format_info(info: dict[str, Any]) -> str:
 
 
 def _run_info(args: argparse.Namespace) -> int:
+    from styletx.describe import describe_file
+
     reports: list[dict[str, Any]] = []
     failures = 0
     for i, path in enumerate(args.files):
         try:
-            song = read_midi(path)
-            try:
-                parts: Parts | NoMelodyError = select_parts(song, args.melody_track)
-            except NoMelodyError as e:
-                parts = e
-            info = describe(song, parts)
+            info = describe_file(path, args.melody_track)
         except StyleTxError as e:
             if len(args.files) == 1:
                 raise
@@ -240,7 +170,7 @@ def _add_render(subparsers: Subparsers) -> None:
         description="Keep the melody of each input note for note and resample its "
         "accompaniment under a style model (Lu & Su's Algorithm 1).",
     )
-    p.add_argument("inputs", nargs="+", help="input MIDI file(s)")
+    p.add_argument("inputs", nargs="+", help="input MIDI file(s) or MusicXML/MXL score(s)")
     p.add_argument("-o", "--output", required=True,
                    help="output file (one input) or folder (several inputs, or ending in /)")
     which = p.add_mutually_exclusive_group()
@@ -265,7 +195,7 @@ def _add_render(subparsers: Subparsers) -> None:
     harmony = p.add_mutually_exclusive_group()
     harmony.add_argument("--chords", metavar="CHART",
                          help="the chords to follow, bar by bar, e.g. 'C | Am7 | Dm7 G7 | C' "
-                         "(default: estimated from the input)")
+                         "(default: a score's chord symbols, else estimated from the input)")
     harmony.add_argument("--reharmonize", action="store_true",
                          help="let the model choose its own chords instead of the song's")
     p.add_argument("--print-chords", action="store_true",
@@ -352,43 +282,21 @@ def _run_render(args: argparse.Namespace) -> int:
             print(f"note: {note}", file=sys.stderr)
         if args.print_chords:
             print(f"chords: {result.chart}")
-        _warn_meter(src, result.song, style)
         print(f"wrote {dst}{' and its .wav' if args.wav else ''} ({result.seconds:.2f} s)")
     return 2 if failures else 0
 
 
 def _adapted_style(args: argparse.Namespace) -> Any:
     """``--style-from``: adapt the nearest shipped style (or ``--style``) to the examples."""
-    import shutil
+    from styletx.training.own import adapt_style
 
-    from styletx.api import torch_threads
-    from styletx.styles import user_styles_dir
-    from styletx.training.own import ADAPT_SECONDS, adapt, check_name, save_adapted
-
-    if args.save_style:  # refuse a bad name before spending the time
-        check_name(args.save_style, user_styles_dir() / args.save_style, args.force)
-    seconds = ADAPT_SECONDS if args.adapt_seconds is None else args.adapt_seconds
-    # Training, unlike sampling, gains from a second thread.
-    with torch_threads(max(args.threads, min(2, os.cpu_count() or 1))):
-        adapted = adapt(args.style_from, base=args.style, seconds=seconds,
-                        max_steps=args.adapt_steps, seed=args.seed or 0,
-                        name=args.save_style or "adapted")
+    adapted = adapt_style(args.style_from, base=args.style, seconds=args.adapt_seconds,
+                          max_steps=args.adapt_steps, seed=args.seed, save_as=args.save_style,
+                          force=args.force, threads=args.threads)
     print(adapted.describe(), file=sys.stderr)
-    if args.save_style:
-        print(f"saved style {args.save_style!r} in "
-              f"{save_adapted(adapted, args.save_style, force=args.force)}", file=sys.stderr)
-    style = adapted.style
-    shutil.rmtree(adapted.directory, ignore_errors=True)  # the weights are loaded
-    return style
-
-
-def _warn_meter(src: Path, song: Song, style: Any) -> None:
-    """One line on stderr when the input's meter is outside the style's trained meters."""
-    from styletx.music.limits import meter_warning
-
-    line = meter_warning(song, style.info.meters, style.name)
-    if line:
-        print(f"styletx: warning: {src}: {line}", file=sys.stderr)
+    if adapted.saved:
+        print(f"saved style {args.save_style!r} in {adapted.saved}", file=sys.stderr)
+    return adapted.style
 
 
 # -------------------------------------------------------------------------- batch
@@ -808,9 +716,7 @@ def _eval_bench(args: argparse.Namespace) -> int:
 
 
 def _eval_pair(args: argparse.Namespace) -> int:
-    from styletx.evaluation.bench import find_classifier, finite
-    from styletx.evaluation.metrics import format_report, model_nll, output_parts, piece_of, transfer_metrics
-    from styletx.styles import load_style
+    from styletx.evaluation.report import report_card
 
     if len(args.files) != 2:
         raise StyleTxError("eval takes two MIDI files, IN.mid OUT.mid (or --bench STYLE)")
@@ -819,36 +725,12 @@ def _eval_pair(args: argparse.Namespace) -> int:
                            "target style")
     if args.plot and args.plot.exists() and not args.force:
         raise StyleTxError(f"{args.plot} exists; use --force to replace it")
-    song_in = read_midi(args.files[0])
-    song_out = read_midi(args.files[1])
-    parts_in = select_parts(song_in, args.melody_track)
-    style = load_style(style_arg(args))
     with progress_bar(f"eval {Path(args.files[1]).name}") as bar:
-        parts_out = output_parts(song_out, parts_in.melody)
-        m = transfer_metrics(song_in, parts_in, song_out, parts_out)
-        bar(1, 3)
-        classifier = find_classifier()
-        data: dict[str, float] = {}
-        piece = piece_of(song_out, parts_out, like=piece_of(song_in, parts_in))
-        if classifier is not None:
-            m["output"]["style_prob"] = classifier.style_prob(piece, style.name)
-            data = dict(classifier.info.get("reference", {}).get(style.name, {}))
-        bar(2, 3)
-        m["output"]["nll"] = model_nll(style, song_out, parts_out)
-        m["input"]["nll"] = model_nll(style, song_in, parts_in)
-        bar(3, 3)
+        card = report_card(*args.files, style_arg(args), melody_track=args.melody_track,
+                           progress=bar)
     if args.plot:
-        from styletx.evaluation.metrics import plot_report
-
-        plot_report(m["output"], {"input": m["input"], "data": data}, args.plot,
-                    title=f"{Path(args.files[1]).name} ({style.name})", force=args.force,
-                    protect=args.files)
-    if args.json:
-        print(json.dumps(finite({"input_file": args.files[0], "output_file": args.files[1],
-                                 "style": style.name, **m, "data": data}), indent=1))
-    else:
-        print(format_report(m["output"], {"input": m["input"], "data": data},
-                            title=f"{args.files[1]} against {args.files[0]} ({style.name})"))
+        card.plot(args.plot, force=args.force)
+    print(json.dumps(card.to_dict(), indent=1) if args.json else card.text())
     return 0
 
 
@@ -869,6 +751,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print every warning (default: a one-line summary)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in COMMANDS:
         add(subparsers)

@@ -61,18 +61,23 @@ LOGGER.addHandler(_ToOpenCollector(logging.WARNING))
 
 
 @contextmanager
-def collect_warnings() -> Iterator[WarningCollector]:
+def collect_warnings(*, forward: bool = False) -> Iterator[WarningCollector]:
     """Collect the ``styletx`` warnings of this thread or task for the duration of the block.
 
     While the block runs, an outer collection receives none of them: the caller
-    decides what to pass on (a batch logs one line per file).
+    decides what to pass on (a batch logs one line per file). With ``forward``, the
+    outer collection gets them all when the block ends, so a function can keep its own
+    warnings (a transfer's result lists them) without hiding them from its caller's.
     """
     collector = WarningCollector()
+    outer = _OPEN.get()
     token = _OPEN.set(collector)
     try:
         yield collector
     finally:
         _OPEN.reset(token)
+        if forward and outer is not None:
+            outer.messages.extend(collector.messages)
 
 
 def quantization_note(report: QuantizationReport) -> str | None:

@@ -1,6 +1,6 @@
-"""Previews of a result: a WAV to listen to, a piano-roll PNG to look at, MusicXML to edit.
+"""Previews of a result: a WAV to listen to and a piano-roll PNG to look at.
 
-All three are written through :func:`styletx.io.files.atomic_write`, so an
+Both are written through :func:`styletx.io.files.atomic_write`, so an
 interrupted preview never leaves a half-written file and never replaces an input.
 
 * WAV: synthesised with ``tinysoundfont`` (an optional dependency, installed with
@@ -10,15 +10,14 @@ interrupted preview never leaves a half-written file and never replaces an input
   event, so the audio lines up with the MIDI to the sample.
 * PNG: a matplotlib piano roll with bar lines from the time-signature map, at a
   fixed size (:data:`PLOT_WIDTH_PX` wide, :data:`PLOT_ROW_HEIGHT_PX` per file).
-* MusicXML: the MIDI parsed by music21 (which quantises it to notation) and
-  written as ``.musicxml``/``.xml`` (plain) or ``.mxl`` (compressed).
+
+MusicXML, to edit, is written from the transfer itself by :mod:`styletx.score.write`.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import tempfile
 import wave
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -28,11 +27,11 @@ import pretty_midi
 
 from styletx.errors import StyleTxError
 from styletx.io.files import StrPath, atomic_write
-from styletx.io.reader import read_midi
 from styletx.io.writer import allocate_channels
 from styletx.music.parts import select_parts
 from styletx.music.song import Note, Song, Track
 from styletx.music.timing import bar_number, bar_starts
+from styletx.score.read import read_song
 
 SAMPLE_RATE = 44_100
 RELEASE_SECONDS = 1.0
@@ -47,8 +46,6 @@ PLOT_ROW_HEIGHT_PX = 400
 PLOT_DPI = 100
 MELODY_COLOUR = "#d62728"
 ACCOMP_COLOUR = "#1f77b4"
-
-MUSICXML_SUFFIXES = (".musicxml", ".xml", ".mxl")
 
 MidiInput = StrPath | bytes | pretty_midi.PrettyMIDI
 
@@ -206,8 +203,8 @@ def plot_piano_roll(
     from matplotlib.figure import Figure
 
     if not files:
-        raise StyleTxError("plot needs at least one MIDI file")
-    songs = [read_midi(f) for f in files]
+        raise StyleTxError("plot needs at least one MIDI or MusicXML file")
+    songs = [read_song(f) for f in files]
     rows = len(songs)
     size = (PLOT_WIDTH_PX / PLOT_DPI, rows * PLOT_ROW_HEIGHT_PX / PLOT_DPI)
     fig = Figure(dpi=PLOT_DPI, figsize=size)
@@ -221,44 +218,3 @@ def plot_piano_roll(
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=PLOT_DPI)
     return atomic_write(path, buf.getvalue(), force=force, protect=files)
-
-
-# --------------------------------------------------------------------------- MusicXML
-
-
-def write_musicxml(
-    midi: MidiInput, path: StrPath, *, force: bool = False, protect: Iterable[StrPath] = ()
-) -> Path:
-    """Convert MIDI to MusicXML with music21 and write it atomically.
-
-    ``.mxl`` gives compressed MusicXML, ``.musicxml``/``.xml`` plain text; both
-    open in MuseScore, Finale and Sibelius. music21 quantises onsets and
-    durations to notation values, so the score is a readable rendering of the
-    MIDI, not a bit-exact copy (the MIDI stays the reference).
-    """
-    from music21 import midi as m21midi
-
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix not in MUSICXML_SUFFIXES:
-        raise StyleTxError(f"{target}: MusicXML needs a {', '.join(MUSICXML_SUFFIXES)} suffix")
-    if isinstance(midi, pretty_midi.PrettyMIDI):
-        # The caller's own object, serialised as it is for music21: there is no Song to write.
-        buf = io.BytesIO()
-        midi.write(buf)
-        data = buf.getvalue()
-    elif isinstance(midi, bytes):
-        data = midi
-    else:
-        data = Path(midi).read_bytes()
-    mf = m21midi.MidiFile()
-    try:
-        mf.readstr(data)
-        score = m21midi.translate.midiFileToStream(mf)
-    except Exception as e:  # music21 raises many types on MIDI it cannot notate
-        raise StyleTxError(f"music21 cannot convert this MIDI: {' '.join(str(e).split())}") from e
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / f"score{suffix}"
-        score.write("mxl" if suffix == ".mxl" else "musicxml", fp=str(out))
-        payload = out.read_bytes()
-    return atomic_write(target, payload, force=force, protect=protect)

@@ -29,6 +29,8 @@ from styletx.music.chords import ChordModel
 
 if TYPE_CHECKING:
     from styletx.model.network import StyleNet
+    from styletx.music.grid import Grid
+    from styletx.music.song import Parts, Song
 
 STYLE_INFO_NAME = "style.json"
 DEFAULT_STYLE = "bach"
@@ -86,6 +88,15 @@ class Style:
     @property
     def steps_per_beat(self) -> int:
         return self.model.cfg.steps_per_beat
+
+    def grid(self, song: Song, parts: Parts) -> Grid:
+        """``song`` on this style's grid: its model's steps per beat, and chords estimated at
+        its ``style.json``'s harmonic rhythm. Every path that puts a song before this style's
+        model (transfer, ``eval``'s NLL, the nearest style, adaptation) grids it here, so
+        what is scored is what is rendered."""
+        from styletx.music.grid import build_grid
+
+        return build_grid(song, parts, self.steps_per_beat, self.info.harmonic_rhythm)
 
 
 USER_STYLES_ENV = "STYLETX_USER_STYLES"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from styletx import cli
+from styletx import describe
 from styletx.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -97,7 +97,7 @@ def test_internal_error_and_interrupt(monkeypatch: pytest.MonkeyPatch,
 
     path = str(FIXTURES / "drums.mid")
     monkeypatch.delenv("STYLETX_DEBUG", raising=False)
-    monkeypatch.setattr(cli, "read_midi", bug)
+    monkeypatch.setattr(describe, "read_song", bug)
     assert main(["info", path]) == 1
     err = capsys.readouterr().err
     assert err == ("styletx: internal error: ZeroDivisionError: division by zero "
@@ -105,5 +105,5 @@ def test_internal_error_and_interrupt(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("STYLETX_DEBUG", "1")
     assert main(["info", path]) == 1
     assert "Traceback" in capsys.readouterr().err
-    monkeypatch.setattr(cli, "read_midi", interrupt)
+    monkeypatch.setattr(describe, "read_song", interrupt)
     assert main(["info", path]) == 130

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 import random
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,62 @@ def test_harness_reports_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fuzz.check(b"", None, limit=0.2) == "timeout"
     monkeypatch.undo()
     assert fuzz.check(random.Random(0).randbytes(50)) == "error"
+
+
+# ------------------------------------------------------------------------- MusicXML
+
+SCORE = (ROOT / "tests/fixtures/scores/chord_symbols.musicxml").read_text()
+_PART_LIST = ('<part-list><score-part id="P1"><part-name>M</part-name></score-part></part-list>')
+
+
+def _mxl(member: bytes) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("score.musicxml", member)
+    return buf.getvalue()
+
+
+BAD_SCORES: dict[str, Callable[[], bytes]] = {
+    "truncated.musicxml": lambda: SCORE[: len(SCORE) // 2].encode(),
+    "wrong_root.musicxml": lambda: b'<?xml version="1.0"?><html><body>not a score</body></html>',
+    "timewise.musicxml": lambda: b'<?xml version="1.0"?><score-timewise version="3.1"/>',
+    "missing_divisions.musicxml": lambda: SCORE.replace("<divisions>12</divisions>", "").encode(),
+    "huge_divisions.musicxml": lambda: SCORE.replace("<divisions>12</divisions>",
+                                                     "<divisions>1000000000000</divisions>").encode(),
+    "zero_divisions.musicxml": lambda: SCORE.replace("<divisions>12</divisions>",
+                                                     "<divisions>0</divisions>").encode(),
+    "empty_part.musicxml": lambda: (f'<?xml version="1.0"?><score-partwise version="3.1">{_PART_LIST}'
+                                    '<part id="P1"></part></score-partwise>').encode(),
+    "huge_text_node.musicxml": lambda: SCORE.replace("Chord Symbols", "x" * 100_000_000).encode(),
+    "entity_bomb.musicxml": lambda: (
+        '<?xml version="1.0"?><!DOCTYPE score-partwise [<!ENTITY a "aaaaaaaaaa">'
+        + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">'
+                  for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+        + f']><score-partwise version="3.1"><work><work-title>&i;</work-title></work>{_PART_LIST}'
+        '<part id="P1"/></score-partwise>').encode(),
+    "external_entity.musicxml": lambda: (
+        '<?xml version="1.0"?><!DOCTYPE score-partwise [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        f'<score-partwise version="3.1"><work><work-title>&x;</work-title></work>{_PART_LIST}'
+        '<part id="P1"/></score-partwise>').encode(),
+    "zip_bomb.mxl": lambda: _mxl(SCORE.replace("Chord Symbols", " " * 200_000_000).encode()),
+    "not_a_zip.mxl": lambda: b"PK\x03\x04 this is not really a zip archive",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_SCORES))
+def test_bad_scores_get_one_line_and_exit_2(name: str, tiny_style: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / name
+    src.write_bytes(BAD_SCORES[name]())
+    out = tmp_path / "out.mid"
+    for argv in (["info", str(src)], ["render", str(src), "-o", str(out), "--style", tiny_style]):
+        t0 = time.perf_counter()
+        code = main(argv)
+        seconds = time.perf_counter() - t0
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and err[0].startswith("styletx: error: "), (name, err)
+        assert seconds < 10, f"{name}: {seconds:.1f} s (a hang)"
+    assert not out.exists()

@@ -1,6 +1,7 @@
 """The package's layers: which subpackage may import which, and what stays torch-free.
 
-The flow is MIDI (``io``) -> music (``music``) -> model and sampler (``model``) -> MIDI,
+The flow is MIDI (``io``) or a score (``score``, which reads MIDI through ``io`` too) ->
+music (``music``) -> model and sampler (``model``) -> MIDI,
 with ``training`` and ``evaluation`` beside the render path and the application
 modules (``api``, ``batch``, ``cli``, ``preview``, ``styles``, ...) on top. The rules
 below are the ones each subpackage's docstring states; they are checked on the source,
@@ -22,19 +23,23 @@ PACKAGE = Path(__file__).resolve().parents[1] / "styletx"
 # What each subpackage may import from styletx (first name after ``styletx.``).
 ALLOWED = {
     "io": {"errors", "io", "music"},
+    "score": {"errors", "io", "music", "score"},
     "music": {"errors", "music"},
     "model": {"errors", "music", "model"},
-    "training": {"errors", "paths", "io", "music", "model", "training", "styles"},
-    "evaluation": {"errors", "paths", "io", "music", "model", "training", "styles", "evaluation", "api"},
+    "training": {"errors", "paths", "io", "score", "music", "model", "training", "styles"},
+    "evaluation": {"errors", "paths", "io", "score", "music", "model", "training", "styles", "evaluation",
+                   "api"},
 }
 # Third-party packages a subpackage must not import at all.
 FORBIDDEN = {
     "io": {"torch", "safetensors", "music21", "matplotlib"},
-    "music": {"torch", "safetensors", "mido", "pretty_midi", "matplotlib"},
+    "score": {"torch", "safetensors", "matplotlib"},
+    "music": {"torch", "safetensors", "mido", "pretty_midi", "music21", "matplotlib"},
     "model": {"mido", "pretty_midi", "matplotlib"},
 }
 # The application modules on the render path: they never reach training, evaluation or the CLI.
-RENDER_PATH = {"api", "batch", "preview", "styles", "progress", "diagnostics", "errors", "paths"}
+RENDER_PATH = {"api", "batch", "describe", "preview", "styles", "progress", "diagnostics", "errors",
+               "paths"}
 TOP = {"__init__", "__main__", "cli"}
 
 
@@ -92,11 +97,11 @@ def test_the_checker_catches_a_wrong_import(tmp_path: Path) -> None:
 
 
 TORCH_FREE = [
-    *(f"styletx.{layer}.{p.stem}" for layer in ("io", "music")
+    *(f"styletx.{layer}.{p.stem}" for layer in ("io", "score", "music")
       for p in sorted((PACKAGE / layer).glob("[!_]*.py"))),
     "styletx", "styletx.cli", "styletx.styles", "styletx.progress", "styletx.diagnostics",
     "styletx.preview", "styletx.model.config", "styletx.model.settings", "styletx.training.recipes",
-    "styletx.evaluation.metrics",
+    "styletx.evaluation.metrics", "styletx.describe", "styletx.model.threads",
 ]
 
 

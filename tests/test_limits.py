@@ -12,7 +12,8 @@ import mido
 import pytest
 
 from styletx.api import render
-from styletx.cli import describe, format_info, main
+from styletx.cli import format_info, main
+from styletx.describe import describe
 from styletx.io.reader import read_midi
 from styletx.io.writer import write_midi
 from styletx.music.limits import STUCK_QUARTERS, clip_notes, cut_stuck_notes, meter_warning, music_end
@@ -103,23 +104,58 @@ def test_a_pickup_bar_is_not_a_meter() -> None:
     assert meter_warning(song, ["3/4"], "jazz")  # the piece's own meter is still checked
 
 
-def test_render_warns_about_the_meter(tiny_style: str, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def four_four_style(tiny_style: str, tmp_path: Path) -> str:
+    """A copy of the tiny style, as a folder path, whose ``style.json`` says it was trained on
+    4/4 only (a copy: a batch in this process keeps the styles it loaded by name)."""
     import os
+    import shutil
 
-    root = Path(os.environ["STYLETX_MODELS"]) / tiny_style / "style.json"
-    info = json.loads(root.read_text())
-    try:
-        root.write_text(json.dumps({**info, "meters": ["4/4"]}))
-        assert main(["render", str(FIXTURES / "meter_6_8.mid"), "--style", tiny_style, "-o",
-                     str(tmp_path / "o.mid"), "--sweeps", "1", "--seed", "0"]) == 0
-        err = capsys.readouterr().err
-        assert err.count("6/8") == 1 and "trained meters (4/4)" in err
-        assert main(["render", str(FIXTURES / "drums.mid"), "--style", tiny_style, "-o",
-                     str(tmp_path / "p.mid"), "--sweeps", "1", "--seed", "0"]) == 0
-        assert "trained meters" not in capsys.readouterr().err
-    finally:
-        root.write_text(json.dumps(info))
+    folder = tmp_path / "four-four"
+    shutil.copytree(Path(os.environ["STYLETX_MODELS"]) / tiny_style, folder)
+    info = json.loads((folder / "style.json").read_text())
+    (folder / "style.json").write_text(json.dumps({**info, "meters": ["4/4"]}))
+    return str(folder)
+
+
+def test_render_warns_about_the_meter(four_four_style: str, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", str(FIXTURES / "meter_6_8.mid"), "--style", four_four_style, "-o",
+                 str(tmp_path / "o.mid"), "--sweeps", "1", "--seed", "0"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("6/8") == 1 and "trained meters (4/4)" in err
+    assert main(["render", str(FIXTURES / "drums.mid"), "--style", four_four_style, "-o",
+                 str(tmp_path / "p.mid"), "--sweeps", "1", "--seed", "0"]) == 0
+    assert "trained meters" not in capsys.readouterr().err
+
+
+def test_transfer_logs_the_meter_warning_and_lists_it(four_four_style: str,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """The meter warning is a ``styletx`` warning like any other: logged, and in the result."""
+    from styletx.api import transfer
+
+    with caplog.at_level(logging.WARNING, logger="styletx"):
+        result = transfer(FIXTURES / "meter_6_8.mid", four_four_style, sweeps=1, seed=0)
+    meter = [m for m in result.warnings if "trained meters (4/4)" in m]
+    assert len(meter) == 1 and "6/8 (from bar 1)" in meter[0]
+    assert meter[0] in [" ".join(r.getMessage().split()) for r in caplog.records]
+    quiet = transfer(FIXTURES / "drums.mid", four_four_style, sweeps=1, seed=0)
+    assert not any("trained meters" in m for m in quiet.warnings)
+
+
+def test_batch_reports_the_meter_warning(four_four_style: str, tmp_path: Path) -> None:
+    from styletx.api import TransferOptions
+    from styletx.batch import BatchOptions, run_batch
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("meter_6_8.mid", "drums.mid"):
+        (src / name).write_bytes((FIXTURES / name).read_bytes())
+    options = BatchOptions(style=four_four_style, transfer=TransferOptions().replace(sweeps=1))
+    report = run_batch([src], tmp_path / "out", options, progress=False)
+    warned = {Path(f.input).name: f.warnings for f in report.results}
+    assert "6/8 (from bar 1) is not among the" in warned["meter_6_8.mid"]
+    assert "trained meters" not in warned["drums.mid"]
 
 
 def _linear_seconds(song: Song, tick: int) -> float:

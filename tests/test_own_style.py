@@ -14,7 +14,7 @@ from styletx.cli import main
 from styletx.io.reader import read_midi
 from styletx.music.parts import select_parts
 from styletx.styles import shipped_styles, style_origins
-from styletx.training.own import detect_steps_per_beat, read_files, read_folder
+from styletx.training.own import detect_steps_per_beat, new_style_grid, read_files, read_folder
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TINY = json.dumps({
@@ -81,7 +81,7 @@ def data_dir(tmp_path: Path) -> Path:
 def test_skip_report_names_each_bad_file_and_why(data_dir: Path) -> None:
     corpus = read_folder(data_dir)
     assert sorted(f.name for f in corpus.files) == ["a.mid", "b.mid", "odd_meter.mid", "sub/c.mid"]
-    corpus.pieces(4)
+    corpus.pieces(4, new_style_grid(4))
     reasons = {s.name: s.reason for s in corpus.skipped}
     assert set(reasons) == {"short.mid", "odd_meter.mid", "drums.mid", "broken.mid", "tune_only.mid"}
     assert reasons["short.mid"].startswith("too short")

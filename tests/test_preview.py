@@ -18,7 +18,6 @@ from styletx.preview import (
     PLOT_WIDTH_PX,
     RELEASE_SECONDS,
     plot_piano_roll,
-    write_musicxml,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -65,11 +64,12 @@ def test_render_musicxml_keeps_the_melody(tiny_style: str, tmp_path: Path, suffi
     assert melody in parts
 
 
-def test_write_musicxml_rejects_other_suffixes(tmp_path: Path) -> None:
+def test_an_unknown_output_suffix_is_refused_before_sampling(tiny_style: str, tmp_path: Path) -> None:
+    from styletx.api import render
     from styletx.errors import StyleTxError
 
-    with pytest.raises(StyleTxError, match="suffix"):
-        write_musicxml(FIXTURES / "pickup.mid", tmp_path / "x.txt")
+    with pytest.raises(StyleTxError, match=r"write \.mid, \.midi, \.musicxml, \.xml, \.mxl or \.wav"):
+        render(FIXTURES / "pickup.mid", tmp_path / "x.txt", tiny_style)
 
 
 def test_wav_without_tinysoundfont_says_how_to_install(

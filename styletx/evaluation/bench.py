@@ -190,9 +190,11 @@ def find_classifier() -> StyleClassifier | None:
     return None
 
 
-def _score(
+def score_transfer(
     song_in: Song, parts_in: Parts, song_out: Song, style: Any, classifier: StyleClassifier | None
 ) -> dict[str, Any]:
+    """:func:`~styletx.evaluation.metrics.transfer_metrics` plus the output's style probability
+    (NaN without a classifier) and NLL under ``style``: one transfer's scores."""
     parts_out = output_parts(song_out, parts_in.melody)
     m = transfer_metrics(song_in, parts_in, song_out, parts_out)
     out = m["output"]
@@ -315,7 +317,7 @@ def run_bench(
             t = time.perf_counter()
             res = transfer_song(song_in, style, TransferOptions(settings, melody_track=melody_index))
             out, _ = as_file(res.song, res.tracks, res.tracks[0])
-            m = _score(song_in, parts_in, out, style, classifier)
+            m = score_transfer(song_in, parts_in, out, style, classifier)
             rec["runs"][f"styletx_sweeps_{k}"] = {**m["output"], "seconds": time.perf_counter() - t}
             rec["input"] = m["input"]
             if k == sweeps[0]:
@@ -326,7 +328,7 @@ def run_bench(
             t = time.perf_counter()
             res = transfer_song(mel_song, style, TransferOptions(settings, melody_track=0))
             out, _ = as_file(res.song, res.tracks, res.tracks[0])
-            m = _score(song_in, parts_in, out, style, classifier)
+            m = score_transfer(song_in, parts_in, out, style, classifier)
             rec["runs"]["styletx_melody_only"] = {**m["output"], "seconds": time.perf_counter() - t}
             # Sampler health: does the input's accompaniment change the output at all?
             rec["same_as_melody_only"] = bool(np.array_equal(first_roll, res.new_accomp))
@@ -339,7 +341,8 @@ def run_bench(
                 try:
                     b = baseline_song(s_in, p_in, style_name)
                     out, _ = as_file(b, b.tracks, b.tracks[0])
-                    rec["runs"][label] = _score(song_in, parts_in, out, style, classifier)["output"]
+                    rec["runs"][label] = score_transfer(
+                        song_in, parts_in, out, style, classifier)["output"]
                 except StyleTxError as e:
                     rec.setdefault("baseline_skipped", str(e))
                 bar.update()
@@ -612,11 +615,16 @@ def command_line() -> str:
 def train_style_classifier(
     seed: int = 0, pieces_per_style: int = 200, progress: bool = True
 ) -> StyleClassifier:
-    """Train the style classifier on every installed style's training split."""
+    """Train the style classifier on the training split of every style with a recipe.
+
+    Its classes are the recipes' styles, whose corpora ``styletx data`` builds. An
+    installed user style has no corpus here, so it is no class (its ``style_prob`` is NaN,
+    :meth:`~styletx.evaluation.styleclass.StyleClassifier.style_prob`) and does not stop
+    the training.
+    """
     from tqdm import tqdm
 
     from styletx.evaluation.styleclass import train_classifier
-    from styletx.styles import styles
 
     def loader(cp: CorpusPiece) -> Callable[[], tuple[str, Any]]:
         def load() -> tuple[str, Any]:
@@ -625,7 +633,7 @@ def train_style_classifier(
         return load
 
     loaders = {}
-    for s in styles():
+    for s in sorted(RECIPES):
         pool = corpus_pieces(s, "train")
         if not pool:
             raise StyleTxError(f"no training corpus for style {s!r}: run `styletx data {s}` first")

@@ -42,6 +42,18 @@ parallels
 above_melody
     Share of accompaniment onsets above the sounding melody note: an accompaniment
     that climbs over the tune buries it.
+
+An independent judge, on purpose. The chords a transfer follows come from the grid
+(:func:`styletx.music.chords.chord_track`: frame profiles of the quantised roll, the
+lowest cell as the bass, a Viterbi path that resists changes). The evaluator builds its
+own profiles and bass (:func:`segment_profiles`, :func:`segment_bass`) from the notes in
+exact ticks and judges each half bar on its own, so an error in quantising, in the
+grid's bass or in the smoothing shows up as lost agreement instead of being shared by
+the renderer and its judge; the same code path would agree with itself by construction.
+What it does share with ``music/`` is the vocabulary: the chord templates and their
+scores (:func:`~styletx.music.chords.chord_scores`), the key's scale
+(:func:`~styletx.music.chords.scale_mask`), key estimation and the parallels count,
+so "the same chord" and "in key" mean one thing everywhere.
 """
 
 from __future__ import annotations
@@ -697,23 +709,13 @@ def plot_report(
 def model_nll(style: Style, song: Song, parts: Parts) -> float:
     """The accompaniment's NLL under ``style``'s network, in nats per frame.
 
-    The grid and the model call are those of :func:`styletx.training.train.evaluate` with
-    ``blocks=True``: every other bar is hidden from the context, as the block
-    sampler hides what it redraws, and only those bars are scored; the per-cell
-    NLL is multiplied by the pitch window's width to give nats per frame. This is
-    the one place to change when the model's inputs change.
+    The song is gridded as a transfer grids it (:meth:`Style.grid <styletx.styles.Style.grid>`:
+    the style's harmonic rhythm included) and scored by
+    :func:`styletx.training.train.frame_nll`, every other bar hidden and scored.
     """
-    import torch
+    from styletx.training.corpus import piece_from_grid
+    from styletx.training.train import frame_nll
 
-    from styletx.music.grid import build_grid
-    from styletx.training.corpus import PieceArrays
-    from styletx.training.train import evaluate
-
-    grid = build_grid(song, parts, style.steps_per_beat)
-    cfg = style.model.cfg
-    piece = PieceArrays(piece_id="eval", source_id="eval", split="test",
-                        melody=grid.melody.astype(np.int16), accomp=grid.accomp.astype(np.uint8),
-                        meta=grid.meta(cfg.max_bar_steps))
-    device = next(style.model.parameters()).device
-    result = evaluate(style.model, [piece], torch.device(device), blocks=True)
-    return float(result["nll_per_cell"]) * cfg.n_pitches
+    piece = piece_from_grid("eval", "eval", style.grid(song, parts), style.model.cfg.max_bar_steps,
+                            split="test")
+    return frame_nll(style.model, [piece])

@@ -153,7 +153,7 @@ def read_midi(src: MidiSource, *, warnings: ReadWarnings | None = None) -> Song:
         label = "<PrettyMIDI>"
         song = _from_pretty_midi(src, found)
     elif isinstance(src, mido.MidiFile):
-        label = _one_line(src.filename or "<mido.MidiFile>")
+        label = one_line(src.filename or "<mido.MidiFile>")
         buffer = io.BytesIO()
         src.save(file=buffer)
         song = _from_smf(_parse(buffer.getvalue(), label), label, found)
@@ -162,33 +162,41 @@ def read_midi(src: MidiSource, *, warnings: ReadWarnings | None = None) -> Song:
         song = _from_smf(_parse(data, label), label, found)
         if not isinstance(src, bytes):
             song.source = os.fspath(src)
-    _check_song(song, label)
+    check_song(song, label)
     found.add("zero length notes", sum(n.end == n.start for t in song.tracks for n in t.notes))
     if warnings is None and found.any():
         LOGGER.warning("%s: %s", label, found.summary())
     return song
 
 
-def _one_line(text: object) -> str:
+def one_line(text: object) -> str:
     """Squash a message onto one line (exception texts and file names may hold newlines)."""
     return " ".join(str(text).split())
 
 
-def _load_bytes(src: StrPath | bytes) -> tuple[bytes, str]:
-    """Return the file's bytes and a label for messages, enforcing the size limit."""
+def read_capped(src: StrPath | bytes, limit: int, error: type[StyleTxError] = BadMidiError,
+                what: str = "file") -> tuple[bytes, str]:
+    """Return the bytes of ``src`` (a path or bytes) and a label for messages, refusing more
+    than ``limit`` bytes before reading them (``error`` names the kind of input)."""
     if isinstance(src, bytes):
         data, label = src, "<bytes>"
     else:
-        label = _one_line(os.fspath(src))
+        label = one_line(os.fspath(src))
         try:
-            if os.stat(src).st_size > MAX_FILE_BYTES:
-                raise BadMidiError(f"{label}: file too large (limit {MAX_FILE_BYTES >> 20} MiB)")
+            if os.stat(src).st_size > limit:
+                raise error(f"{label}: {what} too large (limit {limit >> 20} MiB)")
             with open(src, "rb") as f:
-                data = f.read(MAX_FILE_BYTES + 1)
+                data = f.read(limit + 1)
         except OSError as e:
             raise StyleTxError(f"cannot read {label}: {e.strerror or e}") from e
-    if len(data) > MAX_FILE_BYTES:
-        raise BadMidiError(f"{label}: file too large (limit {MAX_FILE_BYTES >> 20} MiB)")
+    if len(data) > limit:
+        raise error(f"{label}: {what} too large (limit {limit >> 20} MiB)")
+    return data, label
+
+
+def _load_bytes(src: StrPath | bytes) -> tuple[bytes, str]:
+    """Return the file's bytes and a label for messages, enforcing the size limit and the header."""
+    data, label = read_capped(src, MAX_FILE_BYTES)
     _check_header(data, label)
     return data, label
 
@@ -218,8 +226,8 @@ def _parse(data: bytes, label: str) -> SmfFile:
         return parse_smf(data)
     except SmfError as e:
         if "truncated" in str(e):
-            raise BadMidiError(f"{label}: truncated MIDI file ({_one_line(e)})") from e
-        raise BadMidiError(f"{label}: corrupt MIDI file ({_one_line(e)})") from e
+            raise BadMidiError(f"{label}: truncated MIDI file ({one_line(e)})") from e
+        raise BadMidiError(f"{label}: corrupt MIDI file ({one_line(e)})") from e
 
 
 @dataclass
@@ -429,8 +437,8 @@ def _from_pretty_midi(pm: pretty_midi.PrettyMIDI, warnings: ReadWarnings) -> Son
     )
 
 
-def _check_song(song: Song, label: str) -> None:
-    """Enforce the content rules and limits that hold for every kind of input."""
+def check_song(song: Song, label: str) -> None:
+    """Enforce the content rules and limits that hold for every kind of input (scores too)."""
     n_notes = sum(len(t.notes) for t in song.tracks)
     if n_notes == 0:
         raise BadMidiError(f"{label}: the file has no notes")

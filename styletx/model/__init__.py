@@ -5,7 +5,8 @@ an autoregressive convolutional generator over the pitch axis), the checkpoint f
 (:mod:`~styletx.model.config`: the architecture and the training configuration beside
 safetensors weights; the files are written by :mod:`styletx.training`), the
 sampling settings (:mod:`~styletx.model.settings`, torch-free), the sampler's starting
-state (:mod:`~styletx.model.start`) and the Gibbs sampler (:mod:`~styletx.model.sampler`:
+state (:mod:`~styletx.model.start`), torch's thread count for a block of work
+(:mod:`~styletx.model.threads`) and the Gibbs sampler (:mod:`~styletx.model.sampler`:
 a masker, a schedule and an inner sampler). It may import torch, safetensors, numpy,
 :mod:`styletx.music` and :mod:`styletx.errors`; it never imports MIDI files
 (:mod:`styletx.io`), training, evaluation or the application modules: it sees grids,

@@ -6,7 +6,7 @@ metadata (:mod:`~styletx.music.grid`), chords, keys and chord charts
 (:mod:`~styletx.music.chords`, :mod:`~styletx.music.charts`), which part is the melody
 (:mod:`~styletx.music.melody`, :mod:`~styletx.music.parts`), how a roll becomes
 instrument parts (:mod:`~styletx.music.arrange`), length and stuck-note limits and the
-voice-leading and key counts the sampler and the metrics share. It may import numpy,
-music21 (chord symbols only) and :mod:`styletx.errors`; it never imports
-:mod:`styletx.io`, the model, torch, training or the application modules.
+voice-leading and key counts the sampler and the metrics share. It may import numpy
+and :mod:`styletx.errors`; it never imports :mod:`styletx.io`, :mod:`styletx.score`,
+music21, the model, torch, training or the application modules.
 """

@@ -1,14 +1,12 @@
 """Chord charts: the chord track of a grid written as bars of chord symbols, and read back.
 
 ``"C | Am7 | Dm7 G7 | C"`` is what ``--chords`` takes, ``--print-chords`` and
-``styletx info`` print. A score's own chord symbols (music21's ``ChordSymbol``, as read
-from MusicXML) are the other way to give the chords. Numpy only (music21 is imported
-only to read a stream's symbols), so ``info`` stays quick.
+``styletx info`` print. A score's own chord symbols (read by :mod:`styletx.score.read`
+and matched to the model's chords by :func:`symbol_chord`) are the other way to give the
+chords. Numpy only, so ``info`` stays quick.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
@@ -64,30 +62,20 @@ ChordChanges = list[tuple[int, "Chord | None"]]
 """Chord changes in MIDI ticks: ``(tick, chord)``, each chord held to the next change."""
 
 
+def track_changes(grid: Grid, chords: np.ndarray | None = None) -> ChordChanges:
+    """A chord track (default: the grid's) as changes in ticks: the inverse of :func:`changes_track`."""
+    track = grid.chords if chords is None else chords
+    frames = np.nonzero(np.r_[True, np.diff(track) != 0])[0] if len(track) else []
+    return [(grid.frame_tick(int(t)), Chord.from_token(int(track[t]))) for t in frames]
+
+
 def changes_track(changes: ChordChanges, grid: Grid) -> np.ndarray:
     """A chord track from changes in ticks (rounded to the grid's frames)."""
     frames = [(round(tick * grid.steps_per_beat / grid.resolution), chord) for tick, chord in changes]
     return chart_track(sorted(frames, key=lambda c: c[0]), grid.n_frames)
 
 
-def stream_chord_changes(stream: Any, resolution: int) -> ChordChanges:
-    """The chord symbols of a music21 stream (e.g. parsed MusicXML) as changes in ticks.
-
-    Each symbol's pitches are matched to the eight templates with its root as the bass
-    (so ``C9`` reads as C7 and ``Csus4`` as C); ``N.C.`` is no chord. Offsets are
-    quarter notes from the start, as the stream's MIDI export places its notes.
-    """
-    from music21 import harmony
-
-    changes: ChordChanges = []
-    for cs in stream.flatten().getElementsByClass(harmony.ChordSymbol):
-        tick = round(float(cs.offset) * resolution)
-        if isinstance(cs, harmony.NoChord) or not cs.pitches:
-            changes.append((tick, None))
-            continue
-        profile = np.zeros(12)
-        for p in cs.pitches:
-            profile[p.pitchClass] = 1.0
-        root = cs.root().pitchClass
-        changes.append((tick, Chord.from_token(int(np.argmax(chord_scores(profile, root))))))
-    return changes
+def symbol_chord(pitch_classes: np.ndarray, root: int) -> Chord:
+    """The model's chord for a written chord symbol: its pitch classes (a 12-vector) matched
+    to the eight templates with its root as the bass, so ``C9`` reads as C7 and ``Csus4`` as C."""
+    return Chord.from_token(int(np.argmax(chord_scores(pitch_classes, root))))

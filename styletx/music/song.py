@@ -7,8 +7,9 @@ out are bit-identical to the ones read in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from styletx.music.chords import key_symbol
+from styletx.music.chords import Chord, key_symbol
 
 
 @dataclass(frozen=True, order=True)
@@ -81,6 +82,15 @@ class KeySignature:
         return key_symbol(self.tonic, self.minor)
 
 
+@dataclass(frozen=True)
+class ChordSymbol:
+    """A chord symbol written in a score: where, as written, and as one of the model's chords."""
+
+    tick: int
+    figure: str  # as the score spells it, e.g. "B-7 add b9"; "N.C." for no chord
+    chord: Chord | None  # None: no chord (N.C.)
+
+
 @dataclass
 class Song:
     """A whole MIDI file: its parts and its global maps, in ticks."""
@@ -98,6 +108,17 @@ class Song:
     lyrics: list[tuple[int, str]] = field(default_factory=list)
     """Every lyric event (meta 0x05) of the file, and karaoke text (meta 0x01 in a ``.kar``
     words track), as ``(tick, text)`` sorted by tick; used to find the sung part."""
+    chord_symbols: list[ChordSymbol] = field(default_factory=list)
+    """A score's own chord symbols (MusicXML ``<harmony>``), sorted by tick: the chart the
+    accompaniment follows unless the caller gives other chords; empty for MIDI."""
+    title: str = ""
+    composer: str = ""
+    notation: list[Any] = field(default_factory=list)
+    """For a score input, each track's music21 part as written (repeats unfolded, written
+    pitch), parallel to ``tracks``, so that the MusicXML writer can write the melody back
+    as it came in; empty for MIDI."""
+    read_notes: list[str] = field(default_factory=list)
+    """What reading did that the user should know (e.g. "repeats unfolded: 8 bars become 16")."""
 
     @property
     def end_tick(self) -> int:

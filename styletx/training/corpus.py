@@ -52,17 +52,19 @@ class PieceArrays:
 
 
 def piece_from_grid(
-    piece_id: str, source_id: str, grid: Grid, max_bar_steps: int = CACHE_BAR_STEPS
+    piece_id: str, source_id: str, grid: Grid, max_bar_steps: int = CACHE_BAR_STEPS,
+    split: Split | None = None,
 ) -> PieceArrays:
-    """Wrap a grid as a training piece, with its split taken from the source id.
+    """Wrap a grid as a piece for the model: the one place its arrays get their dtypes.
 
     ``max_bar_steps`` is the model's (:attr:`ModelConfig.max_bar_steps`): longer bars'
-    steps are clipped to it in the metadata, as the model reads them.
+    steps are clipped to it in the metadata, as the model reads them. The split is
+    ``split``, else the one the source id's rule gives (:func:`split_of`).
     """
     return PieceArrays(
         piece_id=piece_id,
         source_id=source_id,
-        split=split_of(source_id),
+        split=split_of(source_id) if split is None else split,
         melody=grid.melody.astype(np.int16),
         accomp=grid.accomp.astype(np.uint8),
         meta=grid.meta(max_bar_steps),

@@ -29,18 +29,20 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
 from styletx.io.files import replace_file
-from styletx.io.reader import MIDI_SUFFIXES
 from styletx.model.config import TRAIN_RECORD_NAME, ModelConfig, TrainConfig
 from styletx.model.settings import HarmonyPrior
 from styletx.music.encoding import MAX_BAR_STEPS, N_BAR_LENGTHS
+from styletx.music.grid import Grid, build_grid
 from styletx.music.song import Parts, Song
+from styletx.score.read import SONG_SUFFIXES, read_song
 from styletx.styles import Style, StyleInfo
-from styletx.training.corpus import PieceArrays
+from styletx.training.corpus import PieceArrays, piece_from_grid
 from styletx.training.recipes import CHUNK_BEATS
 from styletx.training.splits import Split, split_of
 
@@ -58,6 +60,16 @@ ADAPT_FROZEN = ["accomp_mask", "past_start", "future_end", "mel_kind", "mel_pitc
 LSTMs and what feeds them) stays the base style's, which halves the cost of a step."""
 ADAPT_SECONDS = 40.0
 SPLITS_NAME = "splits.json"
+
+Gridder = Callable[[Song, Parts], Grid]
+"""How a style grids a song (:meth:`Style.grid <styletx.styles.Style.grid>`)."""
+
+
+def new_style_grid(steps_per_beat: int) -> Gridder:
+    """How a style trained from scratch will grid a song: at ``steps_per_beat``, chords at
+    :class:`StyleInfo`'s default harmonic rhythm, which its ``style.json`` keeps
+    (:func:`user_style_info`)."""
+    return lambda song, parts: build_grid(song, parts, steps_per_beat, StyleInfo.harmonic_rhythm)
 
 
 # ------------------------------------------------------------------ reading a folder
@@ -144,10 +156,12 @@ class FolderCorpus:
             out[s] = [{"file": f.name, "sha1": f.digest} for f in self.files if f.split == s]
         return out
 
-    def pieces(self, steps_per_beat: int, harmonic_rhythm: str = "half_bar") -> list[PieceArrays]:
-        """The files on the grid; files whose meter the grid cannot hold move to ``skipped``."""
-        from styletx.music.grid import build_grid
+    def pieces(self, steps_per_beat: int, grid: Gridder) -> list[PieceArrays]:
+        """The files on the grid; files whose meter the grid cannot hold move to ``skipped``.
 
+        ``grid`` is how the style the pieces are for grids a song (:meth:`Style.grid
+        <styletx.styles.Style.grid>`, or :func:`new_style_grid` for a style still to be
+        trained), at ``steps_per_beat``."""
         out: list[PieceArrays] = []
         keep: list[FolderFile] = []
         for f in self.files:
@@ -155,18 +169,15 @@ class FolderCorpus:
             if problem:
                 self.skipped.append(Skipped(f.name, f"meter the grid cannot hold: {problem}"))
                 continue
-            grid = build_grid(f.song, f.parts, steps_per_beat, harmonic_rhythm)
-            out.append(PieceArrays(piece_id=f.name, source_id=f.digest, split=f.split,
-                                   melody=grid.melody.astype(np.int16),
-                                   accomp=grid.accomp.astype(np.uint8), meta=grid.meta()))
+            out.append(piece_from_grid(f.name, f.digest, grid(f.song, f.parts), split=f.split))
             keep.append(f)
         self.files = keep
         return out
 
 
 def midi_files(folder: Path) -> list[Path]:
-    """Every MIDI file under ``folder``, recursively, sorted (hidden folders left out)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES
+    """Every MIDI file and score under ``folder``, recursively, sorted (hidden folders left out)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SONG_SUFFIXES
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
@@ -196,12 +207,11 @@ def _meters(song: Song) -> list[str]:
 
 def read_one(path: Path, name: str, melody_track: int | str | None = None) -> FolderFile | Skipped:
     """Read one file for training, or say why it cannot be used."""
-    from styletx.io.reader import read_midi
     from styletx.music.parts import select_parts
 
     try:
         data = path.read_bytes()
-        song = read_midi(path)
+        song = read_song(path)
         parts = select_parts(song, melody_track)
     except NoMelodyError as e:
         return Skipped(name, f"no melody: {_first_clause(e)}")
@@ -248,7 +258,8 @@ def read_folder(folder: Path, melody_track: int | str | None = None) -> FolderCo
         raise StyleTxError(f"--data {folder}: not a folder")
     paths = midi_files(folder)
     if not paths:
-        raise StyleTxError(f"--data {folder}: no MIDI files (.mid, .midi) in it or below it")
+        raise StyleTxError(f"--data {folder}: no MIDI files or scores (.mid, .midi, .musicxml, .mxl) "
+                           "in it or below it")
     corpus = read_files(paths, folder, melody_track)
     if not corpus.files:
         reasons = Counter(s.reason.split(":")[0] for s in corpus.skipped)
@@ -312,15 +323,11 @@ def pitch_window(pieces: Sequence[PieceArrays]) -> tuple[int, int]:
 
 
 def style_fit(style: Style, pieces: Sequence[PieceArrays]) -> float:
-    """Nats per beat of ``pieces`` under ``style``'s model, every other bar hidden (the
-    block condition of :func:`styletx.training.train.evaluate`). Lower fits better."""
-    import torch
+    """Nats per beat of ``pieces`` under ``style``'s model (:func:`styletx.training.train.frame_nll`
+    per frame, times the frames of a beat). Lower fits better."""
+    from styletx.training.train import frame_nll
 
-    from styletx.training.train import evaluate
-
-    cfg = style.model.cfg
-    result = evaluate(style.model, list(pieces), torch.device("cpu"), blocks=True)
-    return float(result["nll_per_cell"]) * cfg.n_pitches * cfg.steps_per_beat
+    return frame_nll(style.model, list(pieces)) * style.steps_per_beat
 
 
 def nearest_style(
@@ -339,7 +346,7 @@ def nearest_style(
     for name in names:
         style = load_style(name)
         trial = FolderCorpus(root=corpus.root, files=list(corpus.files[:max_pieces]))
-        pieces = trial.pieces(style.steps_per_beat, style.info.harmonic_rhythm)
+        pieces = trial.pieces(style.steps_per_beat, style.grid)
         # the first bars of each file are enough to tell the styles apart, at a fraction
         # of the cost (this runs inside render --style-from's time budget)
         limit = max_beats * style.steps_per_beat
@@ -471,14 +478,14 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
         corpus.steps_reason = f"the base style {base}'s; data: {corpus.steps_reason}"
         corpus.steps_per_beat = steps
         lo, hi = base_style.model.cfg.pitch_lo, base_style.model.cfg.pitch_hi
-        harmonic_rhythm = base_style.info.harmonic_rhythm
+        grid = base_style.grid
     else:
         if opts.steps_per_beat:
             corpus.steps_reason = f"--steps-per-beat; data: {corpus.steps_reason}"
             corpus.steps_per_beat = opts.steps_per_beat
         steps = corpus.steps_per_beat
-        harmonic_rhythm = "half_bar"
-    pieces = corpus.pieces(steps, harmonic_rhythm)
+        grid = new_style_grid(steps)
+    pieces = corpus.pieces(steps, grid)
     for s in corpus.skipped:
         print(f"skipped {s.name}: {s.reason}", file=sys.stderr)
     if not pieces:
@@ -546,7 +553,18 @@ class Adapted:
     steps: int
     seconds: float
     directory: Path
+    """The work folder the weights were trained in (:func:`adapt_style` removes it once loaded)."""
     examples: list[str]
+    saved: Path | None = None
+    """The user style's folder, when :func:`adapt_style` kept it (``save_as``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: what was adapted from what, how long it took and where it was saved
+        (a fit not measured, when the base was given, is null)."""
+        fits = {k: None if math.isnan(v) else v for k, v in self.fits.items()}
+        return {"style": self.style.name, "base": self.base, "fits": fits, "steps": self.steps,
+                "seconds": self.seconds, "examples": self.examples,
+                "saved": None if self.saved is None else str(self.saved), "summary": self.describe()}
 
     def describe(self) -> str:
         ranked = ", ".join(f"{k} {v:.1f}" for k, v in sorted(self.fits.items(), key=lambda x: x[1]))
@@ -593,7 +611,7 @@ def adapt(
     base_style = load_style(base)
     for f in corpus.files:
         f.split = "train"
-    pieces = corpus.pieces(base_style.steps_per_beat, base_style.info.harmonic_rhythm)
+    pieces = corpus.pieces(base_style.steps_per_beat, base_style.grid)
     if not pieces:
         raise StyleTxError(f"--style-from: {corpus.skipped[0].name}: {corpus.skipped[0].reason}")
     pieces += [replace(p, split="valid") for p in pieces]
@@ -652,3 +670,40 @@ def save_adapted(adapted: Adapted, name: str, force: bool = False) -> Path:
     replace(info, name=name).save(partial)
     write_model_card(partial)
     return install(partial, target)
+
+
+def adapt_style(
+    examples: Sequence[str | Path],
+    *,
+    base: str | None = None,
+    seconds: float | None = None,
+    max_steps: int | None = None,
+    seed: int | None = None,
+    save_as: str | None = None,
+    force: bool = False,
+    threads: int = 1,
+) -> Adapted:
+    """``render --style-from``: :func:`adapt` with its checks and clean-up, for every caller.
+
+    A bad ``save_as`` is refused before any time is spent (:func:`check_name`).
+    ``seconds`` defaults to :data:`ADAPT_SECONDS`. Training, unlike sampling, gains from
+    a second thread, so it runs on ``threads`` or two, whichever is more (where the
+    machine has two), and the caller's setting is restored. With ``save_as`` the model is
+    kept as that user style (:func:`save_adapted`, into ``saved``); either way the work
+    folder is removed once the weights are loaded, so nothing is left behind.
+    """
+    import os
+
+    from styletx.model.threads import torch_threads
+    from styletx.styles import user_styles_dir
+
+    if save_as:
+        check_name(save_as, user_styles_dir() / save_as, force)
+    with torch_threads(max(threads, min(2, os.cpu_count() or 1))):
+        adapted = adapt(examples, base=base, seconds=ADAPT_SECONDS if seconds is None else seconds,
+                        max_steps=max_steps, seed=seed or 0, name=save_as or "adapted")
+    try:
+        saved = save_adapted(adapted, save_as, force=force) if save_as else None
+    finally:
+        shutil.rmtree(adapted.directory, ignore_errors=True)  # the weights are loaded
+    return replace(adapted, saved=saved)

@@ -213,6 +213,17 @@ def evaluate(
     }
 
 
+def frame_nll(model: StyleNet, pieces: list[PieceArrays]) -> float:
+    """The pieces' accompaniment NLL under ``model`` in nats per frame: the one score of how
+    typical music is for a style (``eval``'s NLL, the nearest style for your own data).
+
+    The block condition of :func:`evaluate` (every other bar hidden and scored), its
+    per-cell NLL times the pitch window's width, on the model's own device.
+    """
+    result = evaluate(model, pieces, next(model.parameters()).device, blocks=True)
+    return float(result["nll_per_cell"]) * model.cfg.n_pitches
+
+
 def split_pieces(pieces: list[PieceArrays]) -> dict[str, list[PieceArrays]]:
     out: dict[str, list[PieceArrays]] = {"train": [], "valid": [], "test": []}
     for p in pieces:
