@@ -40,11 +40,11 @@ from styletx.evaluation.bench import (
     _cell,
     _condition,
     _git_commit,
-    _score,
     as_file,
     data_reference,
     find_classifier,
     finite,
+    score_transfer,
 )
 from styletx.evaluation.chordify import read_chords
 from styletx.evaluation.metrics import chord_agreement, model_nll, output_parts, piece_of
@@ -140,7 +140,7 @@ def run_real_bench(
         t = time.perf_counter()
         res = transfer_song(song_in, style, TransferOptions(settings, melody_track=melody_index))
         out, _ = as_file(res.song, res.tracks, res.tracks[0])
-        m = _score(song_in, parts_in, out, style, classifier)
+        m = score_transfer(song_in, parts_in, out, style, classifier)
         rec["runs"]["styletx"] = {**m["output"], "chord_m21": _independent(song_in, parts_in, out),
                                   "seconds": time.perf_counter() - t}
         rec["input"] = {**m["input"], "chord_m21": 1.0}
@@ -148,13 +148,13 @@ def run_real_bench(
             mel_song, _ = as_file(song_in, [parts_in.melody], parts_in.melody)
             res = transfer_song(mel_song, style, TransferOptions(settings, melody_track=0))
             out, _ = as_file(res.song, res.tracks, res.tracks[0])
-            mm = _score(song_in, parts_in, out, style, classifier)
+            mm = score_transfer(song_in, parts_in, out, style, classifier)
             rec["runs"]["styletx_melody_only"] = {**mm["output"],
                                                   "chord_m21": _independent(song_in, parts_in, out)}
         try:
             b = baseline_song(song_in, parts_in, style_name)
             out, _ = as_file(b, b.tracks, b.tracks[0])
-            mb = _score(song_in, parts_in, out, style, classifier)
+            mb = score_transfer(song_in, parts_in, out, style, classifier)
             rec["runs"]["baseline"] = {**mb["output"], "chord_m21": _independent(song_in, parts_in, out)}
         except StyleTxError as e:
             rec["baseline_skipped"] = str(e)
