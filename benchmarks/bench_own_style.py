@@ -41,9 +41,10 @@ from styletx.io.writer import write_midi
 from styletx.model.settings import SamplerSettings
 from styletx.music.parts import select_parts
 from styletx.styles import load_style
+from styletx.training.corpus import read_files
 from styletx.training.leadsheets import load_leadsheets
 from styletx.training.mma import render_piece
-from styletx.training.own import adapt, nearest_style, read_files
+from styletx.training.own import adapt, nearest_style
 from styletx.training.recipes import mma_specs
 from styletx.training.splits import split_of
 

@@ -33,8 +33,15 @@ import torch
 from safetensors.torch import load_file, save
 
 from styletx.io.files import replace_file
-from styletx.model.config import CONFIG_NAME, TRAIN_RECORD_NAME, WEIGHTS_NAME, ModelConfig, TrainConfig
-from styletx.styles import STYLE_INFO_NAME, StyleInfo, shipped_root, shipped_styles
+from styletx.model.config import ModelConfig, TrainConfig
+from styletx.stylefolder.format import (
+    CONFIG_FILE,
+    STYLE_INFO_FILE,
+    TRAIN_RECORD_FILE,
+    WEIGHTS_FILE,
+    StyleInfo,
+)
+from styletx.stylefolder.installed import shipped_root, shipped_styles
 from styletx.training.card import write_model_card
 
 OLD_MODEL_KEYS = ("style", "train_frame_fraction", "class_weights")
@@ -53,43 +60,43 @@ def convert(directory: Path) -> bool:
 
 def convert_style_info(directory: Path) -> bool:
     """Nest ``style.json``'s harmony-prior weights into ``prior``; returns whether it did."""
-    path = directory / STYLE_INFO_NAME
+    path = directory / STYLE_INFO_FILE
     info = json.loads(path.read_text()) if path.is_file() else {}
     if not OLD_PRIOR_KEYS.keys() & info.keys():
         return False
     info["prior"] = {new: info.pop(old) for old, new in OLD_PRIOR_KEYS.items() if old in info}
     StyleInfo.from_dict(info).save(directory)
-    if (directory / TRAIN_RECORD_NAME).is_file():
+    if (directory / TRAIN_RECORD_FILE).is_file():
         write_model_card(directory)
     return True
 
 
 def convert_weights(directory: Path) -> bool:
     """Fold the old eval-mode calibration into the weights; returns whether it did."""
-    old = json.loads((directory / CONFIG_NAME).read_text())
+    old = json.loads((directory / CONFIG_FILE).read_text())
     if "class_weights" not in old:
         return False
     weights = old["class_weights"]
     # the very float32 tensor the old network subtracted in eval mode
     log_w = torch.tensor(weights, dtype=torch.float32).log()
-    state = load_file(str(directory / WEIGHTS_NAME))
+    state = load_file(str(directory / WEIGHTS_FILE))
     state["head_out.bias"] = state["head_out.bias"] - log_w
     cfg = ModelConfig.from_dict({k: v for k, v in old.items() if k not in OLD_MODEL_KEYS})
 
-    record_path = directory / TRAIN_RECORD_NAME
+    record_path = directory / TRAIN_RECORD_FILE
     if record_path.is_file():
         record = json.loads(record_path.read_text())
         tc = dict(record["train_config"])
         for key in GRID_KEYS:
             if key in tc and tc.pop(key) != old[key]:
-                raise SystemExit(f"{directory}: train.json's {key} disagrees with config.json")
+                raise SystemExit(f"{directory}: {TRAIN_RECORD_FILE}'s {key} disagrees with {CONFIG_FILE}")
         tc.pop("model", None)
         tc["frame_fraction"] = old["train_frame_fraction"]
         tc["class_weights"] = weights
         record["train_config"] = TrainConfig.from_dict(tc).to_dict()
         replace_file(record_path, json.dumps(record, indent=1))
-    replace_file(directory / WEIGHTS_NAME, save(state))
-    replace_file(directory / CONFIG_NAME, cfg.to_json())
+    replace_file(directory / WEIGHTS_FILE, save(state))
+    replace_file(directory / CONFIG_FILE, cfg.to_json())
     if record_path.is_file():
         write_model_card(directory)
     return True

@@ -9,8 +9,9 @@ test-split Bach chorales (never trained on by any style) into that style:
 * notes (onsets) per beat, mean polyphony, and the share of onsets in the key;
 * the content preservation of the transfer (chroma similarity to the input).
 
-With ``--write`` it stores the figures as ``eval.json`` beside the style's
-checkpoint and regenerates its ``MODEL_CARD.md``.
+With ``--write`` it stores the figures in the style's folder (its transfer
+evaluation, :meth:`~styletx.stylefolder.format.StyleFolder.write_eval`) and
+regenerates its model card.
 
 ``--swing`` also checks, on held-out (test-split) jazz renderings, that swing
 survives the grid: the share of off-beat eighth onsets that sit on the swing
@@ -32,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from styletx.api import TransferOptions, transfer_song
 from styletx.errors import StyleTxError
-from styletx.io.files import replace_file
 from styletx.model.settings import SamplerSettings
 from styletx.music.encoding import ONSET
 from styletx.music.grid import build_grid, notes_to_roll
@@ -45,6 +45,7 @@ from styletx.music.metrics import (
 )
 from styletx.music.song import Song
 from styletx.paths import cache_dir
+from styletx.stylefolder.format import StyleFolder
 from styletx.styles import load_style, styles
 from styletx.training.card import write_model_card
 from styletx.training.corpus import chorale_ids, chorale_song, load_corpus
@@ -167,7 +168,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("styles", nargs="*", help="styles to evaluate (default: all installed)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write", action="store_true", help="write eval.json and the model card")
+    parser.add_argument("--write", action="store_true", help="store the figures and the card")
     parser.add_argument("--swing", action="store_true", help="also run the jazz swing check")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -187,7 +188,7 @@ def main() -> int:
                   f"(data {m['true_onsets_in_key']:.3f}) on {m['pieces']} test pieces")
         if args.write:
             directory = load_style(name).directory
-            replace_file(directory / "eval.json", json.dumps(result, indent=1) + "\n")
+            StyleFolder(directory).write_eval(result)
             write_model_card(directory)
     if args.swing:
         s = swing_check()

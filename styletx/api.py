@@ -353,7 +353,7 @@ def _transfer(song: Song, style: Style, options: TransferOptions, progress: Prog
     elif song.chord_symbols:  # a score's own chart
         grid.chords = changes_track([(c.tick, c.chord) for c in song.chord_symbols], grid)
         notes.append(f"following the score's {len(song.chord_symbols)} chord symbols")
-    start = starting_roll(grid, cfg.pitch_lo, cfg.pitch_hi, rng)
+    start = starting_roll(grid, cfg.pitch_lo, cfg.pitch_hi, rng, style.info.start_voicing)
     update = np.ones(grid.n_frames, dtype=bool)
     if bars is not None:
         if bars[0] > grid.n_bars:

@@ -22,7 +22,8 @@ Rules
 
 Workers are separate processes (``spawn``, so torch's threads are never forked)
 that load the style once and use one torch thread each; ``jobs=1`` runs in
-this process.
+this process. ``--engine ray`` (:mod:`styletx.batch_ray`) runs the same batch,
+under the same rules, with Ray actors as the workers.
 """
 
 from __future__ import annotations
@@ -171,9 +172,13 @@ def expand_inputs(specs: Sequence[StrPath]) -> list[tuple[Path, Path]]:
 
 
 def plan(
-    specs: Sequence[StrPath], out_dir: StrPath, options: BatchOptions
+    specs: Sequence[StrPath], out_dir: StrPath, options: BatchOptions,
+    expand: Callable[[Sequence[StrPath]], list[tuple[Path, Path]]] = expand_inputs,
 ) -> tuple[list[Job], list[FileResult]]:
     """Pair every input with its output path and seed.
+
+    ``expand`` lists the ``(file, root)`` pairs (:func:`expand_inputs`; the Ray
+    engine passes one that lists a file system given by URI).
 
     Returns
     -------
@@ -186,7 +191,7 @@ def plan(
     StyleTxError
         When no input matched.
     """
-    pairs = expand_inputs(specs)
+    pairs = expand(specs)
     if not pairs:
         raise StyleTxError(f"no input files matched {' '.join(map(os.fspath, specs))}")
     root = Path(os.path.commonpath([os.path.abspath(r) for _, r in pairs]))
@@ -295,6 +300,10 @@ def convert_one(job: Job, options: BatchOptions) -> FileResult:
 # --------------------------------------------------------------------------- the batch
 
 
+Engine = Callable[[list[Job], BatchOptions, int, Callable[[FileResult], None]], None]
+"""Converts the pending jobs with ``jobs`` workers, calling ``record`` once per file as it ends."""
+
+
 def run_batch(
     specs: Sequence[StrPath],
     out_dir: StrPath,
@@ -303,6 +312,7 @@ def run_batch(
     jobs: int = 1,
     report_path: StrPath | None = None,
     progress: bool = True,
+    engine: Engine | None = None,
 ) -> BatchReport:
     """Convert every input; see the module docstring for the rules.
 
@@ -321,14 +331,15 @@ def run_batch(
         it is written atomically, also when the batch is interrupted.
     progress
         Show a tqdm bar over files on stderr.
+    engine
+        Who converts the files (default: this process or a local process pool;
+        :mod:`styletx.batch_ray` passes Ray's).
 
     Returns
     -------
     BatchReport
         One result per input, in input order.
     """
-    from tqdm import tqdm
-
     if jobs < 1:
         raise StyleTxError("--jobs must be at least 1")
     t0 = time.perf_counter()
@@ -338,10 +349,39 @@ def run_batch(
     report_file = Path(report_path) if report_path is not None else out / REPORT_NAME
     if jobs > 1:
         load_style(options.style, device=options.device)  # an unknown style fails here, once
+    inputs = [j.src for j in todo]
+
+    def write_report(report: BatchReport) -> None:
+        atomic_write(report_file, report.to_json().encode(), force=True, protect=inputs)
+
+    return run_jobs(todo, failed, options, jobs=jobs, engine=engine or _run,
+                    done=lambda job: _done(job, options), write_report=write_report,
+                    progress=progress, started=t0)
+
+
+def run_jobs(
+    todo: list[Job],
+    failed: list[FileResult],
+    options: BatchOptions,
+    *,
+    jobs: int,
+    engine: Engine,
+    done: Callable[[Job], bool],
+    write_report: Callable[[BatchReport], None],
+    progress: bool = True,
+    started: float | None = None,
+) -> BatchReport:
+    """Skip the ``done`` jobs, convert the rest with ``engine`` and report: what every engine shares.
+
+    The report is written by ``write_report``, also when the batch is interrupted.
+    """
+    from tqdm import tqdm
+
+    t0 = time.perf_counter() if started is None else started
     results: dict[str, FileResult] = {r.input: r for r in failed}
     pending: list[Job] = []
     for job in todo:
-        if _done(job, options):
+        if done(job):
             results[os.fspath(job.src)] = FileResult(
                 os.fspath(job.src), os.fspath(job.dst), "skipped",
                 "output exists (use --force to redo it)", seed=job.seed)
@@ -359,7 +399,7 @@ def run_batch(
 
     try:
         if pending:
-            _run(pending, options, jobs, record)
+            engine(pending, options, jobs, record)
     except KeyboardInterrupt:
         report.interrupted = True
         raise
@@ -367,8 +407,7 @@ def run_batch(
         bar.close()
         report.results = sorted(results.values(), key=lambda r: r.input)
         report.seconds = time.perf_counter() - t0
-        inputs = [j.src for j in todo]
-        atomic_write(report_file, report.to_json().encode(), force=True, protect=inputs)
+        write_report(report)
     return report
 
 

@@ -74,7 +74,7 @@ def add_melody_args(p: argparse._ActionsContainer) -> None:
 def add_style_dir_arg(group: argparse._MutuallyExclusiveGroup) -> None:
     """``--style-dir DIR``, beside ``--style NAME`` in ``group`` (one or the other)."""
     group.add_argument("--style-dir", metavar="DIR", default=None,
-                       help="a style folder (model.safetensors + config.json) instead of an "
+                       help="a style folder (weights + model config) instead of an "
                        "installed style's name; --style ./DIR does the same")
 
 
@@ -316,19 +316,29 @@ def _add_batch(subparsers: Subparsers) -> None:
     )
     p.add_argument("inputs", nargs="+",
                    help="files, folders or quoted glob patterns ('in/**/*.mid' recurses)")
-    p.add_argument("-o", "--output", required=True, type=Path, help="output folder")
+    p.add_argument("-o", "--output", required=True,
+                   help="output folder (with --engine ray also a URI such as s3://bucket/out)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--style", default=None, help="style name (see `styletx styles`; default bach)")
     add_style_dir_arg(which)
-    p.add_argument("--jobs", type=int, default=1,
-                   help="worker processes (default %(default)s: in this process)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="workers: processes (default 1: in this process), or Ray actors "
+                   "(default: as many as the cluster's CPUs allow)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="who converts: this machine's processes (default) or a Ray cluster "
+                   "(needs `pip install 'styletx[ray]'`)")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (default $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--num-cpus-per-worker", type=float, default=1.0, help="Ray: CPUs per actor")
+    p.add_argument("--gpus-per-worker", type=float, default=0.0,
+                   help="Ray: GPUs per actor (use with --device cuda)")
     p.add_argument("--seed", type=int, default=0,
                    help="batch seed (default 0, so a batch repeats unless asked otherwise; "
                    "render's default is a fresh seed); each file's seed derives from it and its "
                    "relative path")
     p.add_argument("--force", action="store_true", help="redo files whose output exists")
     p.add_argument("--wav", action="store_true", help="also write a WAV preview per file")
-    p.add_argument("--report", type=Path, default=None,
+    p.add_argument("--report", default=None,
                    help="JSON report path (default OUTPUT/styletx-report.json)")
     add_sampling_args(p)
 
@@ -338,9 +348,21 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     options = BatchOptions(style=style_arg(args), transfer=transfer_options(args), force=args.force,
                            wav=args.wav, device=args.device)
-    report = run_batch(args.inputs, args.output, options, jobs=args.jobs,
-                       report_path=args.report, progress=True)
-    print(format_summary(report, args.report or args.output / REPORT_NAME))
+    if args.engine == "ray":
+        from styletx.batch_ray import RayOptions, run_ray_batch
+
+        report, where = run_ray_batch(args.inputs, args.output, options, RayOptions(
+            args.address, args.jobs, args.num_cpus_per_worker, args.gpus_per_worker),
+            report_path=args.report)
+    else:
+        if args.address or args.num_cpus_per_worker != 1.0 or args.gpus_per_worker:
+            raise StyleTxError("--address, --num-cpus-per-worker and --gpus-per-worker go with --engine ray")
+        if any("://" in s for s in [*args.inputs, args.output]):
+            raise StyleTxError("URIs need --engine ray; the local engine reads and writes local paths")
+        report = run_batch(args.inputs, args.output, options, jobs=1 if args.jobs is None else args.jobs,
+                           report_path=args.report, progress=True)
+        where = args.report or str(Path(args.output) / REPORT_NAME)
+    print(format_summary(report, where))
     return 2 if report.count("failed") else 0
 
 
@@ -381,11 +403,11 @@ def _add_styles(subparsers: Subparsers) -> None:
 
 
 def _remove_style(args: argparse.Namespace) -> int:
-    from styletx.model.config import WEIGHTS_NAME
+    from styletx.stylefolder.format import is_style_folder
     from styletx.styles import remove_user_style, user_styles_dir
 
     directory = user_styles_dir() / args.remove
-    if "/" in args.remove or not (directory / WEIGHTS_NAME).is_file():
+    if "/" in args.remove or not is_style_folder(directory):
         remove_user_style(args.remove)  # not a user style: raises with the reason
     if not args.yes:
         try:
@@ -400,21 +422,20 @@ def _remove_style(args: argparse.Namespace) -> int:
 
 
 def _run_styles(args: argparse.Namespace) -> int:
-    from styletx.model.config import CONFIG_NAME
-    from styletx.styles import read_info, style_origins, user_styles_dir
+    from styletx.stylefolder.format import StyleFolder
+    from styletx.styles import style_origins, user_styles_dir
 
     if args.remove:
         return _remove_style(args)
     rows = []
     for name, (directory, origin) in sorted(style_origins().items()):
-        info = read_info(directory)
-        # the JSON, not ModelConfig: listing styles should not load torch
-        cfg = json.loads((directory / CONFIG_NAME).read_text())
+        folder = StyleFolder(directory)
+        info, cfg = folder.read_info(), folder.read_config()  # torch-free: listing styles stays fast
         rows.append({
             "name": name,
             "meters": info.meters,
-            "steps_per_beat": cfg["steps_per_beat"],
-            "pitch_range": [cfg["pitch_lo"], cfg["pitch_hi"] - 1],
+            "steps_per_beat": cfg.steps_per_beat,
+            "pitch_range": [cfg.pitch_lo, cfg.pitch_hi - 1],
             "temperature": info.temperature,
             "chords_per": info.harmonic_rhythm,
             "instrumentation": [f"{p.name} (program {p.program}{', bass line' if p.role == 'bass' else ''})"
@@ -457,20 +478,10 @@ def _add_data(subparsers: Subparsers) -> None:
 
 
 def _run_data(args: argparse.Namespace) -> int:
-    import dataclasses
+    from styletx.training.corpus import build_corpus
 
-    from styletx.training.corpus import load_corpus
-    from styletx.training.recipes import recipe
-
-    style_recipe = recipe(args.style)
-    if style_recipe.mma is not None:
-        from styletx.training.mma import build_style_corpus
-
-        build_style_corpus(args.style, limit=args.limit, seed=args.seed, jobs=args.jobs)
-    grid = style_recipe.model_config()
-    if args.steps_per_beat:
-        grid = dataclasses.replace(grid, steps_per_beat=args.steps_per_beat)
-    load_corpus(args.style, grid, rebuild=args.rebuild, verbose=True)
+    build_corpus(args.style, steps_per_beat=args.steps_per_beat, limit=args.limit, seed=args.seed,
+                 jobs=args.jobs, rebuild=args.rebuild)
     return 0
 
 
@@ -479,15 +490,20 @@ def _add_train(subparsers: Subparsers) -> None:
         help="train a style model",
         description="Train one style model on its corpus (see `styletx data`), with early "
         "stopping on the validation split and held-out metrics at the end.")
-    p.add_argument("--style", required=True,
-                   help="a shipped style's name, or with --data the name of your own style")
+    p.add_argument("--style", default=None,
+                   help="a shipped style's name, or with --data (--recipe) the name of your own style")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="checkpoint folder (default: <cache>/models/STYLE; with --data the "
                    "user styles folder, see `styletx styles`)")
-    own = p.add_argument_group("your own style (--data)")
-    own.add_argument("--data", type=Path, default=None, metavar="DIR",
-                     help="train on every MIDI file under DIR (searched recursively); the "
-                     "result installs as a user style")
+    own = p.add_argument_group("your own style (--data or --recipe)")
+    source = own.add_mutually_exclusive_group()
+    source.add_argument("--data", type=Path, default=None, metavar="DIR",
+                        help="train on every MIDI file under DIR (searched recursively); the "
+                        "result installs as a user style")
+    source.add_argument("--recipe", type=Path, default=None, metavar="FILE",
+                        help='a user recipe (JSON: {"name": ..., "data": {"kind": "folder", '
+                        '"path": DIR}, ...}); --data DIR is shorthand for one, and the '
+                        "options below override its fields")
     base = own.add_mutually_exclusive_group()
     base.add_argument("--from", dest="base", default=None, metavar="STYLE",
                       help="fine-tune from this shipped style (the default, with the nearest "
@@ -512,7 +528,7 @@ def _add_train(subparsers: Subparsers) -> None:
     p.add_argument("--limit", type=int, default=None, help="use only this many pieces (tests)")
     p.add_argument("--model", default=None, metavar="JSON",
                    help='overrides of model config fields, e.g. \'{"gen_channels": 48}\'')
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=None, help="default 0 (or the recipe's)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--resume", action="store_true", help="continue from the output folder")
@@ -520,70 +536,75 @@ def _add_train(subparsers: Subparsers) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    import dataclasses
     import shlex
 
     import torch
 
-    from styletx.model.config import ModelConfig
     from styletx.paths import cache_dir
-    from styletx.training.card import write_model_card
-    from styletx.training.recipes import recipe
-    from styletx.training.train import train, write_style_info
+    from styletx.training.train import train_recipe
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.data is not None:
+    if args.data is not None or args.recipe is not None:
         return _train_own(args)
     if args.base or args.scratch or args.melody_track is not None or args.force:
         raise StyleTxError("--from, --scratch, --melody-track and --force go with --data DIR")
-    style_recipe = recipe(args.style)
-    grid: dict[str, object] = {"steps_per_beat": args.steps_per_beat}
+    if args.style is None:
+        raise StyleTxError("train needs --style NAME (a shipped style), --data DIR or --recipe FILE")
+    model: dict[str, object] = json.loads(args.model or "{}")
+    if args.steps_per_beat:
+        model["steps_per_beat"] = args.steps_per_beat
     if args.pitch_range:
         lo, _, hi = args.pitch_range.partition("-")
-        grid["pitch_lo"], grid["pitch_hi"] = int(lo), int(hi) + 1
-    model_cfg = ModelConfig.from_dict({
-        **style_recipe.model_config().to_dict(), **json.loads(args.model or "{}"),
-        **{k: v for k, v in grid.items() if v is not None}})
+        model["pitch_lo"], model["pitch_hi"] = int(lo), int(hi) + 1
     overrides = {
         "epochs": args.epochs, "batch_size": args.batch_size, "chunk_frames": args.chunk_frames,
         "lr": args.lr, "patience": args.patience, "frame_fraction": args.frame_fraction,
         "max_transpose": args.max_transpose, "max_minutes": args.max_minutes,
         "max_steps_per_epoch": args.max_steps_per_epoch, "limit": args.limit, "seed": args.seed,
     }
-    cfg = dataclasses.replace(style_recipe.train_config(),
-                              **{k: v for k, v in overrides.items() if v is not None})
-    out = args.output or cache_dir() / "models" / args.style
-    command = "styletx " + " ".join(shlex.quote(a) for a in args.argv)
-    train(model_cfg, cfg, out, device=args.device, resume=args.resume, progress=not args.quiet,
-          command=command)
-    write_style_info(args.style, out)
-    write_model_card(out)
+    out = train_recipe(args.style, args.output or cache_dir() / "models" / args.style,
+                       model=model, overrides=overrides,
+                       device=args.device, resume=args.resume, progress=not args.quiet,
+                       command="styletx " + " ".join(shlex.quote(a) for a in args.argv))
     print(f"wrote {out}")
     return 0
 
 
 def _train_own(args: argparse.Namespace) -> int:
+    import dataclasses
     import shlex
 
     from styletx.training.own import OwnTrainOptions, train_from_folder
+    from styletx.training.recipes import MidiFolder, UserRecipe
 
     if args.limit is not None or args.pitch_range or args.max_transpose is not None \
             or args.chunk_frames is not None or args.patience is not None \
             or args.frame_fraction is not None:
         raise StyleTxError("--limit, --pitch-range, --max-transpose, --chunk-frames, "
-                           "--patience and --frame-fraction do not apply to --data")
+                           "--patience and --frame-fraction do not apply to --data or --recipe")
+    if args.recipe is not None:
+        recipe = UserRecipe.load(args.recipe, name=args.style)
+    elif args.style is None:
+        raise StyleTxError("--data DIR needs --style NAME, the name of the new style")
+    else:
+        recipe = UserRecipe(name=args.style, data=MidiFolder(args.data))
+    given = {"base": args.base, "scratch": args.scratch or None, "steps_per_beat": args.steps_per_beat,
+             "epochs": args.epochs, "max_minutes": args.max_minutes,
+             "max_steps_per_epoch": args.max_steps_per_epoch, "batch_size": args.batch_size,
+             "lr": args.lr, "model": json.loads(args.model) if args.model else None,
+             "seed": args.seed}
+    recipe = dataclasses.replace(recipe, **{k: v for k, v in given.items() if v is not None})
+    if args.scratch:
+        recipe = dataclasses.replace(recipe, base=None)
+    if args.melody_track is not None:
+        recipe = dataclasses.replace(recipe, data=MidiFolder(recipe.data.path, args.melody_track))
     opts = OwnTrainOptions(
-        name=args.style, data=args.data, output=args.output, base=args.base, scratch=args.scratch,
-        melody_track=args.melody_track, steps_per_beat=args.steps_per_beat, epochs=args.epochs,
-        max_minutes=args.max_minutes, max_steps_per_epoch=args.max_steps_per_epoch,
-        batch_size=args.batch_size, lr=args.lr,
-        model=json.loads(args.model) if args.model else None, seed=args.seed, force=args.force,
-        resume=args.resume, device=args.device, progress=not args.quiet,
-        command="styletx " + " ".join(shlex.quote(a) for a in args.argv),
+        recipe=recipe, output=args.output, force=args.force, resume=args.resume, device=args.device,
+        progress=not args.quiet, command="styletx " + " ".join(shlex.quote(a) for a in args.argv),
     )
     out = train_from_folder(opts)
-    print(f"installed style {args.style!r} in {out}")
+    print(f"installed style {recipe.name!r} in {out}")
     return 0
 
 
@@ -734,10 +755,74 @@ def _eval_pair(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ serve, plugin
+
+
+def _add_serve(subparsers: Subparsers) -> None:
+    from styletx.service.settings import TOKEN_ENV, ServiceSettings
+
+    d = ServiceSettings()
+    p = _subcommand(subparsers, "serve", _run_serve,
+        help="run the local HTTP service (for MuseScore, DAW scripts, curl)",
+        description="Serve POST /v1/transfer, POST /v1/eval, GET /v1/styles and GET /v1/health "
+        "(API docs at /docs). Needs the service extra: pip install 'styletx[serve]'.")
+    p.add_argument("--host", default=d.host, help="address to bind (default %(default)s; any "
+                   "non-loopback address needs a token)")
+    p.add_argument("--port", type=int, default=d.port, help="port (default %(default)s)")
+    p.add_argument("--jobs", type=int, default=d.jobs, help="worker processes (default %(default)s)")
+    p.add_argument("--queue", type=int, default=d.queue,
+                   help="jobs that may wait for a worker; past that, 429 (default %(default)s)")
+    p.add_argument("--token", default=None,
+                   help=f"require 'Authorization: Bearer TOKEN' (default ${TOKEN_ENV})")
+    p.add_argument("--max-request-mb", type=float, default=d.max_request_bytes / 2**20,
+                   help="largest request in MiB (default %(default)g)")
+    p.add_argument("--max-bars", type=int, default=d.max_bars,
+                   help="longest piece in bars (default %(default)s)")
+    p.add_argument("--max-seconds", type=float, default=d.max_seconds,
+                   help="longest time a job may sample (default %(default)g)")
+    p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                   help="let a browser page from ORIGIN call the service (repeatable; default none)")
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from styletx.service.settings import ServiceSettings, token_from_env
+
+    settings = ServiceSettings(
+        host=args.host, port=args.port, jobs=args.jobs, queue=args.queue,
+        token=token_from_env(args.token), max_request_bytes=int(args.max_request_mb * 2**20),
+        max_bars=args.max_bars, max_seconds=args.max_seconds, cors_origins=tuple(args.cors_origin))
+    try:
+        from styletx.service.server import serve
+    except ImportError as e:
+        raise StyleTxError(f"styletx serve needs {e.name}: pip install 'styletx[serve]'") from e
+    serve(settings)
+    return 0
+
+
+def _add_install_plugin(subparsers: Subparsers) -> None:
+    p = _subcommand(subparsers, "install-musescore-plugin", _run_install_plugin,
+        help="copy the MuseScore plugin into MuseScore's plugin folder",
+        description="Install the styletx plugin for MuseScore 3 (and 4, where its folder exists), "
+        "then enable it in MuseScore under Plugins > Plugin Manager.")
+    p.add_argument("--dest", type=Path, default=None,
+                   help="plugin folder (default: MuseScore's own, under your Documents folder)")
+    p.add_argument("--url", default=None, help="the service the plugin calls "
+                   "(default http://127.0.0.1:8765)")
+
+
+def _run_install_plugin(args: argparse.Namespace) -> int:
+    from styletx.service.plugin import install_musescore_plugin
+
+    for path in install_musescore_plugin(args.dest, url=args.url):
+        print(f"installed {path}")
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 COMMANDS: list[Callable[[Subparsers], None]] = [
     _add_render, _add_batch, _add_eval, _add_plot, _add_styles, _add_info, _add_data, _add_train,
+    _add_serve, _add_install_plugin,
 ]
 """Registration functions, one per subcommand, in the order ``--help`` lists them."""
 

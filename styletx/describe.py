@@ -1,4 +1,4 @@
-"""What ``styletx info`` says about a MIDI file, as data: a library function, so the CLI,
+"""What ``styletx info`` says about a MIDI file or a score, as data: a library function, so the CLI,
 a service or a notebook get the same answer and format it their own way.
 
 The chord chart is estimated per half bar whatever style will render the file, on
@@ -16,7 +16,7 @@ from typing import Any
 import pretty_midi
 
 from styletx.errors import NoMelodyError
-from styletx.io.reader import MidiSource
+from styletx.io.files import StrPath
 from styletx.music.charts import chord_chart
 from styletx.music.grid import build_grid
 from styletx.music.parts import part_stats, select_parts
@@ -31,7 +31,7 @@ CHART_STEPS = 4
 """Grid steps per beat for the chart: the chords need no finer grid."""
 
 
-def describe_file(src: MidiSource, melody_track: int | str | None = None) -> dict[str, Any]:
+def describe_file(src: StrPath | bytes, melody_track: int | str | None = None) -> dict[str, Any]:
     """:func:`describe` of a MIDI file or a score (a path or the file's bytes, as
     :func:`~styletx.score.read.read_song` takes), its melody chosen as ``render`` would
     (or ``melody_track``); a file without a clear melody is described, not refused.
@@ -112,7 +112,8 @@ def describe(song: Song, parts: Parts | NoMelodyError) -> dict[str, Any]:
         "chords_per": CHART_RHYTHM,
         "title": song.title,
         "composer": song.composer,
-        "chord_symbols": [{**at(c.tick), "symbol": c.figure, "chord": c.chord.name if c.chord else "N.C."}
+        "chord_symbols": [{**at(c.tick), "symbol": c.figure,
+                           "chord": c.chord.name if c.chord else "N.C."}
                           for c in song.chord_symbols],
         "read_notes": song.read_notes,
     }

@@ -146,3 +146,15 @@ def test_plan_fails_outputs_that_are_inputs(tmp_path: Path) -> None:
     assert "is an input file" in reasons["x.mid"]
     assert "also the output of" in reasons["y.midi"]
     assert {j.rel for j in jobs} == {"b/x.mid", "y.mid"}
+
+
+def test_cli_ray_flags_and_uris_need_the_ray_engine(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(FIXTURES / "pickup.mid", tmp_path / "a.mid")
+    base = ["batch", str(tmp_path / "a.mid"), "-o", str(tmp_path / "o")]
+    assert main([*base, "--address", "127.0.0.1:6379"]) == 2
+    assert "go with --engine ray" in capsys.readouterr().err
+    assert main(["batch", f"file://{tmp_path}/a.mid", "-o", str(tmp_path / "o")]) == 2
+    assert "URIs need --engine ray" in capsys.readouterr().err
+    assert main([*base, "--jobs", "0"]) == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err

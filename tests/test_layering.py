@@ -1,9 +1,10 @@
 """The package's layers: which subpackage may import which, and what stays torch-free.
 
 The flow is MIDI (``io``) or a score (``score``, which reads MIDI through ``io`` too) ->
-music (``music``) -> model and sampler (``model``) -> MIDI,
-with ``training`` and ``evaluation`` beside the render path and the application
-modules (``api``, ``batch``, ``cli``, ``preview``, ``styles``, ...) on top. The rules
+music (``music``) -> model and sampler (``model``) -> MIDI, with the style folder's format and
+the installed styles (``stylefolder``) one floor above the model, ``training`` and
+``evaluation`` beside the render path and the application modules (``api``, ``batch``,
+``cli``, ``preview``, ``styles``, ...) on top. The rules
 below are the ones each subpackage's docstring states; they are checked on the source,
 so an import inside a function counts as much as one at the top.
 """
@@ -26,9 +27,14 @@ ALLOWED = {
     "score": {"errors", "io", "music", "score"},
     "music": {"errors", "music"},
     "model": {"errors", "music", "model"},
-    "training": {"errors", "paths", "io", "score", "music", "model", "training", "styles"},
+    # the style folder: below both training (which writes it) and the application (which reads it)
+    "stylefolder": {"errors", "io", "music", "model", "stylefolder"},
+    "training": {"errors", "paths", "io", "score", "music", "model", "stylefolder", "training"},
     "evaluation": {"errors", "paths", "io", "score", "music", "model", "training", "styles", "evaluation",
                    "api"},
+    # the HTTP service and the MuseScore plugin: every library layer, never the CLI
+    "service": {"errors", "paths", "io", "score", "music", "model", "styles", "api", "diagnostics",
+                "preview", "evaluation", "service", "__version__"},
 }
 # Third-party packages a subpackage must not import at all.
 FORBIDDEN = {
@@ -36,10 +42,11 @@ FORBIDDEN = {
     "score": {"torch", "safetensors", "matplotlib"},
     "music": {"torch", "safetensors", "mido", "pretty_midi", "music21", "matplotlib"},
     "model": {"mido", "pretty_midi", "matplotlib"},
+    "stylefolder": {"mido", "pretty_midi", "matplotlib", "music21"},  # torch only lazily (see TORCH_FREE)
 }
 # The application modules on the render path: they never reach training, evaluation or the CLI.
-RENDER_PATH = {"api", "batch", "describe", "preview", "styles", "progress", "diagnostics", "errors",
-               "paths"}
+RENDER_PATH = {"api", "batch", "batch_ray", "describe", "preview", "styles", "progress", "diagnostics",
+               "errors", "paths"}
 TOP = {"__init__", "__main__", "cli"}
 
 
@@ -101,7 +108,9 @@ TORCH_FREE = [
       for p in sorted((PACKAGE / layer).glob("[!_]*.py"))),
     "styletx", "styletx.cli", "styletx.styles", "styletx.progress", "styletx.diagnostics",
     "styletx.preview", "styletx.model.config", "styletx.model.settings", "styletx.training.recipes",
+    "styletx.stylefolder.format", "styletx.stylefolder.installed",
     "styletx.evaluation.metrics", "styletx.describe", "styletx.model.threads",
+    "styletx.service.settings", "styletx.service.plugin",
 ]
 
 

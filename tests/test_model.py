@@ -15,11 +15,11 @@ from styletx.model.network import (
     OFF,
     ONSET,
     StyleNet,
-    load_checkpoint,
     resolve_device,
 )
 from styletx.music.chords import N_CHORD_TOKENS, NO_CHORD, Chord
 from styletx.music.encoding import META_CHORD
+from styletx.stylefolder.format import CONFIG_FILE, FORMAT_FILE, WEIGHTS_FILE, StyleFolder
 from styletx.training.train import save_checkpoint
 
 B, T = 2, 10
@@ -204,14 +204,14 @@ def test_sampling_seed_greedy_fixed(model: StyleNet) -> None:
 def test_checkpoint_round_trip(model: StyleNet, tmp_path: Path) -> None:
     melody, accomp, meta = make_batch(model.cfg)
     save_checkpoint(model, tmp_path)
-    assert {p.name for p in tmp_path.iterdir()} == {"model.safetensors", "config.json"}
-    loaded = load_checkpoint(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {WEIGHTS_FILE, CONFIG_FILE, FORMAT_FILE}
+    loaded = StyleFolder(tmp_path).load_model()
     assert not loaded.training
     assert loaded.cfg == model.cfg
     assert sum(p.numel() for p in loaded.parameters()) == sum(p.numel() for p in model.parameters())
     torch.testing.assert_close(loaded(melody, accomp, meta), model(melody, accomp, meta))
     with pytest.raises(StyleTxError):
-        load_checkpoint(tmp_path / "missing")
+        StyleFolder(tmp_path / "missing").load_model()
 
 
 def test_config_json_round_trip(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from styletx.cli import main
 from styletx.io.reader import read_midi
 from styletx.music.parts import select_parts
 from styletx.styles import shipped_styles, style_origins
-from styletx.training.own import detect_steps_per_beat, new_style_grid, read_files, read_folder
+from styletx.training.corpus import detect_steps_per_beat, read_files, read_folder
+from styletx.training.own import new_style_grid
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TINY = json.dumps({
@@ -272,3 +273,39 @@ def test_train_data_from_a_base_style_fine_tunes_it(data_dir: Path, user_dir: Pa
     assert record["train_config"]["style"] == "mine"
     assert record["base_style"] == tiny_style and record["history"][-1]["steps"] >= 1
     assert f"`{tiny_style}`, fine-tuned" in (installed / "MODEL_CARD.md").read_text()
+
+
+def test_a_folder_recipe_trains_a_tiny_model_and_is_saved_with_it(
+        tmp_path: Path, user_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    from styletx.stylefolder.format import StyleFolder
+    from styletx.training.recipes import MidiFolder, UserRecipe
+
+    songs = tmp_path / "project" / "songs"
+    songs.mkdir(parents=True)
+    song_file(songs / "a.mid", seed=0)
+    song_file(songs / "b.mid", seed=1)
+    recipe_file = tmp_path / "project" / "recipe.json"
+    recipe_file.write_text(json.dumps({
+        "name": "folky", "description": "Two songs of mine", "data": {"kind": "folder", "path": "songs"},
+        "scratch": True, "epochs": 1, "max_steps_per_epoch": 2, "batch_size": 2, "seed": 3,
+        "model": json.loads(TINY)}))
+    assert main(["train", "--recipe", str(recipe_file), "--quiet", "--device", "cpu"]) == 0
+    folder = StyleFolder(user_dir / "folky")
+    saved = UserRecipe.from_dict(folder.read_recipe())
+    assert saved.data == MidiFolder(songs) and saved.seed == 3 and saved.scratch
+    assert folder.read_record().train_config.seed == 3 and folder.read_record().data["train"]["pieces"] >= 1
+    assert folder.read_info().description == "Two songs of mine"
+    assert folder.read_config().lstm_hidden == 8  # the recipe's tiny model
+    assert f"Trained with styletx {styletx.__version__}." in folder.read_card()
+    # --data DIR is shorthand for a folder recipe
+    assert main(["train", "--style", "mine", "--data", str(songs), *TINY_TRAIN]) == 0
+    short = UserRecipe.from_dict(StyleFolder(user_dir / "mine").read_recipe())
+    assert short.name == "mine" and short.data == MidiFolder(songs) and short.scratch
+
+
+def test_a_recipe_of_another_kind_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "r.json"
+    bad.write_text(json.dumps({"name": "x", "data": {"kind": "chorales", "path": "."}}))
+    assert main(["train", "--recipe", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "kind 'chorales'" in err[0] and "folder" in err[0]

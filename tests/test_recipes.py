@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from styletx.errors import StyleTxError
-from styletx.model.config import CONFIG_NAME, TRAIN_RECORD_NAME, ModelConfig
-from styletx.model.network import StyleNet, load_checkpoint
+from styletx.model.config import ModelConfig
+from styletx.model.network import StyleNet
+from styletx.stylefolder.format import CONFIG_FILE, TRAIN_RECORD_FILE, StyleFolder
 from styletx.styles import load_style, read_info, shipped_root, shipped_styles, style_directory
 from styletx.training.corpus import CACHE_BAR_STEPS, corpus_cache_path, piece_from_grid
-from styletx.training.recipes import RECIPES, recipe
+from styletx.training.recipes import RECIPES, MmaSpec, recipe
 from styletx.training.train import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,12 +35,12 @@ def test_every_shipped_style_has_exactly_one_recipe() -> None:
 def test_recipe_agrees_with_the_shipped_style(name: str) -> None:
     r = recipe(name)
     directory = shipped_root() / name
-    version = SHIPPED_MMA_VERSION if r.mma else ""
+    version = SHIPPED_MMA_VERSION if isinstance(r.data, MmaSpec) else ""
     assert read_info(directory).to_dict() == r.style_info(version).to_dict()
-    shipped = ModelConfig.load_json(directory / CONFIG_NAME)
+    shipped = StyleFolder(directory).read_config()
     assert shipped == r.model_config()  # the default network on the recipe's grid
-    tc = json.loads((directory / TRAIN_RECORD_NAME).read_text())["train_config"]
-    assert (tc["style"], tc["chunk_frames"], tc["max_transpose"]) == (
+    tc = StyleFolder(directory).read_record().train_config
+    assert (tc.style, tc.chunk_frames, tc.max_transpose) == (
         name, r.train_config().chunk_frames, r.max_transpose)
 
 
@@ -80,13 +81,13 @@ def test_cli_style_dir_loads_a_folder(tiny_style: str, tmp_path: Path,
 
 def _old_format(directory: Path, weights: tuple[float, float, float]) -> None:
     """Rewrite a checkpoint as the format before the split wrote it."""
-    cfg = json.loads((directory / CONFIG_NAME).read_text())
+    cfg = json.loads((directory / CONFIG_FILE).read_text())
     cfg.update(style="old", train_frame_fraction=0.5, class_weights=list(weights))
-    (directory / CONFIG_NAME).write_text(json.dumps(cfg))
+    (directory / CONFIG_FILE).write_text(json.dumps(cfg))
     record = {"train_config": {"style": "old", "steps_per_beat": cfg["steps_per_beat"],
                                "pitch_lo": cfg["pitch_lo"], "pitch_hi": cfg["pitch_hi"],
                                "chunk_frames": 64, "model": {"train_frame_fraction": 0.5}}}
-    (directory / TRAIN_RECORD_NAME).write_text(json.dumps(record))
+    (directory / TRAIN_RECORD_FILE).write_text(json.dumps(record))
 
 
 def test_conversion_keeps_the_eval_logits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,13 +101,13 @@ def test_conversion_keeps_the_eval_logits(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(convert_checkpoints, "write_model_card", lambda d: d)  # a bare record
     assert convert_checkpoints.convert(tmp_path)
     assert not convert_checkpoints.convert(tmp_path)  # once only
-    new = load_checkpoint(tmp_path)
+    new = StyleFolder(tmp_path).load_model()
     melody = torch.randint(0, 200, (1, 6))
     accomp = torch.randint(0, 3, (1, 6, 12))
     meta = torch.zeros((1, 6, 5), dtype=torch.long)
     old_eval = net.eval()(melody, accomp, meta) - torch.tensor(weights).log()
     torch.testing.assert_close(new(melody, accomp, meta), old_eval)
-    tc = json.loads((tmp_path / TRAIN_RECORD_NAME).read_text())["train_config"]
+    tc = json.loads((tmp_path / TRAIN_RECORD_FILE).read_text())["train_config"]
     assert tc["class_weights"] == list(weights) and tc["frame_fraction"] == 0.5
     assert "pitch_lo" not in tc and "model" not in tc
 

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 import torch
 
+import styletx
 from styletx.io.reader import read_midi
 from styletx.model.config import ModelConfig, TrainConfig
 from styletx.model.network import StyleNet
 from styletx.model.settings import SamplerSettings
 from styletx.music.grid import build_grid
 from styletx.music.parts import select_parts
+from styletx.stylefolder.format import StyleFolder
 from styletx.styles import load_style, style_dirs
 from styletx.training.corpus import chorale_song, load_pieces, piece_from_grid, save_pieces
 from styletx.training.splits import split_of
@@ -67,13 +69,16 @@ def test_tiny_training_run_lowers_the_loss(tmp_path: Path) -> None:
     torch.manual_seed(cfg.seed)
     record = train(ModelConfig(**TINY_MODEL), cfg, tmp_path / "run", device="cpu", progress=False,
                    command="test")
-    first = record["history"][0]["valid"]["nll_per_cell"]
-    last = record["history"][-1]["valid"]["nll_per_cell"]
+    first = record.history[0]["valid"]["nll_per_cell"]
+    last = record.history[-1]["valid"]["nll_per_cell"]
     assert last < first
-    saved = json.loads((tmp_path / "run" / "train.json").read_text())
-    assert saved["command"] == "test" and saved["test_metrics"]["nll_per_cell"] > 0
-    assert (tmp_path / "run" / "model.safetensors").exists()
-    assert TrainConfig.from_dict(saved["train_config"]) == cfg  # the optimisation, saved whole
+    folder = StyleFolder(tmp_path / "run")
+    saved = folder.read_record()
+    assert json.dumps(saved.to_dict()) == json.dumps(record.to_dict())  # (NaN metrics: by text)
+    assert saved.command == "test" and saved.test_metrics["nll_per_cell"] > 0
+    assert saved.styletx_version == styletx.__version__  # the version that trained it
+    assert folder.weights.exists()
+    assert saved.train_config == cfg  # the optimisation, saved whole
     assert not list((tmp_path / "run").glob(".*.tmp"))  # every file was placed atomically
 
 
@@ -83,7 +88,7 @@ SHIPPED = sorted(style_dirs())
 @pytest.mark.skipif("bach" not in SHIPPED, reason="the bach checkpoint is not installed")
 def test_shipped_bach_scores_a_test_chorale_better_than_untrained() -> None:
     style = load_style("bach")
-    test_id = json.loads((style.directory / "train.json").read_text())["test_pieces"][0]
+    test_id = StyleFolder(style.directory).read_record().test_pieces[0]
     assert split_of(test_id) == "test"
     song, parts = chorale_song(test_id)
     piece = piece_from_grid(test_id, test_id, build_grid(song, parts, 4))
@@ -121,3 +126,21 @@ def test_recorded_bach_split_matches_the_rule() -> None:
     for name, ids in recorded.items():
         assert ids and all(split_of(i) == name for i in ids)
     assert not set(recorded["test"]) & set(recorded["train"])
+
+
+def test_train_from_a_shipped_recipe_writes_a_whole_style_folder(tmp_path: Path) -> None:
+    from styletx.cli import main
+    from styletx.stylefolder.format import FORMAT_VERSION, folder_version
+    from styletx.training.recipes import recipe
+
+    out = tmp_path / "bach"
+    assert main(["train", "--style", "bach", "--limit", "3", "--epochs", "1", "--max-steps-per-epoch", "1",
+                 "--batch-size", "2", "--chunk-frames", "32", "--model", json.dumps(TINY_MODEL),
+                 "--steps-per-beat", "4", "-o", str(out), "--quiet", "--device", "cpu"]) == 0
+    folder = StyleFolder(out)
+    assert folder_version(out) == FORMAT_VERSION
+    assert folder.read_info() == recipe("bach").style_info("")
+    assert folder.read_config().lstm_hidden == TINY_MODEL["lstm_hidden"]
+    assert folder.read_record().train_config.limit == 3
+    assert f"Trained with styletx {styletx.__version__}." in folder.read_card()
+    assert load_style(out).name == "bach"

@@ -15,7 +15,7 @@ from typing import Any
 
 from styletx.evaluation.bench import find_classifier, finite, score_transfer
 from styletx.evaluation.metrics import format_report, model_nll, plot_report
-from styletx.io.reader import MidiSource
+from styletx.io.files import StrPath
 from styletx.model.settings import Progress
 from styletx.music.parts import select_parts
 from styletx.score.read import read_song
@@ -54,16 +54,16 @@ class ReportCard:
 
 
 def report_card(
-    input_file: MidiSource,
-    output_file: MidiSource,
+    input_file: StrPath | bytes,
+    output_file: StrPath | bytes,
     style: str | Style,
     *,
     melody_track: int | str | None = None,
     progress: Progress | None = None,
 ) -> ReportCard:
     """Score ``output_file``, a transfer of ``input_file`` into ``style`` (a name, a folder
-    path or a loaded :class:`Style`). The files are paths or their bytes
-    (:func:`~styletx.score.read.read_song`).
+    path or a loaded :class:`Style`). The files are MIDI files or scores, as paths or their
+    bytes (:func:`~styletx.score.read.read_song`).
 
     The input's melody is chosen as ``render`` chose it (or ``melody_track``) and found
     again among the output's parts. The files are read before the style loads, so a bad

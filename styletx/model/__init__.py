@@ -1,9 +1,9 @@
 """The style network, its checkpoint format and the sampler (Lu & Su's Algorithm 1).
 
 This subpackage owns :class:`~styletx.model.network.StyleNet` (LSTM context encoder plus
-an autoregressive convolutional generator over the pitch axis), the checkpoint folder
-(:mod:`~styletx.model.config`: the architecture and the training configuration beside
-safetensors weights; the files are written by :mod:`styletx.training`), the
+an autoregressive convolutional generator over the pitch axis), its configurations
+(:mod:`~styletx.model.config`: the architecture and the training configuration; which
+files hold them and the weights is :mod:`styletx.stylefolder`'s), the
 sampling settings (:mod:`~styletx.model.settings`, torch-free), the sampler's starting
 state (:mod:`~styletx.model.start`), torch's thread count for a block of work
 (:mod:`~styletx.model.threads`) and the Gibbs sampler (:mod:`~styletx.model.sampler`:

@@ -1,11 +1,9 @@
-"""What a checkpoint folder holds, readable without torch.
+"""The network's architecture and its training configuration, readable without torch.
 
-A checkpoint is a folder with the weights (:data:`WEIGHTS_NAME`, a safetensors
-``state_dict``), the architecture beside them (:data:`CONFIG_NAME`, a
-:class:`ModelConfig` as JSON) and, for a trained model, the training record
-(:data:`TRAIN_RECORD_NAME`), whose ``train_config`` is the :class:`TrainConfig`
-that optimised it. The CLI's ``styles`` and ``info`` read these files without
-importing the network.
+A :class:`ModelConfig` is saved beside the weights of a style folder and a
+:class:`TrainConfig` in its training record; which files those are is
+:mod:`styletx.stylefolder.format`'s business. The CLI's ``styles`` and ``info``
+read them without importing the network.
 """
 
 from __future__ import annotations
@@ -17,10 +15,6 @@ from typing import Any
 
 from styletx.errors import StyleTxError
 from styletx.music.encoding import MAX_BAR_STEPS, N_STATES
-
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-TRAIN_RECORD_NAME = "train.json"
 
 
 @dataclass
@@ -91,7 +85,7 @@ class ModelConfig:
         return cls(**d)
 
     def to_json(self) -> str:
-        """The text of :data:`CONFIG_NAME` (indented JSON); the training side writes it."""
+        """The config as indented JSON text, the form it is saved in beside the weights."""
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
     @classmethod
@@ -113,7 +107,7 @@ def _unknown_keys(cls: type, d: dict[str, Any]) -> list[str]:
 
 @dataclass
 class TrainConfig:
-    """How a model is optimised, and on what; saved as ``train_config`` in :data:`TRAIN_RECORD_NAME`.
+    """How a model is optimised, and on what; saved as the training record's ``train_config``.
 
     Nothing here is needed to run the network: the grid and the layers are the
     :class:`ModelConfig`. The class weights are a loss matter only, since the network

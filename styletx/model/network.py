@@ -41,9 +41,9 @@ from torch import Tensor, nn
 
 from styletx.errors import StyleTxError
 from styletx.model.clash import clash_onsets
-from styletx.model.config import CONFIG_NAME, WEIGHTS_NAME, ModelConfig
+from styletx.model.config import ModelConfig
 from styletx.model.settings import HarmonyPrior
-from styletx.music.chords import N_CHORD_TOKENS, QUALITIES, chord_tone_mask
+from styletx.music.chords import chord_tone_mask
 from styletx.music.encoding import (
     HOLD,
     MELODY_HOLD,
@@ -53,16 +53,18 @@ from styletx.music.encoding import (
     META_CHORD,
     META_KEY,
     N_BAR_LENGTHS,
+    N_CHORD_QUALITIES,
+    N_CHORD_TOKENS,
     N_KEYS,
     N_STATES,
     OFF,
     ONSET,
+    UNKNOWN,
+    chord_root_quality,
     melody_pitches,
 )
 
 assert OFF == 0  # _generate writes it as a literal
-UNKNOWN = 3
-"""The ``nxt`` state of a cell whose next frame is being resampled too (block updates)."""
 
 
 
@@ -141,7 +143,7 @@ class StyleNet(nn.Module):
         self.bar_len = nn.Embedding(N_BAR_LENGTHS, cfg.bar_len_dim)
         # chord = root (12 + "none") and quality (8 + "none"), factored so roots share
         self.chord_root = nn.Embedding(13, cfg.chord_dim)
-        self.chord_quality = nn.Embedding(len(QUALITIES) + 1, cfg.chord_dim)
+        self.chord_quality = nn.Embedding(N_CHORD_QUALITIES + 1, cfg.chord_dim)
         meta_dim = (cfg.beat_step_dim + cfg.bar_step_dim + cfg.key_dim + cfg.bar_len_dim
                     + cfg.chord_dim)
         self.accomp_in = nn.Linear(P * N_STATES, cfg.accomp_dim)
@@ -186,7 +188,7 @@ class StyleNet(nn.Module):
         n_feat = cfg.pitch_cond_channels + 4 + 2 + 2 * N_STATES + 1 + 12 + cfg.pitch_emb_dim
         tones = torch.as_tensor(chord_tone_mask())[:, pitches % 12]
         roots = torch.zeros_like(tones)
-        roots[1:] = (torch.arange(N_CHORD_TOKENS - 1)[:, None] // len(QUALITIES)) == (pitches % 12)
+        roots[1:] = chord_root_quality(torch.arange(1, N_CHORD_TOKENS))[0][:, None] == (pitches % 12)
         self.register_buffer("chord_flags", torch.stack([tones, roots], -1).float(),
                              persistent=False)
         self.layers = nn.ModuleList(
@@ -203,8 +205,9 @@ class StyleNet(nn.Module):
         mel = self.mel_kind(kind) + self.mel_pitch(pitch)
         chord = meta[..., META_CHORD].clamp(0, N_CHORD_TOKENS - 1)
         has = chord > 0
-        root = torch.where(has, (chord - 1) // len(QUALITIES), 12)
-        quality = torch.where(has, (chord - 1) % len(QUALITIES), len(QUALITIES))
+        root, quality = chord_root_quality(chord)
+        root = torch.where(has, root, 12)
+        quality = torch.where(has, quality, N_CHORD_QUALITIES)
         # the grid clips these already; clamping keeps odd input from crashing a lookup
         m = torch.cat(
             [
@@ -565,25 +568,22 @@ def resolve_device(name: str = "auto") -> torch.device:
     raise StyleTxError(f"unknown device {name!r} (use auto, cpu or cuda)")
 
 
-def checkpoint_files(model: StyleNet) -> dict[str, bytes]:
-    """The files of a checkpoint as bytes: the weights (safetensors) and ``config.json``.
+def weights_bytes(model: StyleNet) -> bytes:
+    """The model's weights as safetensors bytes (a plain ``state_dict``, no pickle).
 
-    Writing them is the training side's job (atomically, :func:`styletx.training.train.save_checkpoint`);
-    the model layer only says what they hold.
+    Which file they go in, beside which config, is the style folder's business
+    (:mod:`styletx.stylefolder.format`); the model layer sees bytes, not folders.
     """
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    return {WEIGHTS_NAME: save(state), CONFIG_NAME: model.cfg.to_json().encode()}
+    return save(state)
 
 
-def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> StyleNet:
-    """Load a checkpoint (:func:`checkpoint_files`; weights only, no pickle), in eval mode."""
-    d = Path(directory)
-    if not (d / WEIGHTS_NAME).is_file() or not (d / CONFIG_NAME).is_file():
-        raise StyleTxError(f"{d} is not a styletx checkpoint (needs {WEIGHTS_NAME} and {CONFIG_NAME})")
-    cfg = ModelConfig.load_json(d / CONFIG_NAME)
+def load_model(cfg: ModelConfig, weights: str | Path, device: str | torch.device = "cpu") -> StyleNet:
+    """A :class:`StyleNet` of ``cfg`` with the safetensors ``weights`` (weights only, no pickle),
+    in eval mode."""
     model = StyleNet(cfg)
     try:
-        model.load_state_dict(load_file(str(d / WEIGHTS_NAME), device="cpu"))
+        model.load_state_dict(load_file(str(weights), device="cpu"))
     except (RuntimeError, OSError) as e:
-        raise StyleTxError(f"cannot load weights from {d}: {e}") from e
+        raise StyleTxError(f"cannot load weights from {weights}: {e}") from e
     return model.to(torch.device(device)).eval()

@@ -58,10 +58,10 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from styletx.model.network import UNKNOWN, StyleNet
+from styletx.model.network import StyleNet
 from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings, ScheduleName
 from styletx.music.chords import beat_starts, segment_starts
-from styletx.music.encoding import HOLD, META_CHORD, OFF, ONSET
+from styletx.music.encoding import HOLD, META_CHORD, OFF, ONSET, UNKNOWN
 from styletx.music.grid import repair_holds
 from styletx.music.voicing import count_parallels, roll_slices
 

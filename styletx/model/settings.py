@@ -82,6 +82,24 @@ class HarmonyPrior:
         return everywhere, self.bass_root * (root - 0.5) * known
 
 
+@dataclass(frozen=True)
+class StartVoicing:
+    """The registers of the block chords that start a melody-only input (MIDI pitches).
+
+    At each chord the root sits below ``bass_below`` (the highest such root) and up to
+    three chord tones in ``[tones_lo, tones_hi)`` above it; a beat without a chord
+    starts from three random in-key tones in ``[free_lo, free_hi)``. The sampler
+    rewrites it all, so these only say where the rewriting starts from. A style's
+    card holds its own (:class:`styletx.stylefolder.format.StyleInfo`).
+    """
+
+    bass_below: int = 52
+    tones_lo: int = 52
+    tones_hi: int = 67
+    free_lo: int = 48
+    free_hi: int = 72
+
+
 class SeedStreams(NamedTuple):
     """Independent random streams of one seed, one for each part that draws."""
 

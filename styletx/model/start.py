@@ -12,31 +12,39 @@ from __future__ import annotations
 
 import numpy as np
 
+from styletx.model.settings import StartVoicing
 from styletx.music.arrange import fold_into_range
 from styletx.music.chords import NO_CHORD, Chord, scale_mask
 from styletx.music.encoding import HOLD, MELODY_REST, OFF, ONSET, encode_melody
 from styletx.music.grid import Grid
 
+DEFAULT_VOICING = StartVoicing()
+"""A style card's default registers (:class:`styletx.model.settings.StartVoicing`)."""
 
-def starting_roll(grid: Grid, lo: int, hi: int, rng: np.random.Generator) -> np.ndarray:
+
+def starting_roll(grid: Grid, lo: int, hi: int, rng: np.random.Generator,
+                  voicing: StartVoicing = DEFAULT_VOICING) -> np.ndarray:
     """The ``[T, hi - lo]`` roll the sampler starts from: the input's accompaniment, else block chords.
 
-    ``rng`` picks the tones of the block chords' chordless beats (:func:`block_chords`);
-    an input with an accompaniment draws nothing from it.
+    ``rng`` picks the tones of the block chords' chordless beats (:func:`block_chords`,
+    in the style's ``voicing``); an input with an accompaniment draws nothing from it.
     """
     window = fold_into_range(grid.accomp, lo, hi)
     if window.any():
         return window
-    return block_chords(grid, lo, hi, rng)
+    return block_chords(grid, lo, hi, rng, voicing)
 
 
-def block_chords(grid: Grid, lo: int, hi: int, rng: np.random.Generator) -> np.ndarray:
+def block_chords(grid: Grid, lo: int, hi: int, rng: np.random.Generator,
+                 voicing: StartVoicing = DEFAULT_VOICING) -> np.ndarray:
     """The chord track played as plain block chords: the start of a melody-only input.
 
     The root below, the chord's tones above, struck at each change and each bar; the
     sampler then rewrites it all, which is what turns styletx into a harmoniser.
     Beats without a chord start from three random in-key tones (drawn from ``rng``).
+    The registers are ``voicing``'s.
     """
+    v = voicing
     window = np.zeros_like(grid.accomp[:, lo:hi])
     pitches = np.arange(lo, hi)
     strike = np.zeros(grid.n_frames, dtype=bool)
@@ -47,19 +55,19 @@ def block_chords(grid: Grid, lo: int, hi: int, rng: np.random.Generator) -> np.n
     for start in np.flatnonzero(strike | (beat & (grid.chords == NO_CHORD))):
         chord = Chord.from_token(int(grid.chords[start]))
         if chord is not None:
-            tones = pitches[np.isin(pitches % 12, list(chord.pitch_classes)) & (pitches >= 52)]
-            tones = tones[tones < 67]
-            roots = pitches[(pitches % 12 == chord.root) & (pitches < 52)]
-            voicing = np.concatenate([roots[-1:], tones[:3]])
+            tones = pitches[np.isin(pitches % 12, list(chord.pitch_classes)) & (pitches >= v.tones_lo)]
+            tones = tones[tones < v.tones_hi]
+            roots = pitches[(pitches % 12 == chord.root) & (pitches < v.bass_below)]
+            chosen = np.concatenate([roots[-1:], tones[:3]])
         else:
             in_key = pitches[scale_mask(int(grid.key[start]))[pitches % 12]]
-            middle = in_key[(in_key >= 48) & (in_key < 72)]
+            middle = in_key[(in_key >= v.free_lo) & (in_key < v.free_hi)]
             pool = middle if middle.size >= 3 else in_key
-            voicing = rng.choice(pool, size=min(3, pool.size), replace=False)
+            chosen = rng.choice(pool, size=min(3, pool.size), replace=False)
         later = np.flatnonzero(strike[start + 1 :] | beat[start + 1 :])
         stop = start + 1 + int(later[0]) if later.size else grid.n_frames
-        window[start, voicing - lo] = ONSET
-        window[start + 1 : stop, voicing - lo] = HOLD
+        window[start, chosen - lo] = ONSET
+        window[start + 1 : stop, chosen - lo] = HOLD
     return window
 
 

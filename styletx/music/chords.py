@@ -22,13 +22,23 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
 
-from styletx.music.encoding import META_BAR_LEN, META_BAR_STEP, META_CHORD, META_KEY, ONSET, melody_pitches
+from styletx.music.encoding import (
+    META_BAR_LEN,
+    META_BAR_STEP,
+    META_CHORD,
+    META_KEY,
+    N_CHORD_QUALITIES,
+    N_CHORD_TOKENS,
+    NO_CHORD,
+    ONSET,
+    chord_root_quality,
+    chord_token,
+    melody_pitches,
+)
 
-NO_CHORD = 0
 QUALITIES: tuple[str, ...] = ("", "m", "7", "maj7", "m7", "6", "dim", "m7b5")
 INTERVALS: dict[str, tuple[int, ...]] = {
     "": (0, 4, 7),
@@ -45,7 +55,7 @@ FAMILY: dict[str, str] = {
     "m": "minor", "m7": "minor",
     "dim": "dim", "m7b5": "dim",
 }
-N_CHORD_TOKENS = 1 + 12 * len(QUALITIES)
+assert len(QUALITIES) == N_CHORD_QUALITIES
 NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 """The one table of pitch-class names in styletx; chord, key and MMA names derive from it."""
 _LETTERS = {name: pc for pc, name in enumerate(NOTE_NAMES) if len(name) == 1}
@@ -84,7 +94,7 @@ class Chord:
     @property
     def token(self) -> int:
         """The grid token ``1 + 8·root + quality index``."""
-        return 1 + self.root * len(QUALITIES) + QUALITIES.index(self.quality)
+        return chord_token(self.root, QUALITIES.index(self.quality))
 
     @property
     def pitch_classes(self) -> frozenset[int]:
@@ -104,7 +114,7 @@ class Chord:
         """Inverse of :attr:`token`; ``None`` for :data:`NO_CHORD`."""
         if token == NO_CHORD:
             return None
-        root, q = divmod(int(token) - 1, len(QUALITIES))
+        root, q = chord_root_quality(int(token))
         return cls(root, QUALITIES[q])
 
     @classmethod
@@ -174,7 +184,7 @@ def _templates() -> np.ndarray:
 
 
 TEMPLATES = _templates()
-ROOTS = np.repeat(np.arange(12), len(QUALITIES))
+ROOTS = chord_root_quality(np.arange(1, N_CHORD_TOKENS))[0]  # the root of each template (token order)
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 # Minor counts both the natural and the raised (harmonic/melodic) 6th and 7th:
 # chorales and jazz use the leading tone constantly, and it is "in the key".
@@ -367,15 +377,14 @@ def chord_tone_mask() -> np.ndarray:
 
 
 # ----------------------------------------------------------------------- chord model
-CHORD_MODEL_NAME = "chords.json"
 SMOOTHING = 0.05
 """Pseudo-count of every chord bigram: unseen progressions stay possible, but rare."""
 
 
 def _shift_tokens(tokens: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     t = np.asarray(tokens, dtype=np.int64)
-    root, q = np.divmod(t - 1, len(QUALITIES))
-    return np.where(t > 0, 1 + ((root + shifts) % 12) * len(QUALITIES) + q, 0)
+    root, q = chord_root_quality(t)
+    return np.where(t > 0, chord_token((root + shifts) % 12, q), NO_CHORD)
 
 
 def beat_starts(meta: np.ndarray, steps_per_beat: int) -> np.ndarray:
@@ -392,7 +401,7 @@ class ChordModel:
 
     Counted beat by beat on the training split, relative to the key (major and
     minor apart): how often the chord changes at a bar line and inside a bar,
-    and which chord follows which when it does. Saved as ``chords.json`` beside
+    and which chord follows which when it does. Saved in the style folder beside
     the weights; it is a bigram model, small enough to read.
     """
 
@@ -429,7 +438,7 @@ class ChordModel:
         return cls(float(rate[1]), float(rate[0]), trans, first)
 
     def to_json(self) -> str:
-        """The text of ``chords.json`` (sparse counts); the training side writes it atomically."""
+        """The saved form (sparse counts, JSON text); the training side writes it atomically."""
         d = {
             "change_at_bar": self.change_at_bar,
             "change_in_bar": self.change_in_bar,
@@ -441,12 +450,9 @@ class ChordModel:
         return json.dumps(d) + "\n"
 
     @classmethod
-    def load(cls, directory: str | Path) -> ChordModel:
-        """Read ``chords.json``; a style without one gets :meth:`uniform`."""
-        path = Path(directory, CHORD_MODEL_NAME)
-        if not path.is_file():
-            return cls.uniform()
-        d = json.loads(path.read_text())
+    def from_json(cls, text: str) -> ChordModel:
+        """Inverse of :meth:`to_json`."""
+        d = json.loads(text)
         trans = np.zeros((2, N_CHORD_TOKENS, N_CHORD_TOKENS))
         for m, a, b, c in d["transitions"]:
             trans[m, a, b] = c

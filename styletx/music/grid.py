@@ -24,7 +24,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from styletx.music.chords import chord_track, key_symbol
-from styletx.music.encoding import HOLD, MAX_BAR_STEPS, N_MIDI_PITCHES, OFF, ONSET, melody_token
+from styletx.music.encoding import (
+    HOLD,
+    MAX_BAR_STEPS,
+    N_BAR_LENGTHS,
+    N_KEYS,
+    N_MIDI_PITCHES,
+    OFF,
+    ONSET,
+    key_code,
+    melody_token,
+)
 from styletx.music.song import KeySignature, Note, Parts, Song, TimeSignature
 from styletx.music.timing import bar_length, bar_starts, meter_map
 
@@ -123,7 +133,7 @@ class Grid:
                 self.beat_step,
                 np.minimum(self.bar_step, max_bar_steps - 1),
                 self.key,
-                np.clip(self.bar_beats, 0, 15),
+                np.clip(self.bar_beats, 0, N_BAR_LENGTHS - 1),
                 self.chords,
             ],
             axis=1,
@@ -274,13 +284,13 @@ def key_fit(notes: Iterable[Note]) -> np.ndarray:
     hist = np.zeros(12)
     for n in notes:
         hist[n.pitch % 12] += max(n.end - n.start, 1)
-    fit = np.zeros(24)
+    fit = np.zeros(N_KEYS)
     if hist.std() == 0:  # no notes, or every pitch class equally: nothing to correlate
         return fit
     for minor, profile in ((0, _MAJOR_PROFILE), (1, _MINOR_PROFILE)):
         for tonic in range(12):
             r = np.corrcoef(hist, np.roll(profile, tonic))[0, 1]
-            fit[tonic + 12 * minor] = r if np.isfinite(r) else 0.0
+            fit[key_code(tonic, bool(minor))] = r if np.isfinite(r) else 0.0
     return fit
 
 
@@ -378,7 +388,7 @@ def _key_per_frame(
     clearly worse than the best Krumhansl-Schmuckler key gets the estimate.
     """
     notes = [*parts.melody.notes, *acc_notes]
-    codes_in_file = {k.tonic + 12 * k.minor for k in keys}
+    codes_in_file = {key_code(k.tonic, k.minor) for k in keys}
     if len(codes_in_file) == 1 and notes:
         code = codes_in_file.pop()
         fit = key_fit(notes)
@@ -390,10 +400,10 @@ def _key_per_frame(
             return np.full(len(frame_ticks), best, dtype=np.int16), True
     if not keys:
         tonic, minor = estimate_key(notes)
-        return np.full(len(frame_ticks), tonic + 12 * minor, dtype=np.int16), True
+        return np.full(len(frame_ticks), key_code(tonic, minor), dtype=np.int16), True
     ordered = sorted(keys, key=lambda k: k.tick)
     ticks = np.array([k.tick for k in ordered])
-    codes = np.array([k.tonic + 12 * k.minor for k in ordered], dtype=np.int16)
+    codes = np.array([key_code(k.tonic, k.minor) for k in ordered], dtype=np.int16)
     idx = np.clip(np.searchsorted(ticks, frame_ticks, side="right") - 1, 0, len(ordered) - 1)
     return codes[idx], False
 

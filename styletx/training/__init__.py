@@ -6,6 +6,6 @@ renderings of real lead sheets, a user's own folder), their splits, the training
 loop, writing checkpoints and the model cards.
 Nothing in rendering imports it, so a user who only renders never loads it. It may
 import :mod:`styletx.io`, :mod:`styletx.score` (a user's scores), :mod:`styletx.music`,
-:mod:`styletx.model`, :mod:`styletx.styles` (to write a style folder), :mod:`styletx.paths` and
+:mod:`styletx.model`, :mod:`styletx.stylefolder` (to write a style folder), :mod:`styletx.paths` and
 :mod:`styletx.errors`; never the API, the batch runner or the CLI.
 """

@@ -1,34 +1,27 @@
-"""Model cards: ``MODEL_CARD.md`` written from what the training run recorded.
+"""Model cards: the style folder's card, rendered from what the training run recorded.
 
-The card is generated, never hand-edited, so its numbers are the ones in
-``train.json`` (data, split, command, seed, time, held-out metrics),
-``config.json`` and ``style.json`` beside it, plus ``eval.json`` when the
-transfer evaluation (``benchmarks/eval_styles.py``) has been run. The licence and
+The card is generated, never hand-edited, so its numbers are the ones in the
+:class:`~styletx.stylefolder.format.TrainRecord` (data, split, command, seed, time,
+held-out metrics, the styletx version that trained it), the architecture and the style
+card beside it, plus the transfer evaluation when ``benchmarks/eval_styles.py`` has
+been run. The licence and
 chord source of a shipped style come from its recipe (:mod:`styletx.training.recipes`),
 those of a user style from its data.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from safetensors import safe_open
 
-from styletx.io.files import replace_file
-from styletx.model.config import CONFIG_NAME, TRAIN_RECORD_NAME, WEIGHTS_NAME, ModelConfig
-from styletx.styles import read_info
+from styletx.stylefolder.format import StyleFolder, TrainRecord
 from styletx.training.recipes import recipe
 
 
 def _fmt(x: object) -> str:
     return f"{x:.4f}" if isinstance(x, float) else str(x)
-
-
-def _best_epoch(record: dict) -> int:
-    history = record["history"]
-    return min(history, key=lambda h: h["valid"]["nll_per_cell"])["epoch"] if history else 0
 
 
 def _count_parameters(weights: Path) -> int:
@@ -41,14 +34,15 @@ def _count_parameters(weights: Path) -> int:
 
 def model_card(directory: Path) -> str:
     """The Markdown text of a style's model card."""
-    record = json.loads((directory / TRAIN_RECORD_NAME).read_text())
-    cfg = ModelConfig.load_json(directory / CONFIG_NAME)
-    info = read_info(directory)
-    tc = record["train_config"]
-    test = record.get("test_metrics") or {}
-    n_params = _count_parameters(directory / WEIGHTS_NAME)
-    user = record.get("user_data")
-    examples = record.get("examples")  # a style adapted to a few files (render --style-from)
+    folder = StyleFolder(directory)
+    record = folder.read_record()
+    cfg = folder.read_config()
+    info = folder.read_info()
+    tc = record.train_config
+    test = record.test_metrics or {}
+    n_params = _count_parameters(folder.weights)
+    user = record.user_data
+    examples = record.examples  # a style adapted to a few files (render --style-from)
     # a user style is described by its data; a shipped one by its recipe
     style_recipe = None if user or examples else recipe(info.name)
     chord_source = (style_recipe.chord_source if style_recipe else
@@ -63,9 +57,9 @@ def model_card(directory: Path) -> str:
         f"- Source: {info.provenance}.",
     ]
     if user:
-        lines += _user_data_lines(directory, record)
+        lines += _user_data_lines(record)
     elif examples:
-        lines += [f"- Examples: {', '.join(examples)}; fine-tuned from `{record['base_style']}` "
+        lines += [f"- Examples: {', '.join(examples)}; fine-tuned from `{record.base_style}` "
                   "(`styletx render --style-from`).",
                   "- Licence: whatever the examples' own licence is; the weights derive from them."]
     else:
@@ -73,7 +67,7 @@ def model_card(directory: Path) -> str:
     split_rule = (
         "By file: the split of a file is a function of the SHA-1 of its bytes (`styletx/training/splits.py` "
         "on the hash; 8 = valid, 9 = test), with at least one valid file from 2 files and one "
-        "test file from 5; the file lists are in `splits.json`."
+        "test file from 5; the file lists are in the style folder."
         if user else
         "Piece-level and fixed: the split of a piece is a function of its source melody id "
         "(`styletx/training/splits.py`: SHA-1 of the id modulo 10; 8 = valid, 9 = test), so every "
@@ -88,12 +82,13 @@ def model_card(directory: Path) -> str:
         "|---|---|---|---|",
     ]
     for name in ("train", "valid", "test"):
-        d = record["data"][name]
+        d = record.data[name]
         lines.append(f"| {name} | {d['pieces']} | {d['sources']} | {d['frames']} |")
-    test_ids = record.get("test_pieces", [])
+    test_ids = record.test_pieces
     label = "Test melodies"
-    if user and (directory / "splits.json").is_file():
-        test_ids = [f["file"] for f in json.loads((directory / "splits.json").read_text())["test"]]
+    splits = folder.read_splits() if user else None
+    if splits is not None:
+        test_ids = [f["file"] for f in splits["test"]]
         label = "Test files"
     lines += ["", f"{label} ({len(test_ids)}): " + ", ".join(test_ids[:60])
               + (" …" if len(test_ids) > 60 else ""), ""]
@@ -108,30 +103,31 @@ def model_card(directory: Path) -> str:
         "- Inputs per frame: the melody, the chord (root and quality; a per-pitch flag marks "
         "the chord's tones and root for the generator), step in beat and bar, key and bar "
         f"length. Chords come from {chord_source}; "
-        f"{tc.get('chord_dropout', 0):.0%} of training chunks see no chords, so the model can also "
+        f"{tc.chord_dropout:.0%} of training chunks see no chords, so the model can also "
         "harmonise.",
         f"- Parameters: {n_params:,}; loss: cross-entropy with class weights "
-        f"{list(tc['class_weights'])} (off, onset, hold), taken on the logits plus the "
+        f"{list(tc.class_weights)} (off, onset, hold), taken on the logits plus the "
         "weights' logs, so that the logits themselves are calibrated (logit adjustment).",
-        f"- Trained on random chunks with masked spans (in {tc.get('mask_prob', 0):.0%} of chunks, "
-        f"up to {tc.get('max_span_beats', 0)} beats hidden from the context) so that it can "
+        f"- Trained on random chunks with masked spans (in {tc.mask_prob:.0%} of chunks, "
+        f"up to {tc.max_span_beats} beats hidden from the context) so that it can "
         "refill the blocks the sampler redraws.",
         "",
         "## Training",
         "",
-        *[f"- Command: `{c}`" for c in record.get("commands") or [record.get("command")]],
-        f"- Seed: {tc['seed']}; chunks of {tc['chunk_frames']} frames, batch {tc['batch_size']}, "
-        f"AdamW lr {tc['lr']}, random transposition within ±{tc['max_transpose']} semitones "
+        *[f"- Command: `{c}`" for c in record.commands or [record.command]],
+        f"- Seed: {tc.seed}; chunks of {tc.chunk_frames} frames, batch {tc.batch_size}, "
+        f"AdamW lr {tc.lr}, random transposition within ±{tc.max_transpose} semitones "
         "keeping the accompaniment in range; early stopping on validation NLL "
-        f"(patience {tc['patience']}).",
-        f"- Epochs run: {len(record['history'])}, stopped by "
-        + (f"the {tc['max_minutes']:g}-minute time budget"
-           if tc.get("max_minutes") and record["train_seconds"] >= tc["max_minutes"] * 60
-           else "early stopping" if len(record["history"]) < tc["epochs"] else "the epoch limit")
-        + f"; the best validation epoch was {_best_epoch(record)}.",
-        f"- Wall time {record['train_seconds'] / 60:.1f} min on "
-        f"{record.get('device', 'an unrecorded device')} (torch {record['torch']}, "
-        f"{record['threads']} CPU threads), shared with other trainings while it ran.",
+        f"(patience {tc.patience}).",
+        f"- Epochs run: {len(record.history)}, stopped by "
+        + (f"the {tc.max_minutes:g}-minute time budget"
+           if tc.max_minutes and record.train_seconds >= tc.max_minutes * 60
+           else "early stopping" if len(record.history) < tc.epochs else "the epoch limit")
+        + f"; the best validation epoch was {record.best_epoch()}.",
+        f"- Wall time {record.train_seconds / 60:.1f} min on "
+        f"{record.device or 'an unrecorded device'} (torch {record.torch}, "
+        f"{record.threads} CPU threads), shared with other trainings while it ran.",
+        f"- Trained with styletx {record.styletx_version or '(version not recorded)'}.",
         "",
         "## Held-out metrics (test split, teacher-forced)",
         "",
@@ -143,9 +139,8 @@ def model_card(directory: Path) -> str:
         f"| true onsets in key (data) | {_fmt(test.get('true_onsets_in_key'))} |",
         "",
     ]
-    eval_path = directory / "eval.json"
-    if eval_path.exists():
-        ev = json.loads(eval_path.read_text())
+    ev = folder.read_eval()
+    if ev is not None:
         lines += [
             "Scored again by `benchmarks/eval_styles.py` on the test split: *frame* is the "
             "one-frame conditional above (the neighbouring frames nearly give a held note "
@@ -174,7 +169,7 @@ def model_card(directory: Path) -> str:
                      + " ".join(f"{x:.2f}" for x in ev["output"]["onset_hist"]) + " |")
         lines.append("")
     lines += [
-        "## Sampling defaults (`style.json`)",
+        "## Sampling defaults (the style card)",
         "",
         f"- Temperature {info.temperature:g}; chords estimated per {info.harmonic_rhythm.replace('_', ' ')}.",
         f"- Harmony prior: {info.prior.non_chord:g} logits against onsets outside the chord; "
@@ -202,10 +197,10 @@ def model_card(directory: Path) -> str:
     return "\n".join(lines)
 
 
-def _user_data_lines(directory: Path, record: dict) -> list[str]:
+def _user_data_lines(record: TrainRecord) -> list[str]:
     """The data section of a user style's card (``styletx train --data``)."""
-    d = record["user_data"]
-    base = record.get("base_style")
+    d = record.user_data or {}
+    base = record.base_style
     meters = ", ".join(f"{m} ({n} files)" for m, n in d["meters"].items()) or "none"
     lines = [
         f"- Folder: `{d['folder']}`; {d['files_used']} files used, {d['files_skipped']} skipped.",
@@ -217,8 +212,8 @@ def _user_data_lines(directory: Path, record: dict) -> list[str]:
         "other pitched part is the accompaniment; drums are left out. Key and chords are "
         "estimated from the notes.",
         f"- Base model: {'`' + base + '`, fine-tuned' if base else 'none, trained from scratch'}"
-        + (f" ({record['base_note']})" if record.get("base_note") else "") + ".",
-        f"- Finished: {record.get('finished', '?')}.",
+        + (f" ({record.base_note})" if record.base_note else "") + ".",
+        f"- Finished: {record.finished or '?'}.",
         "- Licence: whatever the files' own licence is; the weights derive from them.",
     ]
     if d["skipped"]:
@@ -230,5 +225,5 @@ def _user_data_lines(directory: Path, record: dict) -> list[str]:
 
 
 def write_model_card(directory: Path) -> Path:
-    """Write ``MODEL_CARD.md`` into a checkpoint folder."""
-    return replace_file(directory / "MODEL_CARD.md", model_card(directory))
+    """Write the model card into a style folder; returns its path."""
+    return StyleFolder(directory).write_card(model_card(directory))

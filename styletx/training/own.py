@@ -6,7 +6,7 @@ other pitched parts (drums aside) as the accompaniment, estimates the key and a
 chord track on the grid (:func:`styletx.music.grid.build_grid`), splits the files by the
 SHA-1 of their bytes, and trains -- from scratch, or by fine-tuning a shipped
 model (``--from``, the default for small data). The result is installed as a
-*user style* (:func:`styletx.styles.user_styles_dir`), atomically: the run writes
+*user style* (:func:`styletx.stylefolder.installed.user_styles_dir`), atomically: the run writes
 into a hidden ``.NAME.partial`` folder beside the target, which becomes ``NAME``
 only when training and the card are done, so Ctrl-C leaves a resumable run and
 never half a style.
@@ -18,8 +18,6 @@ per beat is fine-tuned on them for a bounded time, then renders.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import shutil
 import sys
@@ -27,30 +25,22 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from styletx.errors import BadMidiError, NoMelodyError, StyleTxError
-from styletx.io.files import replace_file
-from styletx.model.config import TRAIN_RECORD_NAME, ModelConfig, TrainConfig
+from styletx.errors import StyleTxError
+from styletx.model.config import ModelConfig, TrainConfig
 from styletx.model.settings import HarmonyPrior
-from styletx.music.encoding import MAX_BAR_STEPS, N_BAR_LENGTHS
-from styletx.music.grid import Grid, build_grid
-from styletx.music.song import Parts, Song
-from styletx.score.read import SONG_SUFFIXES, read_song
-from styletx.styles import Style, StyleInfo
-from styletx.training.corpus import PieceArrays, piece_from_grid
-from styletx.training.recipes import CHUNK_BEATS
-from styletx.training.splits import Split, split_of
+from styletx.music.grid import build_grid
+from styletx.stylefolder.format import Style, StyleFolder, StyleInfo
+from styletx.training.corpus import FolderCorpus, Gridder, PieceArrays, read_files, read_folder
+from styletx.training.recipes import CHUNK_BEATS, UserRecipe
 
-MIN_BEATS = 8
-"""A file with fewer quarter notes of music than this is skipped as too short."""
 SMALL_DATA_BEATS = 2000
 """Under this many beats of data, ``train --data`` fine-tunes a shipped model by default."""
-MAX_BAR_BEATS = N_BAR_LENGTHS - 1  # the model's bar-length embedding holds bars of 1..15 quarter notes
 FINE_TUNE_LR = 2e-3
 FINE_TUNE_MINUTES = 10.0
 ADAPT_LR = 2e-3
@@ -59,255 +49,13 @@ ADAPT_FROZEN = ["accomp_mask", "past_start", "future_end", "mel_kind", "mel_pitc
 """Few-shot adaptation trains the generator and its conditioning only: the encoder (the
 LSTMs and what feeds them) stays the base style's, which halves the cost of a step."""
 ADAPT_SECONDS = 40.0
-SPLITS_NAME = "splits.json"
-
-Gridder = Callable[[Song, Parts], Grid]
-"""How a style grids a song (:meth:`Style.grid <styletx.styles.Style.grid>`)."""
 
 
 def new_style_grid(steps_per_beat: int) -> Gridder:
     """How a style trained from scratch will grid a song: at ``steps_per_beat``, chords at
-    :class:`StyleInfo`'s default harmonic rhythm, which its ``style.json`` keeps
+    :class:`StyleInfo`'s default harmonic rhythm, which its style card keeps
     (:func:`user_style_info`)."""
     return lambda song, parts: build_grid(song, parts, steps_per_beat, StyleInfo.harmonic_rhythm)
-
-
-# ------------------------------------------------------------------ reading a folder
-
-
-@dataclass
-class FolderFile:
-    """One usable file of a user's folder."""
-
-    path: Path
-    name: str  # path relative to the folder (or the path itself for loose files)
-    digest: str  # SHA-1 of the file's bytes: its split and its source id
-    song: Song
-    parts: Parts
-    beats: float  # quarter notes from the start to the last note's end
-    meters: list[str]
-    split: Split = "train"
-
-
-@dataclass
-class Skipped:
-    name: str
-    reason: str
-
-
-@dataclass
-class FolderCorpus:
-    """The usable files of a folder, the skipped ones with their reasons, and the grid choice."""
-
-    root: Path
-    files: list[FolderFile] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    steps_per_beat: int = 4
-    steps_reason: str = ""
-
-    @property
-    def beats(self) -> float:
-        return float(sum(f.beats for f in self.files))
-
-    def summary(self) -> dict:
-        """JSON-ready facts about the data: files, skips, meters, beats, density, split."""
-        acc_notes = sum(len(t.notes) for f in self.files for t in f.parts.accompaniment)
-        mel_notes = sum(len(f.parts.melody.notes) for f in self.files)
-        meters = Counter(m for f in self.files for m in f.meters)
-        beats = max(self.beats, 1e-9)
-        return {
-            "folder": str(self.root),
-            "files_used": len(self.files),
-            "files_skipped": len(self.skipped),
-            "skipped": [{"file": s.name, "reason": s.reason} for s in self.skipped],
-            "meters": dict(meters.most_common()),
-            "beats": round(self.beats, 2),
-            "accompaniment_notes_per_beat": round(acc_notes / beats, 3),
-            "melody_notes_per_beat": round(mel_notes / beats, 3),
-            "steps_per_beat": self.steps_per_beat,
-            "steps_reason": self.steps_reason,
-            "split": {s: sum(f.split == s for f in self.files) for s in ("train", "valid", "test")},
-        }
-
-    def format_summary(self) -> str:
-        """The one-screen summary ``train --data`` prints."""
-        s = self.summary()
-        meters = ", ".join(f"{m} ({n} files)" for m, n in s["meters"].items()) or "none"
-        reasons = Counter(k.reason.split(":")[0] for k in self.skipped)
-        lines = [
-            f"data: {s['folder']}",
-            f"  files: {s['files_used']} used, {s['files_skipped']} skipped"
-            + (f" ({', '.join(f'{n} {r}' for r, n in reasons.most_common())})" if reasons else ""),
-            f"  meters: {meters}",
-            f"  total: {s['beats']:.0f} beats; per beat {s['accompaniment_notes_per_beat']:.2f} "
-            f"accompaniment notes, {s['melody_notes_per_beat']:.2f} melody notes",
-            f"  grid: {s['steps_per_beat']} steps per beat ({s['steps_reason']})",
-            f"  split by file: {s['split']['train']} train, {s['split']['valid']} valid, "
-            f"{s['split']['test']} test",
-        ]
-        return "\n".join(lines)
-
-    def split_record(self) -> dict:
-        """``splits.json``: which file went where, and the rule."""
-        out: dict = {"rule": "SHA-1 of the file's bytes modulo 10: 8 = valid, 9 = test, else train "
-                             "(styletx/training/splits.py); with fewer than 10 files at least one file is "
-                             "moved to valid, and to test from 5 files on"}
-        for s in ("train", "valid", "test"):
-            out[s] = [{"file": f.name, "sha1": f.digest} for f in self.files if f.split == s]
-        return out
-
-    def pieces(self, steps_per_beat: int, grid: Gridder) -> list[PieceArrays]:
-        """The files on the grid; files whose meter the grid cannot hold move to ``skipped``.
-
-        ``grid`` is how the style the pieces are for grids a song (:meth:`Style.grid
-        <styletx.styles.Style.grid>`, or :func:`new_style_grid` for a style still to be
-        trained), at ``steps_per_beat``."""
-        out: list[PieceArrays] = []
-        keep: list[FolderFile] = []
-        for f in self.files:
-            problem = meter_problem(f.song, steps_per_beat)
-            if problem:
-                self.skipped.append(Skipped(f.name, f"meter the grid cannot hold: {problem}"))
-                continue
-            out.append(piece_from_grid(f.name, f.digest, grid(f.song, f.parts), split=f.split))
-            keep.append(f)
-        self.files = keep
-        return out
-
-
-def midi_files(folder: Path) -> list[Path]:
-    """Every MIDI file and score under ``folder``, recursively, sorted (hidden folders left out)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SONG_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
-
-
-def meter_problem(song: Song, steps_per_beat: int) -> str | None:
-    """Why the grid cannot hold one of the song's meters, or ``None``."""
-    from styletx.music.timing import meter_map
-
-    for ts in meter_map(song):
-        quarters = 4 * ts.numerator / ts.denominator
-        steps = quarters * steps_per_beat
-        if quarters > MAX_BAR_BEATS:
-            return f"{ts.numerator}/{ts.denominator} bars are longer than {MAX_BAR_BEATS} beats"
-        if steps > MAX_BAR_STEPS:
-            return (f"{ts.numerator}/{ts.denominator} bars hold {steps:g} steps at "
-                    f"{steps_per_beat} steps per beat (at most {MAX_BAR_STEPS})")
-        if abs(steps - round(steps)) > 1e-9:
-            return (f"{ts.numerator}/{ts.denominator} bars are not a whole number of steps at "
-                    f"{steps_per_beat} steps per beat")
-    return None
-
-
-def _meters(song: Song) -> list[str]:
-    from styletx.music.timing import meter_map
-
-    return sorted({f"{ts.numerator}/{ts.denominator}" for ts in meter_map(song)})
-
-
-def read_one(path: Path, name: str, melody_track: int | str | None = None) -> FolderFile | Skipped:
-    """Read one file for training, or say why it cannot be used."""
-    from styletx.music.parts import select_parts
-
-    try:
-        data = path.read_bytes()
-        song = read_song(path)
-        parts = select_parts(song, melody_track)
-    except NoMelodyError as e:
-        return Skipped(name, f"no melody: {_first_clause(e)}")
-    except BadMidiError as e:
-        text = str(e)
-        if "only drums" in text or "drums only" in text:
-            return Skipped(name, "drums only")
-        return Skipped(name, f"unreadable: {_first_clause(e)}")
-    except (StyleTxError, OSError) as e:
-        return Skipped(name, f"unreadable: {_first_clause(e)}")
-    if not any(t.notes for t in parts.accompaniment):
-        return Skipped(name, "no accompaniment: only a melody, nothing to learn from")
-    end = max(n.end for t in [parts.melody, *parts.accompaniment] for n in t.notes)
-    beats = end / song.resolution
-    if beats < MIN_BEATS:
-        return Skipped(name, f"too short: {beats:.1f} beats of music (at least {MIN_BEATS})")
-    return FolderFile(path=path, name=name, digest=hashlib.sha1(data).hexdigest(), song=song,
-                      parts=parts, beats=beats, meters=_meters(song))
-
-
-def _first_clause(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    return text.split(";")[0]
-
-
-def read_files(
-    paths: Sequence[Path], root: Path | None = None, melody_track: int | str | None = None,
-) -> FolderCorpus:
-    """Read files (a folder's, or given ones), split them by hash and choose the grid."""
-    corpus = FolderCorpus(root=root or Path("."))
-    for path in paths:
-        name = str(path.relative_to(root)) if root else str(path)
-        got = read_one(path, name, melody_track)
-        (corpus.skipped if isinstance(got, Skipped) else corpus.files).append(got)
-    assign_splits(corpus.files)
-    corpus.steps_per_beat, corpus.steps_reason = detect_steps_per_beat(corpus.files)
-    return corpus
-
-
-def read_folder(folder: Path, melody_track: int | str | None = None) -> FolderCorpus:
-    """Read a folder for ``train --data``; raises when there is nothing usable in it."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise StyleTxError(f"--data {folder}: not a folder")
-    paths = midi_files(folder)
-    if not paths:
-        raise StyleTxError(f"--data {folder}: no MIDI files or scores (.mid, .midi, .musicxml, .mxl) "
-                           "in it or below it")
-    corpus = read_files(paths, folder, melody_track)
-    if not corpus.files:
-        reasons = Counter(s.reason.split(":")[0] for s in corpus.skipped)
-        raise StyleTxError(
-            f"--data {folder}: no usable MIDI file among {len(paths)} "
-            f"({', '.join(f'{n} {r}' for r, n in reasons.most_common())})")
-    return corpus
-
-
-def assign_splits(files: list[FolderFile]) -> None:
-    """Split by the SHA-1 of each file (:func:`styletx.training.splits.split_of`), then make sure a
-    small folder still has a validation file (from 2 files) and a test file (from 5)."""
-    for f in files:
-        f.split = split_of(f.digest)
-    by_hash = sorted(files, key=lambda f: f.digest)
-    for split, minimum in (("valid", 2), ("test", 5)):
-        if len(files) >= minimum and not any(f.split == split for f in files):
-            train = [f for f in by_hash if f.split == "train"]
-            if len(train) > 1:
-                train[-1].split = split  # type: ignore[assignment]
-
-
-def detect_steps_per_beat(files: Sequence[FolderFile]) -> tuple[int, str]:
-    """4, 6 or 12 steps per beat: what the data's onsets need.
-
-    Each onset's position in its beat is classed as straight (a multiple of 1/4 beat) or
-    triplet (1/3, 2/3, 1/6 or 5/6). Triplets on at least 5 % of the onsets need 6 steps;
-    if sixteenths off the eighths (1/4, 3/4) are also that common, 12.
-    """
-    straight16 = triplet = total = 0
-    for f in files:
-        res = f.song.resolution
-        tol = res / 48
-        for t in [f.parts.melody, *f.parts.accompaniment]:
-            for n in t.notes:
-                pos = (n.start % res) / res
-                total += 1
-                if any(abs(pos - x) <= tol / res for x in (0.25, 0.75)):
-                    straight16 += 1
-                elif any(abs(pos - x) <= tol / res for x in (1 / 6, 1 / 3, 2 / 3, 5 / 6)):
-                    triplet += 1
-    if total == 0:
-        return 4, "no onsets"
-    t_share, s_share = triplet / total, straight16 / total
-    why = f"{t_share:.0%} of onsets on triplet positions, {s_share:.0%} on sixteenths"
-    if t_share >= 0.05:
-        return (12 if s_share >= 0.05 else 6), why
-    return 4, why
 
 
 def pitch_window(pieces: Sequence[PieceArrays]) -> tuple[int, int]:
@@ -337,7 +85,7 @@ def nearest_style(
     """The shipped style whose model fits the files best (lowest NLL per beat), and every fit.
 
     Scored on the first ``max_beats`` beats of at most ``max_pieces`` files."""
-    from styletx.styles import load_style, shipped_styles
+    from styletx.stylefolder.installed import load_style, shipped_styles
 
     names = list(candidates) if candidates else shipped_styles()
     if not names:
@@ -380,7 +128,7 @@ def install(partial: Path, target: Path) -> Path:
 
 def check_name(name: str, target: Path, force: bool) -> None:
     """Refuse a name that shadows a shipped style, or an existing style, without ``force``."""
-    from styletx.styles import shipped_styles
+    from styletx.stylefolder.installed import shipped_styles
 
     if not name or name.startswith(".") or any(c in name for c in "/\\:") or name in (".", ".."):
         raise StyleTxError(f"bad style name {name!r}: use letters, digits, '-' or '_'")
@@ -396,11 +144,10 @@ def user_style_info(name: str, corpus: FolderCorpus, base_dir: Path | None,
     """``StyleInfo`` of a user style: the base's instruments and sampling settings when
     fine-tuned, else a comping part and a bass with the data's most common programs."""
     from styletx.music.arrange import PartSpec
-    from styletx.styles import read_info
 
     meters = sorted({m for f in corpus.files for m in f.meters})
     if base_dir is not None:
-        base = read_info(base_dir)
+        base = StyleFolder(base_dir).read_info()
         return replace(base, name=name, description=description,
                        provenance=f"user: {corpus.root}", meters=meters)
     programs = Counter(t.program for f in corpus.files for t in f.parts.accompaniment if t.notes)
@@ -411,25 +158,15 @@ def user_style_info(name: str, corpus: FolderCorpus, base_dir: Path | None,
                      prior=HarmonyPrior(non_chord=2.0, bass_root=2.0))
 
 
-# -------------------------------------------------------------- train --data
+# -------------------------------------------------------------- train --data / --recipe
 
 
 @dataclass
 class OwnTrainOptions:
-    name: str
-    data: Path
+    """A user recipe (what to train) and how to run it (where, on what, resumed or not)."""
+
+    recipe: UserRecipe
     output: Path | None = None
-    base: str | None = None  # --from STYLE
-    scratch: bool = False
-    melody_track: int | str | None = None
-    steps_per_beat: int | None = None
-    epochs: int | None = None
-    max_minutes: float | None = None
-    max_steps_per_epoch: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    model: dict | None = None
-    seed: int = 0
     force: bool = False
     resume: bool = False
     device: str = "auto"
@@ -438,21 +175,22 @@ class OwnTrainOptions:
 
 
 def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print) -> Path:
-    """``styletx train --style NAME --data DIR``: read, report, train, install. Returns the
-    installed folder."""
-    from styletx.styles import load_style, shipped_styles, user_styles_dir
+    """``styletx train --recipe FILE`` or ``--style NAME --data DIR``: read, report, train,
+    install. The recipe is saved in the style folder. Returns the installed folder."""
+    from styletx.stylefolder.installed import load_style, shipped_styles, style_dirs, user_styles_dir
     from styletx.training.card import write_model_card
     from styletx.training.train import train
 
-    target = Path(opts.output) if opts.output else user_styles_dir() / opts.name
+    r = opts.recipe
+    target = Path(opts.output) if opts.output else user_styles_dir() / r.name
     partial = partial_dir(target)
     if not (opts.resume and partial.exists()):
-        check_name(opts.name, target, opts.force)
-    corpus = read_folder(opts.data, opts.melody_track)
+        check_name(r.name, target, opts.force)
+    corpus = read_folder(r.data.path, r.data.melody_track)
 
-    base = opts.base
+    base = r.base
     base_note = ""
-    if base is None and not opts.scratch and corpus.beats < SMALL_DATA_BEATS:
+    if base is None and not r.scratch and corpus.beats < SMALL_DATA_BEATS:
         base, fits = nearest_style(corpus)
         base_note = (f"small data ({corpus.beats:.0f} beats < {SMALL_DATA_BEATS}): fine-tuning "
                      f"the nearest shipped style, {base} (NLL per beat: "
@@ -460,17 +198,14 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
                      + "); --scratch trains from scratch")
     base_dir = None
     if base is not None:
-        if base not in shipped_styles():
-            from styletx.styles import style_dirs
-
-            if base not in style_dirs():
-                raise StyleTxError(f"--from {base!r}: no such style; shipped styles: "
-                                   f"{', '.join(shipped_styles())}")
+        if base not in shipped_styles() and base not in style_dirs():
+            raise StyleTxError(f"--from {base!r}: no such style; shipped styles: "
+                               f"{', '.join(shipped_styles())}")
         base_style = load_style(base)
         base_dir = base_style.directory
         steps = base_style.steps_per_beat
-        if opts.steps_per_beat and opts.steps_per_beat != steps:
-            raise StyleTxError(f"--steps-per-beat {opts.steps_per_beat}: the base style {base} "
+        if r.steps_per_beat and r.steps_per_beat != steps:
+            raise StyleTxError(f"--steps-per-beat {r.steps_per_beat}: the base style {base} "
                                f"has {steps} steps per beat")
         if corpus.steps_per_beat > steps:
             base_note += (f"{'; ' if base_note else ''}the data would want "
@@ -480,16 +215,16 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
         lo, hi = base_style.model.cfg.pitch_lo, base_style.model.cfg.pitch_hi
         grid = base_style.grid
     else:
-        if opts.steps_per_beat:
+        if r.steps_per_beat:
             corpus.steps_reason = f"--steps-per-beat; data: {corpus.steps_reason}"
-            corpus.steps_per_beat = opts.steps_per_beat
+            corpus.steps_per_beat = r.steps_per_beat
         steps = corpus.steps_per_beat
         grid = new_style_grid(steps)
     pieces = corpus.pieces(steps, grid)
     for s in corpus.skipped:
         print(f"skipped {s.name}: {s.reason}", file=sys.stderr)
     if not pieces:
-        raise StyleTxError(f"--data {opts.data}: no file fits the grid "
+        raise StyleTxError(f"--data {r.data.path}: no file fits the grid "
                            f"({'; '.join(s.reason for s in corpus.skipped[-3:])})")
     if base is None:
         lo, hi = pitch_window(pieces)
@@ -500,25 +235,27 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
 
     # a fine-tuned model keeps its base's architecture (train() loads it from init_from)
     model_cfg = ModelConfig.from_dict({"steps_per_beat": steps, "pitch_lo": lo, "pitch_hi": hi,
-                                       **((opts.model or {}) if base is None else {})})
+                                       **((r.model or {}) if base is None else {})})
     cfg = TrainConfig(
-        style=opts.name, chunk_frames=CHUNK_BEATS * steps, max_transpose=6, seed=opts.seed,
-        lr=opts.lr or (FINE_TUNE_LR if base else 2e-3),
+        style=r.name, chunk_frames=CHUNK_BEATS * steps, max_transpose=6, seed=r.seed,
+        lr=r.lr or (FINE_TUNE_LR if base else 2e-3),
         batch_size=16 if base else 32, freeze=list(ADAPT_FROZEN) if base else [],
-        max_minutes=opts.max_minutes if opts.max_minutes is not None else (
+        max_minutes=r.max_minutes if r.max_minutes is not None else (
             FINE_TUNE_MINUTES if base else None),
     )
-    for key, value in (("epochs", opts.epochs), ("max_steps_per_epoch", opts.max_steps_per_epoch),
-                       ("batch_size", opts.batch_size)):
+    for key, value in (("epochs", r.epochs), ("max_steps_per_epoch", r.max_steps_per_epoch),
+                       ("batch_size", r.batch_size)):
         if value is not None:
             cfg = replace(cfg, **{key: value})
-    resume = opts.resume and (partial / "train_state.pt").exists()
+    folder = StyleFolder(partial)
+    resume = opts.resume and folder.train_state.exists()
     if opts.resume and not resume:
         echo(f"nothing to resume in {partial}: starting afresh")
     if not resume and partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
-    replace_file(partial / SPLITS_NAME, json.dumps(corpus.split_record(), indent=1) + "\n")
+    folder.write_splits(corpus.split_record())
+    folder.write_recipe(r.to_dict())
     extra = {"user_data": corpus.summary(), "base_style": base, "base_note": base_note,
              "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     try:
@@ -529,13 +266,12 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
         print(f"styletx: training interrupted; the best checkpoint so far is in {partial}: run "
               "the same command with --resume to continue (nothing was installed)", file=sys.stderr)
         raise
-    record_path = partial / TRAIN_RECORD_NAME
-    record = json.loads(record_path.read_text())
-    record["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    replace_file(record_path, json.dumps(record, indent=1))
-    desc = (f"User style trained on {len(corpus.files)} MIDI files"
-            + (f", fine-tuned from {base}" if base else ""))
-    user_style_info(opts.name, corpus, base_dir, desc).save(partial)
+    record = folder.read_record()
+    record.finished = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    folder.write_record(record)
+    desc = r.description or (f"User style trained on {len(corpus.files)} MIDI files"
+                              + (f", fine-tuned from {base}" if base else ""))
+    user_style_info(r.name, corpus, base_dir, desc).save(partial)
     write_model_card(partial)
     return install(partial, target)
 
@@ -595,7 +331,7 @@ def adapt(
     """
     import torch
 
-    from styletx.styles import load_style, read_info
+    from styletx.stylefolder.installed import load_style
     from styletx.training.train import train
 
     t0 = time.perf_counter()
@@ -637,26 +373,25 @@ def adapt(
                               "examples": [f.name for f in corpus.files]})
     finally:
         torch.set_num_threads(threads)
-    n_steps = int(record["history"][-1].get("steps", 0)) if record["history"] else 0
-    info = replace(read_info(base_style.directory), name=name,
+    info = replace(base_style.info, name=name,
                    description=f"{base} adapted to {len(pieces) // 2} example file(s)",
                    provenance=f"user: {base} fine-tuned on " + ", ".join(f.name for f in corpus.files),
                    meters=sorted({m for f in corpus.files for m in f.meters}
                                  | set(base_style.info.meters)))
-    info.save(directory)
-    if (base_style.directory / "chords.json").exists():
-        # a few examples are too few to count chord habits: keep the base's
-        shutil.copyfile(base_style.directory / "chords.json", directory / "chords.json")
-    (directory / "train_state.pt").unlink(missing_ok=True)
+    folder = StyleFolder(directory)
+    folder.write_info(info)
+    # a few examples are too few to count chord habits: keep the base's
+    folder.copy_chords_from(StyleFolder(base_style.directory))
+    folder.train_state.unlink(missing_ok=True)
     style = load_style(directory)
-    return Adapted(style=style, base=base, fits=fits, steps=n_steps,
+    return Adapted(style=style, base=base, fits=fits, steps=record.steps,
                    seconds=time.perf_counter() - t0, directory=directory,
                    examples=[f.name for f in corpus.files])
 
 
 def save_adapted(adapted: Adapted, name: str, force: bool = False) -> Path:
     """Keep an adapted model as the user style ``name`` (``--save-style``)."""
-    from styletx.styles import read_info, user_styles_dir
+    from styletx.stylefolder.installed import user_styles_dir
     from styletx.training.card import write_model_card
 
     target = user_styles_dir() / name
@@ -665,9 +400,9 @@ def save_adapted(adapted: Adapted, name: str, force: bool = False) -> Path:
     if partial.exists():
         shutil.rmtree(partial)
     partial.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(adapted.directory, partial)
-    info = read_info(partial)
-    replace(info, name=name).save(partial)
+    folder = StyleFolder(partial)
+    folder.copy_run_from(StyleFolder(adapted.directory))
+    folder.write_info(replace(folder.read_info(), name=name))
     write_model_card(partial)
     return install(partial, target)
 
@@ -695,7 +430,7 @@ def adapt_style(
     import os
 
     from styletx.model.threads import torch_threads
-    from styletx.styles import user_styles_dir
+    from styletx.stylefolder.installed import user_styles_dir
 
     if save_as:
         check_name(save_as, user_styles_dir() / save_as, force)

@@ -1,7 +1,10 @@
 """The style registry: one recipe per shipped style, everything that *makes* the style.
 
-A recipe names the training data (Bach's chorales from music21, or lead sheets
-played by MMA grooves, with the grooves and tempi), the grid (steps per beat and
+A recipe names the training data, a data source of one of three kinds: Bach's chorales
+from music21 (:class:`Chorales`), lead sheets played by MMA grooves, with the grooves
+and tempi (:class:`MmaSpec`), or a folder of MIDI files (:class:`MidiFolder`, the source
+of a user's own style, whose recipe is a :class:`UserRecipe`). A shipped recipe also
+names the grid (steps per beat and
 accompaniment pitch window), the output instruments, the sampling defaults, and the
 provenance and licence the model card states. ``styletx data``, ``styletx train``,
 the MMA corpus builder (:mod:`styletx.training.mma`), ``style.json`` and the model
@@ -15,8 +18,10 @@ checks that every shipped style has exactly one recipe and that the shipped
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from styletx.errors import StyleTxError
 from styletx.model.config import ModelConfig, TrainConfig
@@ -24,7 +29,7 @@ from styletx.model.settings import HarmonyPrior
 from styletx.music.arrange import PartSpec
 
 if TYPE_CHECKING:
-    from styletx.styles import StyleInfo
+    from styletx.stylefolder.format import StyleInfo
 
 METER_NAMES = {4: "4/4", 3: "3/4", 6: "6/8"}
 """The meter of an MMA groove by its numerator (the 6/8 grooves count eighths)."""
@@ -49,12 +54,52 @@ _MMA_LICENCE = (
 
 
 @dataclass(frozen=True)
+class Chorales:
+    """The music21 corpus's four-part Bach chorales: the soprano is the melody."""
+
+    meters: tuple[str, ...] = ("4/4", "3/4")
+    kind: ClassVar[str] = "chorales"
+
+    def style_meters(self) -> tuple[str, ...]:
+        return self.meters
+
+    def baseline(self) -> dict[int, str]:
+        """No MMA corpus, so no groove of its own for the evaluation's baseline."""
+        return {}
+
+
+@dataclass(frozen=True)
 class MmaSpec:
     """How MMA renders a style's corpus from the lead sheets."""
 
     grooves: dict[int, tuple[str, ...]]  # meter numerator (4, 3, 6) -> MMA groove names
     tempo: dict[int, tuple[int, int]]  # meter numerator -> quarter-note BPM range
     pieces: int = 1000  # rendered pieces in the default build
+    kind: ClassVar[str] = "mma"
+
+    def style_meters(self) -> tuple[str, ...]:
+        return tuple(METER_NAMES[m] for m in self.grooves)
+
+    def baseline(self) -> dict[int, str]:
+        """The first groove of each meter: the one the evaluation's MMA baseline plays."""
+        return {meter: grooves[0] for meter, grooves in self.grooves.items()}
+
+
+@dataclass(frozen=True)
+class MidiFolder:
+    """A folder of MIDI files, searched recursively (:func:`styletx.training.corpus.read_folder`).
+
+    Each file's melody is chosen by the same rule as ``render``'s, or is ``melody_track``;
+    every other pitched part is the accompaniment.
+    """
+
+    path: Path
+    melody_track: int | str | None = None
+    kind: ClassVar[str] = "folder"
+
+
+DataSource = Chorales | MmaSpec | MidiFolder
+"""Where a recipe's training data comes from."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +108,7 @@ class Recipe:
 
     name: str
     description: str  # one line, for ``styletx styles`` and the card
-    mma: MmaSpec | None  # None: the music21 Bach chorales (soprano = melody)
+    data: Chorales | MmaSpec  # a shipped style's data (a user's folder has a UserRecipe)
     steps_per_beat: int
     # accompaniment pitch window of the model, MIDI [lo, hi); notes outside fold in by octaves
     pitch_lo: int
@@ -73,7 +118,6 @@ class Recipe:
     provenance: str  # ``{version}`` stands for the MMA version that rendered the corpus
     licence: str  # the card's licence paragraph (Markdown)
     chord_source: str  # where the training chords come from, for the card
-    meters: tuple[str, ...] = ()  # a chorale style's meters (an MMA style's come from its grooves)
     # the style.json fields that differ from StyleInfo's defaults: the bass line's ceiling,
     # the harmonic rhythm, and the sampling defaults (temperature, harmony priors,
     # voice-leading tries) tuned on the trained model
@@ -84,13 +128,11 @@ class Recipe:
 
     def baseline(self) -> dict[int, str]:
         """The one MMA groove per meter numerator that the evaluation's baseline plays."""
-        if self.mma and not self.baseline_grooves:
-            return {meter: grooves[0] for meter, grooves in self.mma.grooves.items()}
-        return dict(self.baseline_grooves)
+        return dict(self.baseline_grooves) or self.data.baseline()
 
     def style_meters(self) -> tuple[str, ...]:
         """The meters the style is trained on."""
-        return tuple(METER_NAMES[m] for m in self.mma.grooves) if self.mma else self.meters
+        return self.data.style_meters()
 
     def model_config(self) -> ModelConfig:
         """The architecture of a new model of this style: the default network on its grid."""
@@ -104,7 +146,7 @@ class Recipe:
 
     def style_info(self, mma_version: str) -> StyleInfo:
         """The ``style.json`` of a model trained from this recipe."""
-        from styletx.styles import StyleInfo
+        from styletx.stylefolder.format import StyleInfo
 
         return StyleInfo(
             name=self.name, description=self.description,
@@ -118,7 +160,7 @@ def _mma(name: str, description: str, mma: MmaSpec, pitch_hi: int, comp: int, ba
          sampling: dict[str, Any], steps_per_beat: int = 4) -> Recipe:
     """An MMA style: pitches from 31, a comping voice (GM program ``comp``) over a bass line."""
     return Recipe(
-        name=name, description=description, mma=mma, steps_per_beat=steps_per_beat, pitch_lo=31,
+        name=name, description=description, data=mma, steps_per_beat=steps_per_beat, pitch_lo=31,
         pitch_hi=pitch_hi, max_transpose=2,
         instrumentation=(PartSpec("Comping", comp), PartSpec("Bass", bass, role="bass")),
         provenance=f"{description}; {_MMA_PROVENANCE}", licence=_MMA_LICENCE,
@@ -130,7 +172,7 @@ def _mma(name: str, description: str, mma: MmaSpec, pitch_hi: int, comp: int, ba
 # build of each style (its manifest's accompaniment_pitch_range), except jazz's.
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe(
-        name="bach", description="Four-part chorale harmony (J. S. Bach)", mma=None,
+        name="bach", description="Four-part chorale harmony (J. S. Bach)", data=Chorales(("4/4", "3/4")),
         steps_per_beat=4, pitch_lo=36, pitch_hi=84, max_transpose=6,
         instrumentation=(PartSpec("Strings", 48), PartSpec("Cello", 42, role="bass")),
         provenance="Bach's four-part chorales from the music21 corpus (public domain): soprano "
@@ -139,7 +181,6 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
         "distributed with music21 (BSD licence). The weights are released with styletx (MIT).",
         chord_source="the four-part texture (one chord per beat, "
         "`styletx.music.chords.chord_track`)",
-        meters=("4/4", "3/4"),
         style_fields=dict(bass_max_pitch=57, harmonic_rhythm="beat", temperature=0.6,
                           prior=HarmonyPrior(non_chord=2.0, bass_root=3.0), voice_leading_tries=16),
         baseline_grooves={4: "Hymn"},  # no MMA corpus: MMA's four-part hymn groove, 4/4 only
@@ -191,4 +232,78 @@ def recipe(name: str) -> Recipe:
 
 def mma_specs() -> dict[str, MmaSpec]:
     """The MMA settings of the styles whose corpus MMA renders, by style name."""
-    return {name: r.mma for name, r in RECIPES.items() if r.mma is not None}
+    return {name: r.data for name, r in RECIPES.items() if isinstance(r.data, MmaSpec)}
+
+
+@dataclass(frozen=True)
+class UserRecipe:
+    """A user's own style: its name, its data (a :class:`MidiFolder`) and how to train it.
+
+    ``styletx train --recipe FILE`` reads one from a small JSON file; ``train --data DIR``
+    is shorthand for a recipe of the folder ``DIR``. The recipe is saved in the style
+    folder it makes, so the style says what made it. Fields left ``None`` are chosen from
+    the data (the grid, fine-tuning from the nearest shipped style on small data).
+    """
+
+    name: str
+    data: MidiFolder
+    description: str = ""
+    base: str | None = None  # fine-tune this style (``--from``)
+    scratch: bool = False  # never fine-tune, however small the data
+    steps_per_beat: int | None = None
+    epochs: int | None = None
+    max_minutes: float | None = None
+    max_steps_per_epoch: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    model: dict[str, Any] | None = None  # ModelConfig overrides of a model trained from scratch
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["data"] = {"kind": self.data.kind, **asdict(self.data), "path": str(self.data.path)}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], base_dir: Path = Path(".")) -> UserRecipe:
+        """Inverse of :meth:`to_dict`; a relative data path is taken from ``base_dir``.
+
+        Raises
+        ------
+        StyleTxError
+            For unknown keys, a missing name or data, or data of another kind than a folder.
+        """
+        if not isinstance(d, dict):
+            raise StyleTxError("a recipe is a JSON object")
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise StyleTxError(f"unknown recipe keys: {', '.join(unknown)}")
+        data = d.get("data")
+        if not isinstance(data, dict) or "path" not in data:
+            raise StyleTxError('a recipe needs "data": {"kind": "folder", "path": "DIR"}')
+        kind = data.get("kind", MidiFolder.kind)
+        if kind != MidiFolder.kind:
+            raise StyleTxError(f"recipe data of kind {kind!r}: a user recipe trains on a folder of "
+                               f"MIDI files (kind {MidiFolder.kind!r}); the {Chorales.kind} and "
+                               f"{MmaSpec.kind} sources are the shipped styles' (train --style NAME)")
+        extra = sorted(set(data) - {"kind", "path", "melody_track"})
+        if extra:
+            raise StyleTxError(f"unknown recipe data keys: {', '.join(extra)}")
+        if not d.get("name"):
+            raise StyleTxError('a recipe needs a "name" (or give --style NAME)')
+        folder = MidiFolder(base_dir / Path(data["path"]).expanduser(), data.get("melody_track"))
+        return cls(**{**d, "data": folder})
+
+    @classmethod
+    def load(cls, path: Path, name: str | None = None) -> UserRecipe:
+        """Read a recipe file (JSON); ``name`` (``--style``) overrides its name."""
+        try:
+            d = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as e:
+            raise StyleTxError(f"--recipe {path}: cannot read it ({e})") from e
+        if isinstance(d, dict) and name:
+            d["name"] = name
+        try:
+            return cls.from_dict(d, Path(path).parent)
+        except StyleTxError as e:
+            raise StyleTxError(f"--recipe {path}: {e}") from e

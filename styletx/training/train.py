@@ -5,18 +5,16 @@ one forward pass (the generator is teacher-forced over the pitch axis). Each
 chunk is transposed by a random shift that keeps its accompaniment inside the
 model's pitch range, so one epoch sees the corpus in many keys.
 
-The run writes into its output folder, each file atomically
-(:func:`styletx.io.files.replace_file`): ``model.safetensors`` and ``config.json``
-(the best weights on the validation split and the :class:`ModelConfig`),
-``chords.json`` (the chord habits of the training data), ``train.json`` (the
-:class:`TrainConfig`, the command line, data counts, timings, held-out metrics)
-and ``train_state.pt`` (optimizer state and epoch, plain tensors, for ``--resume``).
+The run writes a style folder (:class:`styletx.stylefolder.format.StyleFolder`), each
+file atomically: the best weights on the validation split and the :class:`ModelConfig`,
+the chord habits of the training data, the :class:`~styletx.stylefolder.format.TrainRecord`
+(the :class:`TrainConfig`, the command line, data counts, timings, held-out metrics)
+and the optimizer state and epoch (plain tensors, for ``--resume``).
 """
 
 from __future__ import annotations
 
 import io
-import json
 import math
 import sys
 import time
@@ -28,11 +26,21 @@ import torch
 
 from styletx.errors import StyleTxError
 from styletx.io.files import replace_file
-from styletx.model.config import TRAIN_RECORD_NAME, ModelConfig, TrainConfig
-from styletx.model.network import StyleNet, checkpoint_files, load_checkpoint, resolve_device
-from styletx.music.chords import CHORD_MODEL_NAME, NO_CHORD, ChordModel, transpose_track
-from styletx.music.encoding import META_CHORD, META_KEY, N_META, OFF, ONSET, transpose_melody
+from styletx.model.config import ModelConfig, TrainConfig
+from styletx.model.network import StyleNet, resolve_device, weights_bytes
+from styletx.music.chords import NO_CHORD, ChordModel, transpose_track
+from styletx.music.encoding import (
+    META_BAR_STEP,
+    META_CHORD,
+    META_KEY,
+    N_META,
+    OFF,
+    ONSET,
+    transpose_key,
+    transpose_melody,
+)
 from styletx.music.metrics import in_key_share
+from styletx.stylefolder.format import StyleFolder, TrainRecord
 from styletx.training.corpus import PieceArrays, load_corpus
 
 
@@ -74,8 +82,7 @@ def transpose_piece(piece: PieceArrays, shift: int) -> tuple[np.ndarray, np.ndar
             accomp[:, :shift] = OFF
         else:
             accomp[:, shift:] = OFF
-        key = meta[:, META_KEY]
-        meta[:, META_KEY] = (key % 12 + shift) % 12 + 12 * (key >= 12)
+        meta[:, META_KEY] = transpose_key(meta[:, META_KEY], shift)
         meta[:, META_CHORD] = transpose_track(meta[:, META_CHORD], shift)
     return melody, accomp, meta
 
@@ -157,7 +164,7 @@ class ChunkSampler:
 
 def alternate_bars(meta: np.ndarray) -> np.ndarray:
     """``bool [T]``: every other bar (odd bars), from the bar-step column of ``meta``."""
-    bar = np.cumsum(meta[:, 1] == 0)
+    bar = np.cumsum(meta[:, META_BAR_STEP] == 0)
     return bar % 2 == 1
 
 
@@ -243,14 +250,14 @@ def train(
     pieces: list[PieceArrays] | None = None,
     init_from: Path | None = None,
     extra: dict | None = None,
-) -> dict:
-    """Train a style model and write it to ``out_dir``; returns the ``train.json`` record.
+) -> TrainRecord:
+    """Train a style model and write it to ``out_dir``; returns the training record.
 
     ``model_cfg`` is the architecture of a new model; a resumed run (``resume``) or a
     fine-tuning one (``init_from``, a checkpoint folder whose weights start the run) takes
     its checkpoint's own. ``pieces`` replaces the style's corpus (a user's MIDI folder,
-    :mod:`styletx.training.own`); ``extra`` is stored in ``train.json`` as it is (data
-    summary, base).
+    :mod:`styletx.training.own`); ``extra`` holds the run's own record fields
+    (:class:`TrainRecord`'s data summary, base, examples).
     The time budget (``max_minutes``) is checked after every step, not only per epoch.
     """
     from tqdm import tqdm
@@ -259,19 +266,22 @@ def train(
     rng = np.random.default_rng(cfg.seed)
     dev = resolve_device(device)
     out_dir.mkdir(parents=True, exist_ok=True)
-    commands = [*(_previous_commands(out_dir) if resume else []), command]
+    folder = StyleFolder(out_dir)
+    resume = resume and folder.train_state.exists() and folder.has_record()
+    previous = folder.read_record() if resume else None
+    commands = [*(previous.commands if previous else []), command]
     start_epoch = 0
     best = math.inf
     history: list[dict] = []
-    if resume and (out_dir / "train_state.pt").exists():
-        model = load_checkpoint(out_dir, device=dev)
+    if previous is not None:
+        model = folder.load_model(dev)
         model_cfg = model.cfg
-        state = torch.load(out_dir / "train_state.pt", weights_only=True)
+        state = torch.load(folder.train_state, weights_only=True)
         start_epoch = int(state["epoch"]) + 1
         best = float(state["best"])
-        history = json.loads((out_dir / TRAIN_RECORD_NAME).read_text()).get("history", [])
+        history = previous.history
     elif init_from is not None:
-        model = load_checkpoint(init_from, device=dev)
+        model = StyleFolder(init_from).load_model(dev)
         model_cfg = model.cfg
     else:
         model = StyleNet(model_cfg).to(dev)
@@ -288,11 +298,10 @@ def train(
         param.requires_grad_(not any(name.startswith(prefix) for prefix in cfg.freeze))
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
-    if resume and (out_dir / "train_state.pt").exists():
+    if previous is not None:
         opt.load_state_dict(state["optimizer"])
 
-    chords = ChordModel.fit([p.meta for p in splits["train"]], model_cfg.steps_per_beat)
-    replace_file(out_dir / CHORD_MODEL_NAME, chords.to_json())
+    folder.write_chords(ChordModel.fit([p.meta for p in splits["train"]], model_cfg.steps_per_beat))
     sampler = ChunkSampler(splits["train"], model_cfg, cfg, rng)
     steps = sampler.steps_per_epoch()
     # On resume the clock continues from the recorded time, so budgets and records are totals.
@@ -345,7 +354,7 @@ def train(
         state_bytes = io.BytesIO()
         torch.save({"epoch": torch.tensor(epoch), "best": torch.tensor(best),
                     "optimizer": opt.state_dict()}, state_bytes)
-        replace_file(out_dir / "train_state.pt", state_bytes.getvalue())
+        replace_file(folder.train_state, state_bytes.getvalue())
         if progress:
             print(f"epoch {epoch + 1}: train nll {running:.4f}  valid nll {val['nll_per_cell']:.4f}  "
                   f"onset acc {val['onset_accuracy']:.3f}{'  *' if improved else ''}  "
@@ -359,7 +368,7 @@ def train(
     if not cfg.final_test:
         return _write_record(out_dir, cfg, commands, splits, history, None,
                              time.perf_counter() - t0, extra)
-    best_model = load_checkpoint(out_dir, device=dev)
+    best_model = folder.load_model(dev)
     test = evaluate(best_model, splits["test"] or splits["valid"], dev)
     record = _write_record(out_dir, cfg, commands, splits, history, test,
                            time.perf_counter() - t0, extra)
@@ -371,14 +380,12 @@ def train(
 
 
 def save_checkpoint(model: StyleNet, directory: Path) -> None:
-    """Write the weights and ``config.json`` into ``directory``, each file atomically.
+    """Write the weights and the architecture into the style folder ``directory``, atomically.
 
     A run rewrites them after every better epoch; an interrupted write leaves the
     previous best in place, never half a file.
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, data in checkpoint_files(model).items():
-        replace_file(directory / name, data)
+    StyleFolder(directory).write_model(weights_bytes(model), model.cfg)
 
 
 def _device_name() -> str:
@@ -390,48 +397,74 @@ def _device_name() -> str:
     return f"CPU: {os.cpu_count()} cores"
 
 
-def _previous_commands(out_dir: Path) -> list[str]:
-    """Commands of earlier runs into this folder (a resumed run keeps its history)."""
-    path = out_dir / TRAIN_RECORD_NAME
-    if not path.exists():
-        return []
-    old = json.loads(path.read_text())
-    return [c for c in old.get("commands") or [old.get("command")] if c]
-
-
 def _write_record(
     out_dir: Path, cfg: TrainConfig, commands: list[str | None], splits: dict[str, list[PieceArrays]],
     history: list[dict], test: dict | None, seconds: float, extra: dict | None = None,
-) -> dict:
-    record = {
-        "train_config": cfg.to_dict(),
-        "command": commands[-1],
-        "commands": commands,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "device": _device_name(),
-        "data": {
+) -> TrainRecord:
+    import styletx
+
+    record = TrainRecord(
+        train_config=cfg,
+        command=commands[-1],
+        commands=[c for c in commands if c],
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        device=_device_name(),
+        data={
             name: {"pieces": len(ps), "frames": int(sum(p.n_frames for p in ps)),
                    "sources": len({p.source_id for p in ps})}
             for name, ps in splits.items()
         },
-        "test_pieces": sorted({p.source_id for p in splits["test"]}),
-        "history": history,
-        "test_metrics": test,
-        "train_seconds": seconds,
+        test_pieces=sorted({p.source_id for p in splits["test"]}),
+        history=history,
+        test_metrics=test,
+        train_seconds=seconds,
+        styletx_version=styletx.__version__,
         **(extra or {}),
-    }
-    replace_file(out_dir / TRAIN_RECORD_NAME, json.dumps(record, indent=1))
+    )
+    StyleFolder(out_dir).write_record(record)
     return record
 
 
 def write_style_info(style: str, out_dir: Path) -> None:
-    """Write ``style.json`` for a style trained from its recipe (:mod:`styletx.training.recipes`).
+    """Write the style card of a style trained from its recipe (:mod:`styletx.training.recipes`).
 
     The MMA version in an MMA style's provenance is the one that rendered its corpus.
     """
     from styletx.training.mma import corpus_mma_version
-    from styletx.training.recipes import recipe
+    from styletx.training.recipes import MmaSpec, recipe
 
     r = recipe(style)
-    r.style_info(corpus_mma_version(style) if r.mma else "").save(out_dir)
+    r.style_info(corpus_mma_version(style) if isinstance(r.data, MmaSpec) else "").save(out_dir)
+
+
+def train_recipe(
+    style: str,
+    out_dir: Path,
+    *,
+    model: dict | None = None,
+    overrides: dict | None = None,
+    device: str = "auto",
+    resume: bool = False,
+    progress: bool = True,
+    command: str | None = None,
+) -> Path:
+    """``styletx train --style NAME``: train a shipped style from its recipe into ``out_dir``.
+
+    ``model`` overrides fields of the recipe's :class:`ModelConfig`, ``overrides`` fields
+    of its :class:`TrainConfig` (``None`` values are left to the recipe). Writes the
+    weights, the record, the style card and the model card; returns ``out_dir``.
+    """
+    import dataclasses
+
+    from styletx.training.card import write_model_card
+    from styletx.training.recipes import recipe
+
+    style_recipe = recipe(style)
+    model_cfg = ModelConfig.from_dict({**style_recipe.model_config().to_dict(), **(model or {})})
+    cfg = dataclasses.replace(style_recipe.train_config(),
+                              **{k: v for k, v in (overrides or {}).items() if v is not None})
+    train(model_cfg, cfg, out_dir, device=device, resume=resume, progress=progress, command=command)
+    write_style_info(style, out_dir)
+    write_model_card(out_dir)
+    return out_dir
