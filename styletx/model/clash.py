@@ -17,7 +17,7 @@ from torch import Tensor
 
 from styletx.model.settings import CLASH_INTERVALS, HarmonyPrior
 from styletx.music.chords import QUALITIES
-from styletx.music.encoding import melody_pitches
+from styletx.music.encoding import chord_root_quality, melody_pitches
 
 
 def clash_onsets(pitches: Tensor, melody_tok: Tensor, chord_tok: Tensor, prior: HarmonyPrior) -> Tensor:
@@ -31,8 +31,7 @@ def clash_onsets(pitches: Tensor, melody_tok: Tensor, chord_tok: Tensor, prior: 
     diff = pitches[None, :] - mpitch[:, None]  # [N, P]
     table = torch.as_tensor(prior.exception_table(), device=pitches.device)  # [Q + 1, 12, I]
     has_chord = chord_tok > 0
-    root = torch.div(chord_tok - 1, len(QUALITIES), rounding_mode="floor")
-    quality = (chord_tok - 1) % len(QUALITIES)
+    root, quality = chord_root_quality(chord_tok)
     quality = torch.where(has_chord, quality, torch.full_like(quality, len(QUALITIES)))
     degree = torch.where(has_chord, (mpitch - root) % 12, torch.zeros_like(mpitch))
     allowed = table[quality, degree]  # [N, I]
