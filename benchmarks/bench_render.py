@@ -120,7 +120,7 @@ def run(style: Style, song: Song, settings: SamplerSettings) -> dict[str, float]
         "frames": grid.n_frames,
         "nll": model_nll(style, grid.melody.astype(np.int64), window, grid.meta(cfg.max_bar_steps)),
         "in_key": in_key_share(window, grid.key, cfg.pitch_lo),
-        "chroma_sim": chroma_similarity(result.new_accomp, grid.accomp),
+        "chroma_sim": chroma_similarity(result.new_accomp, grid.accomp, grid.steps_per_beat),
     }
 
 

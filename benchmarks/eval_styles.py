@@ -108,7 +108,7 @@ def evaluate_style(name: str, seed: int) -> dict:
         result = transfer_song(song, style, TransferOptions(SamplerSettings(seed=seed + i)))
         g = result.grid
         out_stats.append(roll_stats(result.new_accomp, g.beat_step, g.key, steps))
-        sims.append(chroma_similarity(result.new_accomp, g.accomp))
+        sims.append(chroma_similarity(result.new_accomp, g.accomp, g.steps_per_beat))
     test = [p for p in load_corpus(name, style.model.cfg) if p.split == "test"]
     held_out = {
         "frame": evaluate(style.model, test, torch.device("cpu")),

@@ -86,6 +86,9 @@ class TransferOptions:
     """Let the model choose the harmony instead of keeping the song's."""
     threads: int | None = DEFAULT_THREADS
     """Torch CPU threads while sampling (:data:`DEFAULT_THREADS`); ``None`` keeps torch's own."""
+    candidates: int = 1
+    """Draw this many accompaniments and keep the critic's best (:mod:`styletx.music.critic`,
+    whose seed rule makes the result deterministic for a seed); 1: no critic."""
 
     def replace(self, **changes: Any) -> TransferOptions:
         """A copy with ``changes``, where sampler fields (``seed=``, ``sweeps=``, ...) go to ``sampler``.
@@ -330,6 +333,9 @@ def _transfer(song: Song, style: Style, options: TransferOptions, progress: Prog
     rng = np.random.default_rng(settings.seed_streams().start)
     melody_only = not fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi).any()
     notes: list[str] = []
+    if options.melody_track is None and parts.melody.index < 0:  # a skyline nobody asked for
+        notes.append(f"no part carries the lead line alone: the melody is a skyline ({parts.reason}); "
+                     "give --melody-track to choose a part")
     settings = _with_style_defaults(settings, style)
     if melody_only:
         settings = dataclasses.replace(settings, strength=1.0)
@@ -354,10 +360,7 @@ def _transfer(song: Song, style: Style, options: TransferOptions, progress: Prog
             raise StyleTxError(f"bar range {bars[0]}-{bars[1]} starts after the last bar ({grid.n_bars})")
         update = grid.bar_mask(*bars)
     with torch_threads(options.threads):
-        window = resample_accompaniment(
-            style.model, guide_melody(grid, 2 * grid.steps_per_beat), start,
-            grid.meta(cfg.max_bar_steps), update=update, settings=settings, progress=progress,
-        )
+        window = _best_of(style, grid, start, update, settings, options.candidates, progress)
     new_roll = unfold(window, cfg.pitch_lo)
     velocity = _velocity(parts)
 
@@ -382,6 +385,35 @@ def _transfer(song: Song, style: Style, options: TransferOptions, progress: Prog
         song=song, tracks=tracks, parts=parts, grid=grid, new_accomp=new_roll,
         seconds=time.perf_counter() - t0, notes=notes,
     )
+
+
+def _best_of(
+    style: Style, grid: Any, start: np.ndarray, update: np.ndarray, settings: SamplerSettings,
+    candidates: int, progress: Progress | None,
+) -> np.ndarray:
+    """The sampled window: one draw, or the critic's best of ``candidates`` draws (seeds by
+    :func:`styletx.music.critic.candidate_seed`, drawn one after another)."""
+    from styletx.music.critic import candidate_seed, judge
+
+    if candidates < 1:
+        raise StyleTxError(f"--candidates must be at least 1, not {candidates}")
+    cfg = style.model.cfg
+    guide, meta = guide_melody(grid, 2 * grid.steps_per_beat), grid.meta(cfg.max_bar_steps)
+    best: tuple[float, np.ndarray] | None = None
+    for k in range(candidates):
+        drawn = resample_accompaniment(
+            style.model, guide, start, meta, update=update,
+            settings=dataclasses.replace(settings, seed=candidate_seed(settings.seed, k)),
+            progress=progress if k == 0 else None,
+        )
+        if candidates == 1:
+            return drawn
+        score = judge(unfold(drawn, cfg.pitch_lo), grid.melody, grid.chords, grid.bar_index,
+                      grid.bar_step).score
+        if best is None or score > best[0]:
+            best = (score, drawn)
+    assert best is not None
+    return best[1]
 
 
 def _with_style_defaults(settings: SamplerSettings, style: Style) -> SamplerSettings:

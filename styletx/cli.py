@@ -219,6 +219,9 @@ def add_sampling_args(p: argparse.ArgumentParser) -> None:
                    help="parallel Gibbs sweeps (default %(default)s)")
     p.add_argument("--schedule", choices=get_args(ScheduleName), default="default",
                    help="'paper' = Lu & Su's 25 argmax iterations (slow baseline)")
+    p.add_argument("--candidates", type=int, default=1, metavar="N",
+                   help="draw N accompaniments and keep the one the critic scores best (chord fit, "
+                   "clash, groove; styletx/music/critic.py); N times the time (default %(default)s)")
     drums = p.add_mutually_exclusive_group()
     drums.add_argument("--keep-drums", dest="keep_drums", action="store_true", default=True,
                        help="copy the input's drum tracks (default)")
@@ -233,7 +236,7 @@ def transfer_options(args: argparse.Namespace, **fields: Any) -> TransferOptions
     from styletx.api import TransferOptions
 
     return TransferOptions(melody_track=args.melody_track, keep_drums=args.keep_drums,
-                           **fields).replace(
+                           candidates=args.candidates, **fields).replace(
         seed=args.seed, temperature=args.temperature, strength=args.strength,
         sweeps=args.sweeps, schedule=args.schedule)
 
@@ -645,6 +648,11 @@ def _add_eval(subparsers: Subparsers) -> None:
                    help="bench: folder for STYLE.json/.md; FOLDER.md is rebuilt from all of them")
     p.add_argument("--assemble", action="store_true",
                    help="only rebuild FOLDER.md (docs/quality.md) from the bench results")
+    p.add_argument("--inputs", choices=("mma", "real"), default="mma",
+                   help="bench: held-out MMA renderings (default) or the real pieces "
+                   "(--build-real; results in docs/quality-real)")
+    p.add_argument("--build-real", action="store_true",
+                   help="build the real-input set from music21's corpus into the cache")
     p.add_argument("--train-classifier", action="store_true",
                    help="train the style classifier on every style's training split")
     p.add_argument("-o", "--output", type=Path, default=None,
@@ -668,6 +676,10 @@ def _parse_sweeps(text: str | None) -> list[int]:
 def _run_eval(args: argparse.Namespace) -> int:
     if args.train_classifier:
         return _eval_train_classifier(args)
+    if args.build_real or args.inputs == "real":
+        from styletx.evaluation.realcli import run_real
+
+        return run_real(args)
     if args.assemble:
         from styletx.evaluation.bench import assemble
 

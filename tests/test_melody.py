@@ -173,3 +173,16 @@ def test_render_refuses_without_a_melody(tmp_path: Path, tiny_style: str,
     assert main(["render", str(src), "--style", tiny_style, "-o", str(out), "--melody",
                  "skyline", "--sweeps", "1"]) == 0
     assert out.exists()
+
+
+def test_a_name_and_program_every_part_shares_do_not_count() -> None:
+    # a string ensemble: every part is "String Ensemble 1" on program 48, the tune on top
+    name = "String Ensemble 1"
+    s = song(Track(name, 48, False, tune(5)), Track(name, 48, False, block_chords()),
+             Track(name, 48, False, bass()))
+    ranked = candidates(s, s.tracks, skyline)
+    assert all(c.features["name"] == 0.0 and c.features["program"] == 0.0 for c in ranked)
+    assert select_parts(s).melody.index == 0
+    # one part named otherwise: the names differ, so they count again
+    s.tracks[2].name = "Bass"
+    assert next(c for c in candidates(s, s.tracks, skyline) if c.part.index == 2).features["name"] < 0

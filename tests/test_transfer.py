@@ -194,3 +194,17 @@ def test_render_never_overwrites_its_input(tiny_style: str, tmp_path: Path) -> N
         styletx.render(src, src, tiny_style, force=True, sweeps=1)
     assert src.read_bytes() == before
     assert pretty_midi.PrettyMIDI(io.BytesIO(before)).instruments
+
+
+def test_a_skyline_melody_nobody_asked_for_is_said_in_one_note(tiny_style: str) -> None:
+    style = load_style(tiny_style)
+    song = read_midi(SAMPLES / "waltz_in_g.mid")
+    pitched = [t for t in song.tracks if not t.is_drum]
+    merged = Track("Piano", 0, False, sorted(n for t in pitched for n in t.notes), 0)
+    piano = type(song)(song.resolution, [merged], song.tempos, song.time_signatures, song.key_signatures)
+    result = transfer_song(piano, style, TransferOptions(FAST))
+    assert [n for n in result.notes if "skyline" in n] and "\n" not in result.notes[0]
+    asked = transfer_song(piano, style, TransferOptions(FAST, melody_track="skyline"))
+    assert not [n for n in asked.notes if "skyline" in n]
+    plain = transfer_song(song, style, TransferOptions(FAST))
+    assert not [n for n in plain.notes if "skyline" in n]

@@ -17,6 +17,11 @@ chord_agreement, root_agreement
     pitch-class profile of every non-drum note, melody included, the bass as a
     tiebreak), and the shares of half bars with the same root and family, and
     with the same root, are reported.
+chroma
+    Content preservation without any chord estimator (Lu & Su 2018): the full
+    output's chroma against the full input's, summed over 2-beat windows with a
+    1-beat hop, cosine averaged over windows where either sounds
+    (:func:`chroma_content`).
 bass_on_root, bass_on_chord_tone
     Whether the bass supports that harmony: the output's lowest accompaniment
     note at each half-bar start against the *input's* chord.
@@ -66,6 +71,7 @@ import numpy as np
 from styletx.io.files import StrPath, atomic_write
 from styletx.music.chords import Chord, chord_scores, scale_mask
 from styletx.music.grid import estimate_key
+from styletx.music.metrics import CHROMA_HOP_BEATS, CHROMA_WINDOW_BEATS, windowed_chroma_similarity
 from styletx.music.song import Note, Parts, Song, Track
 from styletx.music.timing import bar_starts, meter_map
 from styletx.music.voicing import count_parallels
@@ -329,6 +335,25 @@ def bass_on_chord(chords: Sequence[Chord | None], basses: np.ndarray) -> BassOnC
     return BassOnChord(hits_root / n, hits_tone / n)
 
 
+def piece_chroma(piece: Piece) -> np.ndarray:
+    """``[F, 12]`` sounding notes per pitch class at each 1/12-beat sample (melody included)."""
+    counts = sounding([*piece.melody, *piece.accomp], piece.resolution, _sample_frames(piece))
+    padded = np.zeros((counts.shape[0], 132))
+    padded[:, :128] = counts
+    return padded.reshape(counts.shape[0], 11, 12).sum(1)
+
+
+def chroma_content(reference: Piece, other: Piece) -> float:
+    """Chroma content similarity of ``other`` to ``reference``, full pieces, estimator-free.
+
+    :func:`styletx.music.metrics.windowed_chroma_similarity` on :func:`piece_chroma`:
+    2-beat windows every beat; a window where only one side sounds scores 0.
+    """
+    return windowed_chroma_similarity(piece_chroma(reference), piece_chroma(other),
+                                      CHROMA_WINDOW_BEATS * SAMPLES_PER_BEAT,
+                                      CHROMA_HOP_BEATS * SAMPLES_PER_BEAT)
+
+
 # --------------------------------------------------------------- one-piece metrics
 
 
@@ -473,6 +498,33 @@ def parallels_per_100_beats(piece: Piece) -> float:
     return 100.0 * count_parallels(voice_slices(piece)) / max(piece.beats, 1e-9)
 
 
+BASS_REGISTER = 52
+"""E3: a beat with an accompaniment note at or below it has a bass in the bass register."""
+HELD_BEATS = 2.0
+
+
+def bass_register(piece: Piece, top: int = BASS_REGISTER) -> float:
+    """Share of beats (quarter notes) with an accompaniment note at or below ``top`` sounding.
+
+    A chorale's bass sits there nearly always; a bass that climbs into the tenor for
+    bars on end does not. NaN for a piece without beats.
+    """
+    n = _sample_frames(piece)
+    low = sounding([x for x in piece.accomp if x.pitch <= top], piece.resolution, n).sum(1) > 0
+    beats = n // SAMPLES_PER_BEAT
+    if beats == 0:
+        return float("nan")
+    return float(low[: beats * SAMPLES_PER_BEAT].reshape(beats, SAMPLES_PER_BEAT).any(1).mean())
+
+
+def held_long(piece: Piece, beats: float = HELD_BEATS) -> float:
+    """Share of accompaniment notes held longer than ``beats`` quarter notes (pedals, ties)."""
+    if not piece.accomp:
+        return float("nan")
+    limit = beats * piece.resolution
+    return float(np.mean([n.end - n.start > limit for n in piece.accomp]))
+
+
 def piece_metrics(piece: Piece) -> dict[str, float]:
     """The metrics that judge one piece on its own (input, output or training data)."""
     g = groove(piece)
@@ -486,6 +538,8 @@ def piece_metrics(piece: Piece) -> dict[str, float]:
         "in_key": in_key(piece),
         "parallels": parallels_per_100_beats(piece),
         "above_melody": above_melody(piece),
+        "bass_register": bass_register(piece),
+        "held_long": held_long(piece),
     }
 
 
@@ -526,6 +580,7 @@ def transfer_metrics(
         "meta_kept": float(meta_kept(song_in, song_out)),
         "chord_agreement": agree.chord,
         "root_agreement": agree.root,
+        "chroma": chroma_content(p_in, p_out),
         "bass_on_root": bass_out.root,
         "bass_on_chord_tone": bass_out.tone,
         **piece_metrics(p_out),
@@ -533,6 +588,7 @@ def transfer_metrics(
     inp = {
         "chord_agreement": 1.0 if agree.segments else float("nan"),
         "root_agreement": 1.0 if agree.segments else float("nan"),
+        "chroma": 1.0,
         "bass_on_root": bass_in.root,
         "bass_on_chord_tone": bass_in.tone,
         "half_bars_with_chord": float(agree.segments),
@@ -560,6 +616,8 @@ METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("chord_agreement", "chord agreement", "",
                "near 1: each half bar keeps the input's chord (root and family)"),
     MetricInfo("root_agreement", "root agreement", "", "near 1: each half bar keeps the chord's root"),
+    MetricInfo("chroma", "chroma similarity", "",
+               "high: the full output's chroma follows the input's (2-beat windows, 1-beat hop)"),
     MetricInfo("bass_on_root", "bass on root", "input",
                "high: the bass plays the input chord's root at most half-bar starts"),
     MetricInfo("bass_on_chord_tone", "bass on chord tone", "input",
@@ -575,6 +633,10 @@ METRICS: tuple[MetricInfo, ...] = (
                "low (real chorales about 0.16; naive block chords about 3)"),
     MetricInfo("above_melody", "above melody", "data",
                "near the style data's: the accompaniment stays under the tune"),
+    MetricInfo("bass_register", "bass register", "data",
+               "near the data's: share of beats with an accompaniment note at or below E3"),
+    MetricInfo("held_long", "held > 2 beats", "data",
+               "near the data's: share of accompaniment notes held longer than two beats"),
     MetricInfo("style_prob", "style probability", "",
                "high: the texture resembles the style's training renderings (not quality)"),
     MetricInfo("nll", "NLL (nats/frame)", "data", "near the data's: the model finds the output typical"),

@@ -91,15 +91,16 @@ def chord_flag_table(pitches: Tensor) -> Tensor:
 def draw_policy(
     prev: Tensor, *, temperature: float | None, generator: torch.Generator | None,
     prior: HarmonyPrior | None = None, flags: Tensor | None = None, has_chord: Tensor | None = None,
-    above: Tensor | None = None, segment_start: Tensor | None = None,
+    above: Tensor | None = None, segment_start: Tensor | None = None, clashing: Tensor | None = None,
 ) -> DrawPolicy:
     """The policy of one draw of ``N`` frames with ``prev [N, P]`` before them.
 
     ``temperature=None`` takes the argmax; otherwise the logits are divided by it and a
     Gumbel-max draw from ``generator`` picks the state. ``prior`` (with the frames' chord
     ``flags [N, P, 2]``, ``has_chord [N]``, the pitches ``above [N, P]`` the sounding
-    melody note and ``segment_start [N]``) adds the style's harmony prior
-    (:class:`HarmonyPrior`).
+    melody note, ``segment_start [N]`` and the pitches ``clashing [N, P]`` with the melody,
+    :func:`styletx.model.clash.clash_onsets`) adds the style's harmony prior
+    (:class:`HarmonyPrior`). A clashing pitch costs as much held as struck.
     """
     if temperature is not None and not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -112,11 +113,14 @@ def draw_policy(
     states = torch.arange(N_STATES, device=device)
     forbidden = (prev == OFF).t()[:, :, None] & (states == HOLD)
     onset_bias = bass_bias = active = None
-    if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody):
+    if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody or prior.clash):
         assert flags is not None and has_chord is not None and above is not None
-        bias = prior.onset_bias(flags, has_chord, above)
+        bias = prior.onset_bias(flags, has_chord, above, clashing)
         # the same products the loop took per position, for all positions at once
         onset_bias = (bias[0][:, :, None] * (states == ONSET)).transpose(0, 1)  # [P, N, 3]
+        if clashing is not None:
+            held = (-prior.clash * clashing.float())[:, :, None] * (states == HOLD)
+            onset_bias = onset_bias + held.transpose(0, 1)
         bass_bias = (bias[1][:, :, None] * ~(states == OFF)).transpose(0, 1)
         starts = (segment_start if segment_start is not None
                   else torch.zeros(N, dtype=torch.bool, device=device))

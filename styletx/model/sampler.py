@@ -63,6 +63,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from styletx.model.clash import clash_onsets
 from styletx.model.interface import DrawPolicy, FrameModel, chord_flag_table, draw_policy, melody_parts
 from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings, ScheduleName
 from styletx.music.chords import beat_starts, segment_starts
@@ -350,10 +351,12 @@ class InnerSampler:
         chords = self.chords[frames]
         kind, pitch = melody_parts(self.melody[0, frames])
         above = (kind > 0)[:, None] & (self.pitches[None, :] > pitch[:, None])
+        clashing = (clash_onsets(self.pitches, self.melody[0, frames], chords, self.prior)
+                    if self.prior.clash else None)
         return draw_policy(
             prev, temperature=temperature, generator=self.generator, prior=self.prior,
             flags=self.chord_flags[chords.clamp(0, N_CHORD_TOKENS - 1)], has_chord=chords > 0,
-            above=above, segment_start=self.segment_start[frames])
+            above=above, segment_start=self.segment_start[frames], clashing=clashing)
 
     def _neighbours(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Previous and next frames' cells (silence beyond the ends)."""

@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from torch import Tensor
 
 
+CLASH_INTERVALS = (-1, 1)
+"""The rubs the clash cost charges: the accompaniment's pitch class a semitone below (-1) or
+above (+1) the melody's, at any distance (a semitone, a minor ninth, a major seventh, ...).
+The clash metric and the ear hear the pitch classes: in the jazz data exact semitones and
+minor ninths are 0.016 of the onsets under a melody note, while its clash is 0.107."""
+
+
 @dataclass(frozen=True)
 class HarmonyPrior:
     """A style's prior on onsets, multiplied into the network's distribution when sampling.
@@ -27,8 +34,10 @@ class HarmonyPrior:
     ``-non_chord`` on the onset of a pitch outside the frame's chord and, at the first
     frame of a chord segment (a half bar, or a chord change), ``∓bass_root / 2`` on a
     lowest sounding note (struck or held): a bonus for the chord's root, a cost for
-    any other pitch; and ``-above_melody`` on an onset above the sounding melody note
-    (a musician voices the accompaniment under the tune, as far as the style does).
+    any other pitch; ``-above_melody`` on an onset above the sounding melody note
+    (a musician voices the accompaniment under the tune, as far as the style does); and
+    ``-clash`` on an onset or a hold a semitone from it in pitch class
+    (:mod:`styletx.model.clash`).
     Values are in logits (nats); each style's ``style.json`` holds its own, chosen on
     the bench (``docs/quality.md``) to keep the song's chords without losing the texture.
     """
@@ -36,18 +45,40 @@ class HarmonyPrior:
     non_chord: float = 0.0
     bass_root: float = 0.0
     above_melody: float = 0.0
+    clash: float = 0.0
+    """Cost of an onset or a hold whose pitch class is a semitone from the sounding melody
+    pitch's (:mod:`styletx.model.clash`), but for the :attr:`clash_exceptions`."""
+    clash_exceptions: tuple[tuple[str, int, int], ...] = ()
+    """``(chord quality, melody degree above the root, -1 or +1 (the rub's side, CLASH_INTERVALS))``:
+    the pairings the style's data plays often enough to keep (``benchmarks/clash_exceptions.py``)."""
+
+    def __post_init__(self) -> None:  # style.json gives lists
+        object.__setattr__(self, "clash_exceptions",
+                           tuple((str(q), int(d), int(i)) for q, d, i in self.clash_exceptions))
+
+    def exception_table(self) -> np.ndarray:
+        """``bool [qualities + 1 (no chord), 12 degrees, len(CLASH_INTERVALS)]``: the exceptions."""
+        from styletx.music.chords import QUALITIES
+
+        table = np.zeros((len(QUALITIES) + 1, 12, len(CLASH_INTERVALS)), dtype=bool)
+        for quality, degree, interval in self.clash_exceptions:
+            table[QUALITIES.index(quality), degree % 12, CLASH_INTERVALS.index(interval)] = True
+        return table
 
     def onset_bias(
-        self, flags: Tensor, has_chord: Tensor, above: Tensor
+        self, flags: Tensor, has_chord: Tensor, above: Tensor, clashing: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
         """``(everywhere [N, P], lowest note at a segment start [N, P])`` onset biases.
 
         ``flags [N, P, 2]`` are the chord-tone and root flags of each frame's pitches,
-        ``above [N, P]`` marks the pitches above the sounding melody note.
+        ``above [N, P]`` marks the pitches above the sounding melody note and ``clashing``
+        those the clash cost charges (:func:`styletx.model.clash.clash_onsets`).
         """
         known = has_chord[:, None].float()
         tone, root = flags[..., 0], flags[..., 1]
         everywhere = -self.non_chord * (1 - tone) * known - self.above_melody * above.float()
+        if clashing is not None:
+            everywhere = everywhere - self.clash * clashing.float()
         return everywhere, self.bass_root * (root - 0.5) * known
 
 

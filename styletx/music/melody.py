@@ -41,6 +41,9 @@ coverage      share of the song's bars in which it has an onset                 
               (under a quarter of the bars)                                      -2 more
 ============  =================================================================  ==========
 
+A name or a program that every candidate shares scores nothing: it says nothing about
+which part is the tune (a string ensemble whose parts are all "String Ensemble 1").
+
 The best candidate is the melody when its score is at least :data:`MIN_SCORE`;
 otherwise no part clearly carries a melody and :func:`~styletx.music.parts.select_parts` raises
 :class:`~styletx.errors.NoMelodyError` (the CLI then asks for ``--melody-track`` or
@@ -270,11 +273,15 @@ def candidates(song: Song, pitched: Sequence[Track],
     median = sorted(means)[len(means) // 2]
     highest = max(means)
     n_bars = max(1, len(starts))
+    # A name or program every part shares (five parts all "String Ensemble 1") says nothing
+    # about which one is the melody: it scores no part.
+    shared_name = len(out) > 1 and len({c.part.name.strip().casefold() for c in out}) == 1
+    shared_program = len(out) > 1 and len({c.part.program for c in out}) == 1
     for c, mean in zip(out, means, strict=True):
         onsets = _onsets(c.track.notes)
         f = c.features
-        f["name"] = _name_points(c.part.name)
-        f["program"] = _program_points(c.part.program)
+        f["name"] = 0.0 if shared_name else _name_points(c.part.name)
+        f["program"] = 0.0 if shared_program else _program_points(c.part.program)
         f["pattern"] = _pattern_points(c.track.notes)
         register = 0.0
         if len(out) > 1:

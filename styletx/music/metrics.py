@@ -58,20 +58,41 @@ def chroma(accomp: np.ndarray, pitch_offset: int = 0) -> np.ndarray:
     return out
 
 
-def chroma_similarity(a: np.ndarray, b: np.ndarray, window: int = 16, pitch_offset: int = 0) -> float:
-    """Content preservation: cosine similarity of time-smoothed chroma (Lu & Su 2018).
+CHROMA_WINDOW_BEATS = 2
+CHROMA_HOP_BEATS = 1
 
-    Both rolls are summed over non-overlapping windows of ``window`` frames; the
-    cosine is averaged over windows where both sound.
+
+def windowed_chroma_similarity(ca: np.ndarray, cb: np.ndarray, window: int, hop: int) -> float:
+    """Content preservation (Lu & Su 2018) on two ``[F, 12]`` chroma sequences of one time grid.
+
+    Each sequence is time-smoothed by summing it over windows of ``window`` frames
+    every ``hop`` frames; the cosine of the two window vectors is averaged over the
+    windows where *either* side sounds, and a window where only one side sounds scores
+    0 (an output that drops out, or plays where the input rests, loses content). The
+    shorter sequence is padded with silence. NaN when neither ever sounds.
     """
-    ca, cb = chroma(a, pitch_offset), chroma(b, pitch_offset)
-    n = min(len(ca), len(cb)) // window
-    if n == 0:
-        return float("nan")
-    wa = ca[: n * window].reshape(n, window, 12).sum(1)
-    wb = cb[: n * window].reshape(n, window, 12).sum(1)
+    n = max(len(ca), len(cb))
+    pa, pb = np.zeros((n, 12)), np.zeros((n, 12))
+    pa[: len(ca)], pb[: len(cb)] = ca, cb
+    starts = np.arange(0, max(n - window, 0) + 1, hop)
+    csa, csb = np.vstack([np.zeros(12), pa.cumsum(0)]), np.vstack([np.zeros(12), pb.cumsum(0)])
+    ends = np.minimum(starts + window, n)
+    wa, wb = csa[ends] - csa[starts], csb[ends] - csb[starts]
     na, nb = np.linalg.norm(wa, axis=1), np.linalg.norm(wb, axis=1)
-    ok = (na > 0) & (nb > 0)
-    if not ok.any():
+    either = (na > 0) | (nb > 0)
+    if not either.any():
         return float("nan")
-    return float(((wa[ok] * wb[ok]).sum(1) / (na[ok] * nb[ok])).mean())
+    both = (na > 0) & (nb > 0)
+    cos = np.zeros(len(starts))
+    cos[both] = (wa[both] * wb[both]).sum(1) / (na[both] * nb[both])
+    return float(cos[either].mean())
+
+
+def chroma_similarity(a: np.ndarray, b: np.ndarray, steps_per_beat: int, pitch_offset: int = 0) -> float:
+    """Chroma content similarity of two cell rolls: 2-beat windows, 1-beat hop.
+
+    See :func:`windowed_chroma_similarity`; the evaluation's tick-based version
+    (:func:`styletx.evaluation.metrics.chroma_content`) uses the same windows.
+    """
+    return windowed_chroma_similarity(chroma(a, pitch_offset), chroma(b, pitch_offset),
+                                      CHROMA_WINDOW_BEATS * steps_per_beat, CHROMA_HOP_BEATS * steps_per_beat)

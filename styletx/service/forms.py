@@ -43,6 +43,7 @@ class RenderForm(BaseModel):
     strength: float = SamplerSettings.strength
     sweeps: int = SamplerSettings.sweeps
     schedule: ScheduleName = SamplerSettings.schedule
+    candidates: int = 1
     bars: str | None = None
     chords: str | None = None
     reharmonize: bool = False
@@ -66,7 +67,7 @@ class RenderForm(BaseModel):
         return TransferOptions(
             melody_track=int(track) if track is not None and track.isdigit() else track,
             keep_drums=self.keep_drums, bars=self.bars, chords=self.chords,
-            reharmonize=self.reharmonize,
+            reharmonize=self.reharmonize, candidates=self.candidates,
         ).replace(seed=seed, temperature=self.temperature, strength=self.strength,
                   sweeps=self.sweeps, schedule=self.schedule)
 
