@@ -170,6 +170,18 @@ def _mma(name: str, description: str, mma: MmaSpec, pitch_hi: int, comp: int, ba
 
 # The MMA pitch windows reach the highest accompaniment note of the 1,000-piece seed-0
 # build of each style (its manifest's accompaniment_pitch_range), except jazz's.
+CLASH = 6.0
+"""The clash cost of the MMA styles (issue #19), in nats: an accompaniment pitch a semitone (in
+pitch class) from the sounding melody pitch. Their data rubs so, because MMA never looks at
+the melody; only the pairings below, measured on 40 renderings per style by
+``benchmarks/clash_exceptions.py`` (``docs/clash-exceptions.json``), are exempt."""
+MAJ7_RUB_UP = ("maj7", 11, 1)
+"""A maj7 chord's root a semitone above a melody on its seventh."""
+MAJ7_RUBS = (MAJ7_RUB_UP, ("maj7", 0, -1))
+"""... and its seventh a semitone below a melody on its root."""
+MINOR_OVER_NINTH = ("m", 2, 1)
+"""A minor chord's third a semitone above a melody on its ninth (pop, ragtime)."""
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe(
         name="bach", description="Four-part chorale harmony (J. S. Bach)", data=Chorales(("4/4", "3/4")),
@@ -194,25 +206,30 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
                               "EasySwing"),
                           3: ("JazzWaltz", "JazzWaltz1", "ModernJazzWaltz"), 6: ("68Swing",)},
                  tempo={4: (90, 200), 3: (100, 180), 6: (90, 140)}),
-         91, 0, 32, dict(prior=HarmonyPrior(non_chord=4.0, bass_root=4.0, above_melody=0.5)),
+         91, 0, 32, dict(prior=HarmonyPrior(non_chord=4.0, bass_root=4.0, above_melody=0.5, clash=CLASH,
+                                          clash_exceptions=MAJ7_RUBS)),
          steps_per_beat=6),
     _mma("bossa", "Straight-eighth bossa nova guitar/piano comping and two-feel bass",
          MmaSpec(grooves={4: ("BossaNova", "BossaNovaPlus", "BossaNova1Sus"), 3: ("LatinWaltz",)},
                  tempo={4: (110, 150), 3: (110, 150)}),
-         86, 24, 32, dict(prior=HarmonyPrior(non_chord=2.0, bass_root=2.0, above_melody=2.0))),
+         86, 24, 32, dict(prior=HarmonyPrior(non_chord=2.0, bass_root=2.0, above_melody=2.0, clash=CLASH,
+                                          clash_exceptions=MAJ7_RUBS))),
     _mma("ragtime", "Stride-like oom-pah piano left hand (4/4 only)",
          MmaSpec(grooves={4: ("RagTime", "RagtimePlus")}, tempo={4: (80, 120)}),
-         86, 0, 0, dict(prior=HarmonyPrior(non_chord=2.0, bass_root=2.0))),
+         86, 0, 0, dict(prior=HarmonyPrior(non_chord=2.0, bass_root=2.0, clash=CLASH,
+                                         clash_exceptions=(MINOR_OVER_NINTH, *MAJ7_RUBS)))),
     _mma("folk", "Strummed/arpeggiated acoustic guitar with simple bass",
          MmaSpec(grooves={4: ("Folk", "FolkWalk", "FolkArticulated", "FolkBallad"),
                           3: ("CountryWaltz", "CountryWaltz1"), 6: ("Arpeggio68",)},
                  tempo={4: (80, 130), 3: (90, 150), 6: (100, 150)}),
-         83, 25, 32, dict(prior=HarmonyPrior(non_chord=2.0, bass_root=2.0, above_melody=1.0))),
+         83, 25, 32, dict(prior=HarmonyPrior(non_chord=2.0, bass_root=2.0, above_melody=1.0, clash=CLASH,
+                                          clash_exceptions=(MAJ7_RUB_UP,)))),
     _mma("pop", "Pop/rock ballad piano, pads and electric bass",
          MmaSpec(grooves={4: ("PopBallad", "PopBallad1", "SoftRock", "8Beat", "PianoBallad"),
                           3: ("RockWaltz", "RockWaltz1")},
                  tempo={4: (70, 120), 3: (80, 140)}),
-         83, 0, 33, dict(prior=HarmonyPrior(non_chord=2.0, bass_root=2.0, above_melody=1.0))),
+         83, 0, 33, dict(prior=HarmonyPrior(non_chord=2.0, bass_root=2.0, above_melody=1.0, clash=CLASH,
+                                         clash_exceptions=(MINOR_OVER_NINTH, *MAJ7_RUBS)))),
 )}
 
 
