@@ -33,6 +33,7 @@ from styletx.errors import StyleTxError
 from styletx.io.files import check_target
 from styletx.io.reader import ReadWarnings, read_midi
 from styletx.io.writer import midi_bytes, write_midi
+from styletx.model.lockstep import resample_many
 from styletx.model.settings import DEFAULT_SETTINGS, Progress, SamplerSettings
 from styletx.model.start import guide_melody, starting_roll
 from styletx.model.threads import torch_threads
@@ -393,7 +394,6 @@ def _best_of(
     """The sampled window: one draw, or the critic's best of ``candidates`` draws (seeds by
     :func:`styletx.music.critic.candidate_seed`, drawn in lockstep as one batch,
     :func:`styletx.model.lockstep.resample_many`)."""
-    from styletx.model.lockstep import resample_many
     from styletx.music.critic import candidate_seed, judge
 
     if candidates < 1:
