@@ -39,7 +39,7 @@ from styletx.music.chords import Chord, beat_starts
 from styletx.music.encoding import META_CHORD, OFF, ONSET
 from styletx.music.grid import Grid, build_grid
 from styletx.music.parts import select_parts
-from styletx.styles import load_style
+from styletx.styles import Style, load_style
 
 SAMPLES = Path(__file__).parent.parent / "midi_samples"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -210,12 +210,17 @@ def test_inner_sampler_writes_only_the_frames_it_is_given(tiny_style: str) -> No
     assert set(changed.tolist()) <= set(range(8, 13)) | set(range(20, 25))
 
 
-def test_strength_redraws_only_a_share_of_the_beats(tiny_style: str) -> None:
+def _chorale_inputs(tiny_style: str) -> tuple[Style, Grid, np.ndarray, np.ndarray, np.ndarray]:
+    """The tiny style, the chorale's grid, its melody, starting roll and metadata."""
     style = load_style(tiny_style)
     cfg = style.model.cfg
     grid = chorale(style.steps_per_beat)
     start = fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi)
-    melody, meta = grid.melody.astype(np.int64), grid.meta()
+    return style, grid, grid.melody.astype(np.int64), start, grid.meta()
+
+
+def test_strength_redraws_only_a_share_of_the_beats(tiny_style: str) -> None:
+    style, grid, melody, start, meta = _chorale_inputs(tiny_style)
     starts = beat_starts(meta, style.steps_per_beat)
     beat = np.searchsorted(starts, np.arange(grid.n_frames), side="right")
     settings = SamplerSettings(strength=0.25, sweeps=2, seed=4)
@@ -374,11 +379,7 @@ class Counting:
 
 
 def test_chains_in_lockstep_draw_what_each_draws_alone_in_fewer_calls(tiny_style: str) -> None:
-    style = load_style(tiny_style)
-    cfg = style.model.cfg
-    grid = chorale(cfg.steps_per_beat)
-    start = fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi)
-    melody, meta = grid.melody.astype(np.int64), grid.meta()
+    style, _, melody, start, meta = _chorale_inputs(tiny_style)
     settings = [SamplerSettings(sweeps=2, seed=seed, voice_leading_tries=3) for seed in (3, 4, 5)]
     alone, together = Counting(style.model), Counting(style.model)
     one_by_one = [resample_accompaniment(alone, melody, start, meta, settings=s) for s in settings]
