@@ -324,24 +324,27 @@ def density_shift(density: float, style: Style) -> float:
     return float(np.interp(math.log(density), np.log(xs), shifts))
 
 
+CALIBRATION_SETTINGS = SamplerSettings(seed=0)
+"""What :func:`measure_density_shifts` samples with by default: the default settings, seed 0."""
 CALIBRATION_LADDER = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 """The onset-logit shifts, in nats either way, at which :func:`measure_density_shifts` measures."""
 
 
-def measure_density_shifts(style: Style, songs: list[tuple[Song, int | str | None]], seed: int = 0,
+def measure_density_shifts(style: Style, songs: list[tuple[Song, int | str | None]],
+                           settings: SamplerSettings = CALIBRATION_SETTINGS,
                            ladder: tuple[float, ...] = CALIBRATION_LADDER) -> list[list[float]]:
     """A style's ``density_shifts`` table: ``[ratio, shift]`` pairs, ratio increasing.
 
-    Each ``(song, melody_track)`` is transferred with ``seed`` at shift 0 and then at each
+    Each ``(song, melody_track)`` is transferred with ``settings`` at shift 0 and then at each
     step of ``ladder``, up and down, until the ratio (the songs' accompaniment onsets against
     those at shift 0) passes :data:`DENSITY_RANGE` by a tenth: a style whose chain pushes
     back hard needs large shifts, a pliant one small. Ratios that do not move on from the
     last kept one are dropped, so :func:`density_shift` can invert the table.
     """
     def count(shift: float) -> int:
-        return sum(int((transfer_song(song, style, TransferOptions(
-            SamplerSettings(seed=seed, onset_shift=shift), melody_track=melody)).new_accomp == ONSET).sum())
-            for song, melody in songs)
+        shifted = dataclasses.replace(settings, onset_shift=shift)
+        return sum(int((transfer_song(song, style, TransferOptions(shifted, melody_track=melody))
+                        .new_accomp == ONSET).sum()) for song, melody in songs)
 
     base = max(count(0.0), 1)
     table = [[1.0, 0.0]]

@@ -25,7 +25,9 @@ from styletx.api import (
 from styletx.batch import BatchOptions, run_batch
 from styletx.cli import main
 from styletx.errors import StyleTxError
+from styletx.evaluation.bench import crop
 from styletx.io.reader import read_midi
+from styletx.io.writer import write_midi
 from styletx.model.settings import SamplerSettings
 from styletx.music.critic import candidate_seed
 from styletx.music.encoding import ONSET
@@ -36,6 +38,15 @@ SAMPLES = Path(__file__).parent.parent / "midi_samples"
 CHORALE = SAMPLES / "chorale_bwv254.mid"
 WALTZ = SAMPLES / "waltz_in_g.mid"
 FAST = SamplerSettings(sweeps=2, seed=3)
+ONE = SamplerSettings(sweeps=1, seed=3)
+
+
+def short_chorale(path: Path, bars: int = 6) -> Path:
+    """The chorale's first ``bars`` bars as a file: enough for the contracts, quick to sample."""
+    song = read_midi(CHORALE)
+    song, parts = crop(song, select_parts(song), bars)
+    write_midi(path, song, [parts.melody, *parts.accompaniment])
+    return path
 
 
 def onsets(style, song, options: TransferOptions) -> int:
@@ -45,10 +56,10 @@ def onsets(style, song, options: TransferOptions) -> int:
 def test_a_calibrated_density_is_monotone_and_within_15_percent(tiny_style: str) -> None:
     style = load_style(tiny_style)
     song = read_midi(CHORALE)
-    table = measure_density_shifts(style, [(song, None)], seed=3)
+    table = measure_density_shifts(style, [(song, None)], ONE)
     assert [r for r, _ in table] == sorted(r for r, _ in table) and [1.0, 0.0] in table
     style = dataclasses.replace(style, info=dataclasses.replace(style.info, density_shifts=table))
-    base = TransferOptions(SamplerSettings(seed=3))
+    base = TransferOptions(ONE)
     default = onsets(style, song, base)
     ratios = [onsets(style, song, base.replace(density=x)) / default for x in (0.5, 0.75, 1.0, 1.5, 2.0)]
     assert ratios == sorted(ratios) and ratios[2] == 1.0
@@ -96,22 +107,23 @@ def test_the_variant_seeds_are_distinct_and_variant_zero_is_the_plain_rule() -> 
 
 
 def test_variants_are_written_ranked_distinct_and_reproducible(tiny_style: str, tmp_path: Path) -> None:
-    options = TransferOptions(FAST, variants=3, candidates=2)
+    src = short_chorale(tmp_path / "in.mid")
+    options = TransferOptions(ONE, variants=3, candidates=2)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    first = render_variants(CHORALE, tmp_path / "a" / "out.mid", tiny_style, options)
+    first = render_variants(src, tmp_path / "a" / "out.mid", tiny_style, options)
     paths = [p for p, _ in first]
     assert paths == [tmp_path / "a" / f"out_{k}.mid" for k in (1, 2, 3)]
     scores = [v.verdict.score for _, v in first]
     assert scores == sorted(scores, reverse=True) and [v.rank for _, v in first] == [1, 2, 3]
     data = [p.read_bytes() for p in paths]
     assert len(set(data)) == 3
-    again = render_variants(CHORALE, tmp_path / "b" / "out.mid", tiny_style, options)
+    again = render_variants(src, tmp_path / "b" / "out.mid", tiny_style, options)
     assert [p.read_bytes() for p, _ in again] == data
-    melody = select_parts(read_midi(CHORALE)).melody
+    melody = read_midi(src).tracks[0]
     assert all(read_midi(p).tracks[0].notes == melody.notes for p in paths)
     # variant 0 (of whichever rank) is the plain transfer with the same candidates
-    plain = transfer_song(read_midi(CHORALE), load_style(tiny_style), dataclasses.replace(options, variants=1))
+    plain = transfer_song(read_midi(src), load_style(tiny_style), options.replace(variants=1))
     assert plain.midi_bytes() in data
 
 
