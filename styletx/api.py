@@ -435,9 +435,7 @@ def _transfer(song: Song, style: Style, options: TransferOptions, progress: Prog
     t0 = time.perf_counter()
     settings, bars, chords = options.sampler, parse_bars(options.bars), options.chords
     register = style_pitch_range(options, style)
-    settings = dataclasses.replace(  # a Python caller's own shift or pitches add to the controls'
-        settings, onset_shift=settings.onset_shift + density_shift(options.density, style),
-        pitches=register or settings.pitches)
+    settings = dataclasses.replace(settings, pitches=register or settings.pitches)
     meter = meter_warning(song, style.info.meters, style.name)
     if meter:
         LOGGER.warning("%s: %s", song.source or "input", meter)
@@ -481,7 +479,15 @@ def _transfer(song: Song, style: Style, options: TransferOptions, progress: Prog
             raise StyleTxError(f"bar range {bars[0]}-{bars[1]} starts after the last bar ({grid.n_bars})")
         update = grid.bar_mask(*bars)
     with torch_threads(options.threads):
-        window = _best_of(style, grid, start, update, settings, options.candidates, progress, variant)
+        fitted = None
+        if options.density != 1.0:
+            fitted = _fit_density(style, grid, start, update, settings, options.density, variant)
+            notes.append(fitted.note)
+            settings = dataclasses.replace(settings, onset_shift=settings.onset_shift + fitted.shift)
+        if fitted is not None and options.candidates == 1:
+            window = fitted.window  # the search's own draw at that shift
+        else:
+            window = _best_of(style, grid, start, update, settings, options.candidates, progress, variant)
     new_roll = unfold(window, cfg.pitch_lo)
     velocity = _velocity(parts)
 
@@ -579,6 +585,62 @@ def variant_paths(out: str | os.PathLike, n: int) -> list[Path]:
     if n == 1:
         return [out]
     return [out.with_name(f"{out.stem}_{k}{out.suffix}") for k in range(1, n + 1)]
+
+
+DENSITY_TOLERANCE = 0.07
+"""A ``--density`` search stops once the onsets are within 7 % of the ratio asked."""
+DENSITY_TRIES = 3
+"""Most draws a ``--density`` search makes besides the default's."""
+MAX_SHIFT = 10.0
+"""The largest onset shift, in nats either way, a ``--density`` search tries."""
+
+
+@dataclass(frozen=True)
+class DensityFit:
+    """What a ``--density`` search found: the shift, the draw it gave and a line for the user."""
+
+    shift: float
+    window: np.ndarray
+    note: str
+
+
+def _fit_density(style: Style, grid: Grid, start: np.ndarray, update: np.ndarray,
+                 settings: SamplerSettings, density: float, variant: int) -> DensityFit:
+    """The onset shift that makes this piece, with this seed, ``density`` times as busy as its default.
+
+    The default is drawn once for its onsets; then the style's calibrated shift
+    (:func:`density_shift`), then secant steps on ``ln ratio`` against the shift, at most
+    :data:`DENSITY_TRIES` draws, until the ratio is within :data:`DENSITY_TOLERANCE` of
+    ``density``. The draw nearest it wins. The chain's answer to a shift differs from piece
+    to piece (``docs/quality.md``, *Controls*), which the table alone cannot follow.
+    """
+    def draw(shift: float) -> np.ndarray:
+        shifted = dataclasses.replace(settings, onset_shift=settings.onset_shift + shift)
+        return _best_of(style, grid, start, update, shifted, 1, None, variant)
+
+    base = int((draw(0.0) == ONSET).sum())
+    target = math.log(density)
+    shift = density_shift(density, style)
+    if not base:
+        return DensityFit(shift, draw(shift), f"density {density:g}: the default strikes no "
+                          "accompaniment note here, so there is nothing to scale")
+    tried: list[tuple[float, float, np.ndarray]] = []  # (shift, ln ratio, window)
+    for _ in range(DENSITY_TRIES):
+        window = draw(shift)
+        count = int((window == ONSET).sum())
+        tried.append((shift, math.log(max(count, 0.5) / base), window))
+        if abs(count / base / density - 1) <= DENSITY_TOLERANCE:
+            break
+        points = sorted([(0.0, 0.0), *((s, r) for s, r, _ in tried)], key=lambda p: abs(p[1] - target))
+        (s0, r0), (s1, r1) = points[:2]
+        slope = (r1 - r0) / (s1 - s0) if s1 != s0 else 0.0
+        shift = float(np.clip(s0 + (target - r0) / max(slope, 0.05), -MAX_SHIFT, MAX_SHIFT))
+    best = min(tried, key=lambda t: abs(t[1] - target))
+    first = tried[0][1]
+    note = (f"density {density:g}: {math.exp(best[1]):.2f} times the default's onsets (onset shift "
+            f"{best[0]:+.2f} nats, {len(tried)} draw(s) besides the default's; the style's table "
+            f"alone gave {math.exp(first):.2f})")
+    return DensityFit(best[0], best[2], note)
 
 
 def _with_style_defaults(settings: SamplerSettings, style: Style) -> SamplerSettings:
