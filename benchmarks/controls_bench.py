@@ -5,7 +5,9 @@ For each style, every piece (the two ``midi_samples/`` files and an even spread 
 real set, cropped to its first ``--bars`` bars) is transferred with seed 0 at each
 ``--density`` X; the ratio is the output's accompaniment onsets per beat against the same
 piece and seed at X = 1, pooled over the pieces (total onsets / total onsets at X = 1) and
-per piece (the worst piece). ``--range`` is the style's middle two octaves and a half;
+per piece (the worst piece); beside it, the worst piece with the style's calibrated shift
+alone (before the render-time search, read from the transfer's note) and the search's mean
+draws besides the default's. ``--range`` is the style's middle two octaves and a half;
 compliance is the share of written accompaniment notes inside it, and the melody is
 checked note for note under every control.
 
@@ -20,6 +22,7 @@ the ratio pooled over the pieces and kept increasing.
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
@@ -34,9 +37,10 @@ from styletx.model.settings import SamplerSettings
 from styletx.music.encoding import ONSET, melody_pitches
 from styletx.music.parts import select_parts
 from styletx.music.song import Song
-from styletx.styles import load_style
+from styletx.styles import Style, load_style
 
-SAMPLES = Path(__file__).resolve().parents[1] / "midi_samples"
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "midi_samples"
 DENSITIES = (0.5, 0.75, 1.0, 1.5, 2.0)
 STYLES = ("bach", "jazz", "bossa", "pop", "folk", "ragtime")
 
@@ -67,10 +71,16 @@ def above_share(res) -> tuple[int, int]:
     return int((pitches[on] > melody_pitches(mel[on])).sum()), int(on.sum())
 
 
+def this_checkout(name: str) -> Style:
+    """The shipped style ``name`` from this checkout's ``checkpoints/`` (its ``style.json``), even
+    where an editable install maps the shipped styles to another checkout."""
+    return load_style(str(ROOT / "checkpoints" / name))
+
+
 def calibrate(names: list[str], inputs: list[tuple[str, Song, int]]) -> None:
     """Print each style's ``density_shifts`` (:func:`styletx.api.measure_density_shifts`)."""
     for name in names:
-        table = measure_density_shifts(load_style(name), [(song, melody) for _, song, melody in inputs])
+        table = measure_density_shifts(this_checkout(name), [(song, melody) for _, song, melody in inputs])
         print(f"{name}: {table}", flush=True)
 
 
@@ -90,10 +100,11 @@ def main() -> None:
         return calibrate(args.styles, inputs)
     print(f"{len(inputs)} pieces ({', '.join(n for n, _, _ in inputs)}), first {args.bars} bars, seed 0")
     print("| style | " + " | ".join(f"X={x:g}" for x in DENSITIES)
-          + " | worst piece off | range | inside | melody exact | above melody | s/render |")
-    print("|---" * (len(DENSITIES) + 7) + "|")
+          + " | worst piece off X | table alone: worst off | draws | range | inside | melody exact"
+          " | above melody | s/transfer |")
+    print("|---" * (len(DENSITIES) + 9) + "|")
     for name in args.styles:
-        style = load_style(name)
+        style = this_checkout(name)
         cfg = style.model.cfg
         lo = max(cfg.pitch_lo, 40)
         register = (lo, min(cfg.pitch_hi - 1, lo + 30))
@@ -101,6 +112,7 @@ def main() -> None:
         inside = total = 0
         exact = True
         above = [0, 0]
+        alone, draws = [], []
         t0, renders = time.perf_counter(), 0
         for i, (_, song, melody) in enumerate(inputs):
             base = TransferOptions(SamplerSettings(seed=0), melody_track=melody)
@@ -109,6 +121,11 @@ def main() -> None:
                 renders += 1
                 onsets[j, i] = (res.new_accomp == ONSET).sum()
                 exact &= res.tracks[0] == res.parts.melody
+                note = next((n for n in res.notes if n.startswith("density")), "")
+                found = re.search(r"(\d+) draw.*table alone gave (\d+\.\d+)", note)
+                if found:
+                    draws.append(int(found.group(1)))
+                    alone.append(abs(float(found.group(2)) / x - 1))
                 if x == 1.0:
                     a, n = above_share(res)
                     above[0] += a
@@ -124,7 +141,8 @@ def main() -> None:
         per_piece = onsets / np.maximum(ref, 1)
         off = np.abs(per_piece / np.array(DENSITIES)[:, None] - 1).max()
         print(f"| {name} | " + " | ".join(f"{r:.2f}" for r in pooled)
-              + f" | {off:.0%} | {register[0]}-{register[1]} | {inside / max(total, 1):.1%} of {total}"
+              + f" | {off:.0%} | {max(alone):.0%} | {np.mean(draws):.1f}"
+              f" | {register[0]}-{register[1]} | {inside / max(total, 1):.1%} of {total}"
               f" | {'yes' if exact else 'NO'} | {above[0] / max(above[1], 1):.3f}"
               f" | {(time.perf_counter() - t0) / renders:.1f} |", flush=True)
 
