@@ -271,17 +271,21 @@ def _layout(song: Song) -> list[tuple[str, int, bool]]:
     return [(t.name, t.program, t.is_drum) for t in song.tracks]
 
 
+def _span(spec: str | tuple[int, int], what: str, use: str) -> tuple[int, int]:
+    """``"A-B"`` → ``(A, B)`` and ``"A"`` → ``(A, A)``; a tuple as it is."""
+    if isinstance(spec, tuple):
+        return spec
+    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", str(spec))
+    if not m:
+        raise StyleTxError(f"bad {what} {spec!r}: use {use}")
+    return int(m.group(1)), int(m.group(2) or m.group(1))
+
+
 def parse_bars(spec: str | tuple[int, int] | None) -> tuple[int, int] | None:
     """``"5-12"`` or ``(5, 12)`` → ``(5, 12)``: 1-based, inclusive; ``"7"`` is one bar."""
     if spec is None:
         return None
-    if isinstance(spec, tuple):
-        first, last = spec
-    else:
-        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", str(spec))
-        if not m:
-            raise StyleTxError(f"bad bar range {spec!r}: use FIRST-LAST, e.g. 5-12")
-        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+    first, last = _span(spec, "bar range", "FIRST-LAST, e.g. 5-12")
     if first < 1 or last < first:
         raise StyleTxError(f"bad bar range {first}-{last}: bars count from 1 and LAST >= FIRST")
     return first, last
@@ -290,13 +294,7 @@ def parse_bars(spec: str | tuple[int, int] | None) -> tuple[int, int] | None:
 def parse_pitch_range(spec: str | tuple[int, int]) -> tuple[int, int]:
     """``"36-83"`` or ``(36, 83)`` → ``(36, 83)``: MIDI pitches, inclusive (``render --range``,
     ``train --pitch-range``)."""
-    if isinstance(spec, tuple):
-        lo, hi = spec
-    else:
-        m = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", str(spec))
-        if not m:
-            raise StyleTxError(f"bad pitch range {spec!r}: use LOW-HIGH in MIDI numbers, e.g. 36-83")
-        lo, hi = int(m.group(1)), int(m.group(2))
+    lo, hi = _span(spec, "pitch range", "LOW-HIGH in MIDI numbers, e.g. 36-83")
     if not 0 <= lo <= hi <= 127:
         raise StyleTxError(f"bad pitch range {lo}-{hi}: MIDI numbers 0-127 with LOW <= HIGH")
     return lo, hi
@@ -307,7 +305,8 @@ DENSITY_RANGE = (0.5, 2.0)
 
 
 def density_shift(density: float, style: Style) -> float:
-    """The onset-logit shift (nats) that makes a transfer ``density`` times as busy as the default.
+    """The onset-logit shift (nats) expected to make a transfer ``density`` times as busy as the
+    default: where the transfer's search for this piece and seed starts (:func:`_fit_density`).
 
     Adding ``b`` to an onset's logit multiplies its odds by ``e^b``, but the chain pushes
     back (each frame reads busier or sparser neighbours), so the shift a ratio needs is
@@ -689,7 +688,9 @@ def transfer(
         0 keeps it all, 1 redraws it all), ``sweeps``,
         ``schedule`` (``"paper"``: Lu & Su's 25 argmax iterations), ``bars`` (e.g.
         ``"5-12"``), ``melody_track``, ``keep_drums``, ``chords`` (e.g.
-        ``"C | Am7 | Dm7 G7 | C"``), ``reharmonize``, ``threads``.
+        ``"C | Am7 | Dm7 G7 | C"``), ``reharmonize``, ``threads``, ``candidates``, and the
+        controls ``density`` (0.5-2) and ``pitch_range`` (``"40-72"``); ``variants`` is
+        :func:`transfer_variants`'.
 
     Returns
     -------
@@ -699,24 +700,22 @@ def transfer(
         with a warning naming whatever pretty_midi cannot hold.
     """
     options = (options or TransferOptions()).replace(**changes)
+    style_obj, song, read = _read(src, style, device)
+    result = transfer_song(song, style_obj, options, progress=progress)
+    return dataclasses.replace(result, warnings=[*read, *result.warnings])
+
+
+def _read(src: Source, style: str | Style, device: str) -> tuple[Style, Song, list[str]]:
+    """The style (loaded if named), the source as a song, and the warnings reading it gave."""
     style_obj = style if isinstance(style, Style) else load_style(style, device=device)
     with collect_warnings(forward=True) as read:
         song = load_source(src)
-    result = transfer_song(song, style_obj, options, progress=progress)
-    return dataclasses.replace(result, warnings=[*read.messages, *result.warnings])
+    return style_obj, song, read.messages
 
 
-def render_variants(
-    src: str | os.PathLike,
-    out: str | os.PathLike,
-    style: str | Style = DEFAULT_STYLE,
-    options: TransferOptions | None = None,
-    *,
-    force: bool = False,
-    device: str = "cpu",
-    progress: Progress | None = None,
-    **changes: Any,
-) -> list[tuple[Path, Variant]]:
+def render_variants(src: str | os.PathLike, out: str | os.PathLike, style: str | Style = DEFAULT_STYLE,
+                    options: TransferOptions | None = None, *, force: bool = False, device: str = "cpu",
+                    progress: Progress | None = None, **changes: Any) -> list[tuple[Path, Variant]]:
     """File to files: :func:`transfer_variants`, each written atomically to its
     :func:`variant_paths` path (``out_1`` the best); with ``variants=1``, :func:`render`'s one file.
 
@@ -727,14 +726,12 @@ def render_variants(
     output_format(out)
     for path in paths:
         check_target(path, force=force, protect=[src])
-    style_obj = style if isinstance(style, Style) else load_style(style, device=device)
-    with collect_warnings(forward=True) as read:
-        song = load_source(src)
+    style_obj, song, read = _read(src, style, device)
     variants = transfer_variants(song, style_obj, options, progress=progress)
     written = []
     for path, v in zip(paths, variants, strict=True):
         v.result.write(path, force=force)
-        result = dataclasses.replace(v.result, warnings=[*read.messages, *v.result.warnings])
+        result = dataclasses.replace(v.result, warnings=[*read, *v.result.warnings])
         written.append((path, dataclasses.replace(v, result=result)))
     return written
 
