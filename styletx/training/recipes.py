@@ -203,7 +203,7 @@ DENSITY_SHIFTS: dict[str, tuple[tuple[float, float], ...]] = {
                 (0.893, -0.5), (1.0, 0.0), (1.221, 0.5), (1.307, 1.0), (1.436, 1.5), (1.6, 2.0),
                 (1.771, 3.0), (2.036, 4.0), (2.464, 6.0)),
 }
-"""The ``density_shifts`` of each shipped style's ``style.json`` (#20 item 5)."""
+"""The ``density_shifts`` of each shipped style's style card (#20 item 5)."""
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe(
