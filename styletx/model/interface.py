@@ -92,6 +92,7 @@ def draw_policy(
     prev: Tensor, *, temperature: float | None, generator: torch.Generator | None,
     prior: HarmonyPrior | None = None, flags: Tensor | None = None, has_chord: Tensor | None = None,
     above: Tensor | None = None, segment_start: Tensor | None = None, clashing: Tensor | None = None,
+    missing: Tensor | None = None,
 ) -> DrawPolicy:
     """The policy of one draw of ``N`` frames with ``prev [N, P]`` before them.
 
@@ -113,9 +114,10 @@ def draw_policy(
     states = torch.arange(N_STATES, device=device)
     forbidden = (prev == OFF).t()[:, :, None] & (states == HOLD)
     onset_bias = bass_bias = active = None
-    if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody or prior.clash):
+    if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody or prior.clash
+                              or prior.complete):
         assert flags is not None and has_chord is not None and above is not None
-        bias = prior.onset_bias(flags, has_chord, above, clashing)
+        bias = prior.onset_bias(flags, has_chord, above, clashing, missing)
         # the same products the loop took per position, for all positions at once
         onset_bias = (bias[0][:, :, None] * (states == ONSET)).transpose(0, 1)  # [P, N, 3]
         if clashing is not None:
