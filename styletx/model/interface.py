@@ -92,16 +92,21 @@ def draw_policy(
     prev: Tensor, *, temperature: float | None, generator: torch.Generator | None,
     prior: HarmonyPrior | None = None, flags: Tensor | None = None, has_chord: Tensor | None = None,
     above: Tensor | None = None, segment_start: Tensor | None = None, clashing: Tensor | None = None,
-    missing: Tensor | None = None,
+    missing: Tensor | None = None, onset_shift: float = 0.0, allowed: Tensor | None = None,
 ) -> DrawPolicy:
     """The policy of one draw of ``N`` frames with ``prev [N, P]`` before them.
 
     ``temperature=None`` takes the argmax; otherwise the logits are divided by it and a
     Gumbel-max draw from ``generator`` picks the state. ``prior`` (with the frames' chord
     ``flags [N, P, 2]``, ``has_chord [N]``, the pitches ``above [N, P]`` the sounding
-    melody note, ``segment_start [N]`` and the pitches ``clashing [N, P]`` with the melody,
-    :func:`styletx.model.clash.clash_onsets`) adds the style's harmony prior
+    melody note, ``segment_start [N]``, the pitches ``clashing [N, P]`` with the melody,
+    :func:`styletx.model.clash.clash_onsets`, and those ``missing [N, P]`` from their chord
+    segment, :func:`styletx.model.coverage.missing_tones`) adds the style's harmony prior
     (:class:`HarmonyPrior`). A clashing pitch costs as much held as struck.
+
+    The controls enter here too: ``onset_shift`` nats are added to every onset logit
+    (``--density``: a positive shift strikes more often), and a pitch outside ``allowed [P]``
+    (``--range``) may only be off, so no draw can put a note there.
     """
     if temperature is not None and not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -113,6 +118,8 @@ def draw_policy(
         gumbel = -torch.log(-torch.log(u))
     states = torch.arange(N_STATES, device=device)
     forbidden = (prev == OFF).t()[:, :, None] & (states == HOLD)
+    if allowed is not None:
+        forbidden = forbidden | (~allowed[:, None, None] & (states != OFF))
     onset_bias = bass_bias = active = None
     if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody or prior.clash
                               or prior.complete):
@@ -127,6 +134,13 @@ def draw_policy(
         starts = (segment_start if segment_start is not None
                   else torch.zeros(N, dtype=torch.bool, device=device))
         active = starts[:, None].clone()
+    if onset_shift:
+        shift = (onset_shift * (states == ONSET)).expand(P, N, N_STATES)
+        if onset_bias is None:  # no prior: the shift alone, with a bass term that never acts
+            onset_bias, bass_bias = shift, torch.zeros_like(shift)
+            active = torch.zeros(N, 1, dtype=torch.bool, device=device)
+        else:
+            onset_bias = onset_bias + shift
     return DrawPolicy(forbidden, 1.0 if temperature is None else float(temperature), gumbel,
                       onset_bias, bass_bias, active)
 
