@@ -89,3 +89,21 @@ def test_an_odd_meter_render_keeps_the_melody(tiny_style: str, tmp_path: Path) -
         assert [(n.start, n.end, n.pitch) for n in result.tracks[0].notes] == before
         assert any([(n.start, n.end, n.pitch) for n in t.notes] == before for t in written.tracks)
         assert any(t.notes for t in result.tracks[1:])
+
+
+def test_a_scores_additive_signature_gives_the_groups() -> None:
+    from music21 import meter, note, stream
+
+    from styletx.score.read import song_from_stream
+
+    def part(signature: str) -> stream.Part:
+        p = stream.Part()
+        p.append(meter.TimeSignature(signature))
+        for k in range(10):
+            p.append(note.Note(60 + k % 5, quarterLength=1))
+        return p
+
+    assert [ts.groups for ts in song_from_stream(part("2+3/4")).time_signatures] == [(2, 3)]
+    assert [ts.groups for ts in song_from_stream(part("5/4")).time_signatures] == [()]
+    grid = _grid(song_from_stream(part("2+3/4")))
+    assert list(np.flatnonzero(grid.bar_step == 0))[:2] == [0, 2 * SPB]

@@ -114,8 +114,7 @@ def meter_warning(song: Song, meters: Sequence[str], style: str) -> str | None:
     grouped = {m: beat_groups(used[m]) for m in outside}
     how = "; ".join(f"{m} bars are counted as {g.label} and each group is sampled as a short bar"
                     for m, g in grouped.items() if g is not None)
-    plain = [m for m, g in grouped.items() if g is None]
-    if plain:
-        how += ("; " if how else "") + f"{', '.join(plain)} bars are sampled as written"
+    if any(g is None for g in grouped.values()):
+        how += "; other bars are sampled as written" if how else "its bars are sampled as written"
     return (f"{where} is not among the {style} style's trained meters ({', '.join(meters)}): "
             f"styletx keeps the input's bars; {how}; expect a weaker sense of the meter")
