@@ -346,28 +346,3 @@ def test_melody_only_starts_from_block_chords_of_the_chord_track() -> None:
         chord = Chord.from_token(int(grid.chords[t]))
         assert struck.size and {int(p) % 12 for p in struck} <= chord.pitch_classes
         assert int(struck[0]) % 12 == chord.root  # the root below
-
-
-def test_holding_a_non_chord_tone_costs_what_the_prior_says() -> None:
-    """``non_chord_hold`` charges a held pitch outside the chord, and nothing else: not a chord
-    tone, not an onset beyond ``non_chord``, not a frame without a chord."""
-    from styletx.model.interface import draw_policy
-    from styletx.model.settings import HarmonyPrior
-    from styletx.music.encoding import HOLD
-
-    pitches = torch.arange(48, 60)
-    c_major = Chord.parse("C")
-    assert c_major is not None
-    chords = torch.tensor([c_major.token, 0])
-    flags = chord_flag_table(pitches)[chords]
-    prev = torch.full((2, len(pitches)), ONSET)
-    args = dict(temperature=1.0, generator=torch.Generator().manual_seed(0), flags=flags,
-                has_chord=chords > 0, above=torch.zeros(2, len(pitches), dtype=torch.bool))
-    policy = draw_policy(prev, prior=HarmonyPrior(non_chord=1.0, non_chord_hold=2.5), **args)
-    held = policy.onset_bias[:, :, HOLD].t()  # [frames, pitches]
-    tone = flags[0, :, 0].bool()
-    assert torch.equal(held[0][tone], torch.zeros(int(tone.sum())))
-    assert torch.equal(held[0][~tone], torch.full((int((~tone).sum()),), -2.5))
-    assert torch.equal(held[1], torch.zeros(len(pitches)))  # no chord: nothing charged
-    plain = draw_policy(prev, prior=HarmonyPrior(non_chord=1.0), **args)
-    assert torch.equal(plain.onset_bias[:, :, HOLD], torch.zeros_like(plain.onset_bias[:, :, HOLD]))

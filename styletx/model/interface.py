@@ -113,14 +113,13 @@ def draw_policy(
     states = torch.arange(N_STATES, device=device)
     forbidden = (prev == OFF).t()[:, :, None] & (states == HOLD)
     onset_bias = bass_bias = active = None
-    if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody or prior.clash
-                              or prior.non_chord_hold):
+    if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody or prior.clash):
         assert flags is not None and has_chord is not None and above is not None
         bias = prior.onset_bias(flags, has_chord, above, clashing)
         # the same products the loop took per position, for all positions at once
         onset_bias = (bias[0][:, :, None] * (states == ONSET)).transpose(0, 1)  # [P, N, 3]
-        if clashing is not None or prior.non_chord_hold:
-            held = prior.hold_bias(flags, has_chord, clashing)[:, :, None] * (states == HOLD)
+        if clashing is not None:
+            held = (-prior.clash * clashing.float())[:, :, None] * (states == HOLD)
             onset_bias = onset_bias + held.transpose(0, 1)
         bass_bias = (bias[1][:, :, None] * ~(states == OFF)).transpose(0, 1)
         starts = (segment_start if segment_start is not None

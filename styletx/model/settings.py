@@ -34,8 +34,7 @@ class HarmonyPrior:
     ``-non_chord`` on the onset of a pitch outside the frame's chord and, at the first
     frame of a chord segment (a half bar, or a chord change), ``∓bass_root / 2`` on a
     lowest sounding note (struck or held): a bonus for the chord's root, a cost for
-    any other pitch; ``-non_chord_hold`` on holding a pitch outside the chord;
-    ``-above_melody`` on an onset above the sounding melody note
+    any other pitch; ``-above_melody`` on an onset above the sounding melody note
     (a musician voices the accompaniment under the tune, as far as the style does); and
     ``-clash`` on an onset or a hold a semitone from it in pitch class
     (:mod:`styletx.model.clash`).
@@ -49,9 +48,6 @@ class HarmonyPrior:
     clash: float = 0.0
     """Cost of an onset or a hold whose pitch class is a semitone from the sounding melody
     pitch's (:mod:`styletx.model.clash`), but for the :attr:`clash_exceptions`."""
-    non_chord_hold: float = 0.0
-    """Cost of holding a pitch outside the frame's chord: a note held on into a chord it does
-    not belong to (the held inner pedals of Bach's drift, issue #19); 0 holds for free."""
     clash_exceptions: tuple[tuple[str, int, int], ...] = ()
     """``(chord quality, melody degree above the root, -1 or +1 (the rub's side, CLASH_INTERVALS))``:
     the pairings the style's data plays often enough to keep (``benchmarks/clash_exceptions.py``)."""
@@ -84,12 +80,6 @@ class HarmonyPrior:
         if clashing is not None:
             everywhere = everywhere - self.clash * clashing.float()
         return everywhere, self.bass_root * (root - 0.5) * known
-
-    def hold_bias(self, flags: Tensor, has_chord: Tensor, clashing: Tensor | None = None) -> Tensor:
-        """``[N, P]`` bias on holding each pitch: ``-clash`` where it clashes with the melody,
-        ``-non_chord_hold`` where it is not a tone of the frame's chord."""
-        bias = -self.non_chord_hold * (1 - flags[..., 0]) * has_chord[:, None].float()
-        return bias if clashing is None else bias - self.clash * clashing.float()
 
 
 @dataclass(frozen=True)
