@@ -5,7 +5,8 @@ are, and the values go through :meth:`styletx.api.TransferOptions.replace`, whos
 are the CLI's; ``tests/test_service.py`` compares the fields with ``render``'s parser.
 ``render`` options that name a server path or a server resource (``--style-dir``,
 ``--style-from``, ``--save-style``, ``-o``, ``--threads``, ``--device``, ``--force``) are
-not offered: the service decides those, and an unknown field is refused (422).
+not offered, nor ``--variants`` (a response is one file): the service decides those,
+and an unknown field is refused (422).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class RenderForm(BaseModel):
     sweeps: int = SamplerSettings.sweeps
     schedule: ScheduleName = SamplerSettings.schedule
     candidates: int = 1
+    density: float = 1.0
+    pitch_range: str | None = None  # render's --range
     bars: str | None = None
     chords: str | None = None
     reharmonize: bool = False
@@ -67,7 +70,8 @@ class RenderForm(BaseModel):
         return TransferOptions(
             melody_track=int(track) if track is not None and track.isdigit() else track,
             keep_drums=self.keep_drums, bars=self.bars, chords=self.chords,
-            reharmonize=self.reharmonize, candidates=self.candidates,
+            reharmonize=self.reharmonize, candidates=self.candidates, density=self.density,
+            pitch_range=self.pitch_range,
         ).replace(seed=seed, temperature=self.temperature, strength=self.strength,
                   sweeps=self.sweeps, schedule=self.schedule)
 
