@@ -223,8 +223,11 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
         "distributed with music21 (BSD licence). The weights are released with styletx (MIT).",
         chord_source="the four-part texture (one chord per beat, "
         "`styletx.music.chords.chord_track`)",
-        style_fields=dict(bass_max_pitch=57, harmonic_rhythm="beat", temperature=0.6,
-                          prior=HarmonyPrior(non_chord=2.0, bass_root=3.0), voice_leading_tries=16),
+        # temperature 0.8 and a clash cost: the texture of real chorales (notes per beat, bass
+        # register, parallels, clash; docs/quality-real-bach.md), where 0.6 was thin and high
+        style_fields=dict(bass_max_pitch=57, harmonic_rhythm="beat", temperature=0.8,
+                          prior=HarmonyPrior(non_chord=2.0, bass_root=3.0, clash=3.0),
+                          voice_leading_tries=16),
         baseline_grooves={4: "Hymn"},  # no MMA corpus: MMA's four-part hymn groove, 4/4 only
     ),
     # 6 steps per beat, not 12: 6 holds swung and triplet eighths (step 4 of 6 is 2/3 of
