@@ -92,15 +92,16 @@ def draw_policy(
     prev: Tensor, *, temperature: float | None, generator: torch.Generator | None,
     prior: HarmonyPrior | None = None, flags: Tensor | None = None, has_chord: Tensor | None = None,
     above: Tensor | None = None, segment_start: Tensor | None = None, clashing: Tensor | None = None,
-    onset_shift: float = 0.0, allowed: Tensor | None = None,
+    missing: Tensor | None = None, onset_shift: float = 0.0, allowed: Tensor | None = None,
 ) -> DrawPolicy:
     """The policy of one draw of ``N`` frames with ``prev [N, P]`` before them.
 
     ``temperature=None`` takes the argmax; otherwise the logits are divided by it and a
     Gumbel-max draw from ``generator`` picks the state. ``prior`` (with the frames' chord
     ``flags [N, P, 2]``, ``has_chord [N]``, the pitches ``above [N, P]`` the sounding
-    melody note, ``segment_start [N]`` and the pitches ``clashing [N, P]`` with the melody,
-    :func:`styletx.model.clash.clash_onsets`) adds the style's harmony prior
+    melody note, ``segment_start [N]``, the pitches ``clashing [N, P]`` with the melody,
+    :func:`styletx.model.clash.clash_onsets`, and those ``missing [N, P]`` from their chord
+    segment, :func:`styletx.model.coverage.missing_tones`) adds the style's harmony prior
     (:class:`HarmonyPrior`). A clashing pitch costs as much held as struck.
 
     The controls enter here too: ``onset_shift`` nats are added to every onset logit
@@ -120,9 +121,10 @@ def draw_policy(
     if allowed is not None:
         forbidden = forbidden | (~allowed[:, None, None] & (states != OFF))
     onset_bias = bass_bias = active = None
-    if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody or prior.clash):
+    if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody or prior.clash
+                              or prior.complete):
         assert flags is not None and has_chord is not None and above is not None
-        bias = prior.onset_bias(flags, has_chord, above, clashing)
+        bias = prior.onset_bias(flags, has_chord, above, clashing, missing)
         # the same products the loop took per position, for all positions at once
         onset_bias = (bias[0][:, :, None] * (states == ONSET)).transpose(0, 1)  # [P, N, 3]
         if clashing is not None:

@@ -64,6 +64,7 @@ import numpy as np
 import torch
 
 from styletx.model.clash import clash_onsets
+from styletx.model.coverage import missing_tones
 from styletx.model.interface import DrawPolicy, FrameModel, chord_flag_table, draw_policy, melody_parts
 from styletx.model.settings import DEFAULT_SETTINGS, HarmonyPrior, Progress, SamplerSettings, ScheduleName
 from styletx.music.chords import beat_starts, segment_starts
@@ -198,6 +199,7 @@ class InnerSampler:
         starts[segment_starts(meta, model.cfg.steps_per_beat, "half_bar")] = True
         starts[1:] |= np.diff(meta[:, META_CHORD]) != 0
         self.segment_start = torch.as_tensor(starts, device=device)
+        self.segment = torch.cumsum(self.segment_start.long(), 0) - 1  # frame 0 starts one
         self.pitches = torch.arange(model.cfg.pitch_lo, model.cfg.pitch_hi)
         self.chord_flags = chord_flag_table(self.pitches).to(device)
         self.pitches = self.pitches.to(device)
@@ -360,10 +362,12 @@ class InnerSampler:
         above = (kind > 0)[:, None] & (self.pitches[None, :] > pitch[:, None])
         clashing = (clash_onsets(self.pitches, self.melody[0, frames], chords, self.prior)
                     if self.prior.clash else None)
+        missing = (missing_tones(frames, self.accomp[0], self.melody[0], self.segment, self.pitches)
+                   if self.prior.complete else None)
         return draw_policy(
             prev, temperature=temperature, generator=self.generator, prior=self.prior,
             flags=self.chord_flags[chords.clamp(0, N_CHORD_TOKENS - 1)], has_chord=chords > 0,
-            above=above, segment_start=self.segment_start[frames], clashing=clashing,
+            above=above, segment_start=self.segment_start[frames], clashing=clashing, missing=missing,
             onset_shift=self.onset_shift, allowed=self.allowed)
 
     def _neighbours(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -35,9 +35,10 @@ class HarmonyPrior:
     frame of a chord segment (a half bar, or a chord change), ``∓bass_root / 2`` on a
     lowest sounding note (struck or held): a bonus for the chord's root, a cost for
     any other pitch; ``-above_melody`` on an onset above the sounding melody note
-    (a musician voices the accompaniment under the tune, as far as the style does); and
+    (a musician voices the accompaniment under the tune, as far as the style does);
     ``-clash`` on an onset or a hold a semitone from it in pitch class
-    (:mod:`styletx.model.clash`).
+    (:mod:`styletx.model.clash`); and ``+complete`` on the onset of a chord tone that
+    sounds nowhere else in its chord segment (:mod:`styletx.model.coverage`).
     Values are in logits (nats); each style's ``style.json`` holds its own, chosen on
     the bench (``docs/quality.md``) to keep the song's chords without losing the texture.
     """
@@ -51,6 +52,9 @@ class HarmonyPrior:
     clash_exceptions: tuple[tuple[str, int, int], ...] = ()
     """``(chord quality, melody degree above the root, -1 or +1 (the rub's side, CLASH_INTERVALS))``:
     the pairings the style's data plays often enough to keep (``benchmarks/clash_exceptions.py``)."""
+    complete: float = 0.0
+    """Bonus for the onset of a chord tone whose pitch class the rest of its chord segment
+    (accompaniment and melody) does not sound (:mod:`styletx.model.coverage`)."""
 
     def __post_init__(self) -> None:  # style.json gives lists
         object.__setattr__(self, "clash_exceptions",
@@ -66,19 +70,24 @@ class HarmonyPrior:
         return table
 
     def onset_bias(
-        self, flags: Tensor, has_chord: Tensor, above: Tensor, clashing: Tensor | None = None
+        self, flags: Tensor, has_chord: Tensor, above: Tensor, clashing: Tensor | None = None,
+        missing: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """``(everywhere [N, P], lowest note at a segment start [N, P])`` onset biases.
 
         ``flags [N, P, 2]`` are the chord-tone and root flags of each frame's pitches,
         ``above [N, P]`` marks the pitches above the sounding melody note and ``clashing``
-        those the clash cost charges (:func:`styletx.model.clash.clash_onsets`).
+        those the clash cost charges (:func:`styletx.model.clash.clash_onsets`); ``missing``
+        the pitches whose pitch class the rest of the segment lacks
+        (:func:`styletx.model.coverage.missing_tones`).
         """
         known = has_chord[:, None].float()
         tone, root = flags[..., 0], flags[..., 1]
         everywhere = -self.non_chord * (1 - tone) * known - self.above_melody * above.float()
         if clashing is not None:
             everywhere = everywhere - self.clash * clashing.float()
+        if missing is not None:
+            everywhere = everywhere + self.complete * ((tone + root) * known) * missing.float()
         return everywhere, self.bass_root * (root - 0.5) * known
 
 
