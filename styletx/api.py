@@ -34,7 +34,7 @@ from styletx.errors import StyleTxError
 from styletx.io.files import check_target
 from styletx.io.reader import ReadWarnings, read_midi
 from styletx.io.writer import midi_bytes, write_midi
-from styletx.model.sampler import resample_accompaniment
+from styletx.model.lockstep import resample_many
 from styletx.model.settings import DEFAULT_SETTINGS, Progress, SamplerSettings
 from styletx.model.start import guide_melody, starting_roll
 from styletx.model.threads import torch_threads
@@ -518,26 +518,23 @@ def _best_of(
     candidates: int, progress: Progress | None, variant: int = 0,
 ) -> np.ndarray:
     """The sampled window: one draw, or the critic's best of ``candidates`` draws (seeds by
-    :func:`styletx.music.critic.candidate_seed` for ``variant``, drawn one after another)."""
+    :func:`styletx.music.critic.candidate_seed` for ``variant``), drawn in lockstep as one
+    batch (:func:`styletx.model.lockstep.resample_many`)."""
     if candidates < 1:
         raise StyleTxError(f"--candidates must be at least 1, not {candidates}")
     cfg = style.model.cfg
     guide, meta = guide_melody(grid, 2 * grid.steps_per_beat), grid.meta(cfg.max_bar_steps)
-    best: tuple[float, np.ndarray] | None = None
-    for k in range(candidates):
-        drawn = resample_accompaniment(
-            style.model, guide, start, meta, update=update,
-            settings=dataclasses.replace(settings, seed=candidate_seed(settings.seed, k, variant)),
-            progress=progress if k == 0 else None,
-        )
-        if candidates == 1:
-            return drawn
-        score = judge(unfold(drawn, cfg.pitch_lo), grid.melody, grid.chords, grid.bar_index,
-                      grid.bar_step).score
-        if best is None or score > best[0]:
-            best = (score, drawn)
-    assert best is not None
-    return best[1]
+    drawn = resample_many(
+        style.model, guide, start, meta, update,
+        [dataclasses.replace(settings, seed=candidate_seed(settings.seed, k, variant))
+         for k in range(candidates)],
+        progress,
+    )
+    if candidates == 1:
+        return drawn[0]
+    scores = [judge(unfold(d, cfg.pitch_lo), grid.melody, grid.chords, grid.bar_index, grid.bar_step).score
+              for d in drawn]
+    return drawn[int(np.argmax(scores))]
 
 
 @dataclass(frozen=True)

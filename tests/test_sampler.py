@@ -17,7 +17,8 @@ import torch
 
 from styletx.io.reader import read_midi
 from styletx.model.config import ModelConfig
-from styletx.model.interface import DrawPolicy, choose, chord_flag_table
+from styletx.model.interface import DrawPolicy, FrameModel, choose, chord_flag_table
+from styletx.model.lockstep import resample_many
 from styletx.model.sampler import (
     SCHEDULES,
     BlockedSchedule,
@@ -38,7 +39,7 @@ from styletx.music.chords import Chord, beat_starts
 from styletx.music.encoding import META_CHORD, OFF, ONSET
 from styletx.music.grid import Grid, build_grid
 from styletx.music.parts import select_parts
-from styletx.styles import load_style
+from styletx.styles import Style, load_style
 
 SAMPLES = Path(__file__).parent.parent / "midi_samples"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -209,12 +210,17 @@ def test_inner_sampler_writes_only_the_frames_it_is_given(tiny_style: str) -> No
     assert set(changed.tolist()) <= set(range(8, 13)) | set(range(20, 25))
 
 
-def test_strength_redraws_only_a_share_of_the_beats(tiny_style: str) -> None:
+def _chorale_inputs(tiny_style: str) -> tuple[Style, Grid, np.ndarray, np.ndarray, np.ndarray]:
+    """The tiny style, the chorale's grid, its melody, starting roll and metadata."""
     style = load_style(tiny_style)
     cfg = style.model.cfg
     grid = chorale(style.steps_per_beat)
     start = fold_into_range(grid.accomp, cfg.pitch_lo, cfg.pitch_hi)
-    melody, meta = grid.melody.astype(np.int64), grid.meta()
+    return style, grid, grid.melody.astype(np.int64), start, grid.meta()
+
+
+def test_strength_redraws_only_a_share_of_the_beats(tiny_style: str) -> None:
+    style, grid, melody, start, meta = _chorale_inputs(tiny_style)
     starts = beat_starts(meta, style.steps_per_beat)
     beat = np.searchsorted(starts, np.arange(grid.n_frames), side="right")
     settings = SamplerSettings(strength=0.25, sweeps=2, seed=4)
@@ -346,3 +352,41 @@ def test_melody_only_starts_from_block_chords_of_the_chord_track() -> None:
         chord = Chord.from_token(int(grid.chords[t]))
         assert struck.size and {int(p) % 12 for p in struck} <= chord.pitch_classes
         assert int(struck[0]) % 12 == chord.root  # the root below
+
+
+# --- chains in lockstep -----------------------------------------------------------------
+
+
+class Counting:
+    """A network wrapper that counts the calls the sampler makes of it."""
+
+    def __init__(self, model: FrameModel, fail_at: int | None = None) -> None:
+        self.model, self.cfg, self.device = model, model.cfg, model.device
+        self.calls = 0
+        self.fail_at = fail_at
+
+    def eval(self) -> Counting:
+        return self
+
+    def encode(self, *args: torch.Tensor | None) -> torch.Tensor:
+        return self.model.encode(*args)
+
+    def sample_frames(self, *args: object) -> tuple[torch.Tensor, torch.Tensor]:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise ValueError("the network failed")
+        return self.model.sample_frames(*args)  # type: ignore[arg-type]
+
+
+def test_chains_in_lockstep_draw_what_each_draws_alone_in_fewer_calls(tiny_style: str) -> None:
+    style, _, melody, start, meta = _chorale_inputs(tiny_style)
+    settings = [SamplerSettings(sweeps=2, seed=seed, voice_leading_tries=3) for seed in (3, 4, 5)]
+    alone, together = Counting(style.model), Counting(style.model)
+    one_by_one = [resample_accompaniment(alone, melody, start, meta, settings=s) for s in settings]
+    in_lockstep = resample_many(together, melody, start, meta, None, settings)
+    for a, b in zip(one_by_one, in_lockstep, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(one_by_one[0], one_by_one[1])  # the seeds differ
+    assert together.calls < alone.calls / 2
+    with pytest.raises(ValueError, match="the network failed"):  # a failure ends every chain
+        resample_many(Counting(style.model, fail_at=3), melody, start, meta, None, settings)

@@ -8,7 +8,9 @@ sampling settings (:mod:`~styletx.model.settings`, torch-free), the small interf
 network offers the sampler (:mod:`~styletx.model.interface`: encode, then draw frames under
 a policy of tensors), the sampler's starting state (:mod:`~styletx.model.start`), torch's
 thread count for a block of work (:mod:`~styletx.model.threads`) and the Gibbs sampler
-(:mod:`~styletx.model.sampler`: a masker, a schedule and an inner sampler). It may import
+(:mod:`~styletx.model.sampler`: a masker, a schedule and an inner sampler), and several
+chains of it in lockstep whose network calls are batched (:mod:`~styletx.model.lockstep`,
+the candidates of a render). It may import
 torch, safetensors, numpy, :mod:`styletx.music` and :mod:`styletx.errors`; it never imports MIDI files
 (:mod:`styletx.io`), training, evaluation or the application modules: it sees grids,
 not files.
