@@ -44,6 +44,8 @@ class RenderForm(BaseModel):
     sweeps: int = SamplerSettings.sweeps
     schedule: ScheduleName = SamplerSettings.schedule
     candidates: int = 1
+    quantized: bool = False
+    balance: float | None = None
     bars: str | None = None
     chords: str | None = None
     reharmonize: bool = False
@@ -68,6 +70,7 @@ class RenderForm(BaseModel):
             melody_track=int(track) if track is not None and track.isdigit() else track,
             keep_drums=self.keep_drums, bars=self.bars, chords=self.chords,
             reharmonize=self.reharmonize, candidates=self.candidates,
+            quantized=self.quantized, balance=self.balance,
         ).replace(seed=seed, temperature=self.temperature, strength=self.strength,
                   sweeps=self.sweeps, schedule=self.schedule)
 
