@@ -186,3 +186,45 @@ def test_a_tiny_training_run_gives_a_user_style_its_own_feel(tmp_path: Path,
     _, played, _ = _play(feel)
     assert {n.start % (4 * RES) // RES: n.velocity for n in played[0].notes} == BASS_VELOCITY
     assert "Feel" in (tmp_path / "users" / "mine" / "MODEL_CARD.md").read_text()
+
+
+def test_the_wav_preview_plays_the_offsets_and_the_plot_shades_velocities(tmp_path: Path) -> None:
+    from styletx.io.writer import midi_bytes
+    from styletx.preview import SAMPLE_RATE, plot_piano_roll, synthesize, velocity_shades
+
+    scored, played, parts = _play(_fitted(), bars=2)
+    song, _ = _song(2, played=False)
+
+    def first_sound(tracks: list[Track]) -> int:
+        audio = np.abs(synthesize(midi_bytes(song, tracks)).astype(int)).max(axis=1)
+        return int(np.argmax(audio > 200))
+
+    delay = first_sound([played[1]]) - first_sound([scored[1]])
+    assert delay / SAMPLE_RATE == pytest.approx(STRUM[0] * 0.5, abs=0.002)  # 120 bpm: 0.5 s a beat
+    bar = played[0].notes[:4]
+    alpha = velocity_shades("#1f77b4", bar)[:, 3]
+    velocities = [n.velocity for n in bar]
+    assert list(np.argsort(alpha, kind="stable")) == list(np.argsort(velocities, kind="stable"))
+    assert alpha.max() > alpha.min()
+    write_midi(tmp_path / "felt.mid", song, [parts.melody, *played])
+    assert plot_piano_roll([tmp_path / "felt.mid"], tmp_path / "felt.png").stat().st_size > 0
+
+
+def test_batch_and_render_carry_quantized_and_balance(_tiny_models: Path, felt_style: Path,
+                                                      tmp_path: Path) -> None:
+    from styletx.cli import main
+
+    src = ROOT / "midi_samples" / "chorale_bwv254.mid"
+    runs = {"plain": ["--style-dir", str(_tiny_models / "tiny")],
+            "quantized": ["--style-dir", str(felt_style), "--quantized"],
+            "balance": ["--style-dir", str(felt_style), "--balance", "25"]}
+    for name, flags in runs.items():
+        assert main(["batch", str(src), "-o", str(tmp_path / name), "--sweeps", "1", *flags]) == 0
+    out = {name: read_midi(next((tmp_path / name).rglob("*.mid"))) for name in runs}
+    assert _notes(out["quantized"].tracks) == _notes(out["plain"].tracks)
+    song = out["balance"]
+    acc = [n.velocity for t in song.tracks[1:] for n in t.notes]
+    assert np.mean(acc) == pytest.approx(np.mean([n.velocity for n in song.tracks[0].notes]) - 25, abs=3)
+    assert main(["render", str(src), "-o", str(tmp_path / "r.mid"), "--style-dir", str(felt_style),
+                 "--sweeps", "1", "--seed", "0", "--balance", "25"]) == 0
+    assert read_midi(tmp_path / "r.mid").tracks[0].notes == select_parts(read_midi(src)).melody.notes

@@ -354,8 +354,9 @@ def perform(tracks: Sequence[Track], grid: Grid, melody: Track, feel: Feel, rng:
     """Play the grid tracks ``tracks`` with ``feel``: ``(on the grid with velocities, as played)``.
 
     The first list is for notation (grid timing, the new velocities); the second adds the
-    timing offsets and played lengths, for MIDI and audio. ``balance`` replaces the feel's
-    gap under the melody (MIDI velocity units). The melody is read, never changed.
+    timing offsets and played lengths, for MIDI and audio. The velocities' mean sits the
+    feel's gap under the melody's level, or ``balance`` (MIDI velocity units). The melody is
+    read, never changed.
     """
     owner = [(k, j) for k, t in enumerate(tracks) for j in range(len(t.notes))]
     notes = [tracks[k].notes[j] for k, j in owner]
@@ -371,8 +372,10 @@ def perform(tracks: Sequence[Track], grid: Grid, melody: Track, feel: Feel, rng:
     keys, inverse = np.unique(np.where(chord >= 0, chord, -1 - np.arange(n)), return_inverse=True)
     u_chord, u_strum = rng.random(len(keys))[inverse], rng.random(len(keys))[inverse]
     gap = feel.gap if balance is None else float(balance)
-    dev = _draw(feel.velocity.quantiles(ctx), rng.random(n), -feel.gap)
-    velocity = melody_level(melody.notes, start, res) + dev + feel.gap - gap
+    # the drawn deviations keep their accents, centred so that the piece sits ``gap`` under
+    # the melody whatever mix of contexts the model wrote
+    dev = _draw(feel.velocity.quantiles(ctx), rng.random(n), 0.0)
+    velocity = melody_level(melody.notes, start, res) + dev - dev.mean() - gap
     velocity = np.rint(velocity).clip(1, 127).astype(int)
     offset = _draw(feel.offset.quantiles(ctx), u_chord, 0.0)
     base = (ctx["role"] == BASS) | (ctx["rank"] == 0)
