@@ -70,13 +70,13 @@ class Table:
         q = np.linspace(0.0, 1.0, N_QUANTILES)
         cells: list[dict[str, list[float]]] = []
         for level in levels:
-            keys = _keys(ctx, level, len(values))
+            codes = _codes(ctx, level, len(values))
             found: dict[str, list[float]] = {}
-            for key in np.unique(keys) if len(values) else []:
-                v = values[keys == key]
+            for code in np.unique(codes):
+                v = values[codes == code]
                 if len(v) >= MIN_COUNT:
-                    found[str(key)] = [round(float(x), digits)
-                                       for x in np.quantile(v, q, method="inverted_cdf")]
+                    found[_spelled(int(code), len(level))] = [
+                        round(float(x), digits) for x in np.quantile(v, q, method="inverted_cdf")]
             cells.append(found)
         return cls(tuple(tuple(lv) for lv in levels), cells)
 
@@ -94,12 +94,15 @@ class Table:
         for level, cells in zip(self.levels, self.cells, strict=True):
             if not cells or not todo.any():
                 continue
-            keys = _keys(ctx, level, n)
-            for i in np.nonzero(todo)[0]:
-                row = cells.get(str(keys[i]))
-                if row is not None:
-                    out[i] = row
-                    todo[i] = False
+            rows = np.nonzero(todo)[0]
+            uniq, inverse = np.unique(_codes({k: ctx[k][rows] for k in level}, level, len(rows)),
+                                      return_inverse=True)
+            found = [cells.get(_spelled(int(code), len(level))) for code in uniq]
+            hit = np.array([f is not None for f in found])[inverse]
+            if hit.any():
+                table = np.array([f if f is not None else [0.0] * N_QUANTILES for f in found])
+                out[rows[hit]] = table[inverse[hit]]
+                todo[rows[hit]] = False
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,14 +118,25 @@ class Table:
                                                                             strict=True)])
 
 
-def _keys(ctx: dict[str, np.ndarray], level: Sequence[str], n: int) -> np.ndarray:
-    if not level:
-        return np.full(n, "", dtype=object)
-    cols = [ctx[name].astype(np.int64).astype(str) for name in level]
-    out = cols[0].astype(object)
-    for c in cols[1:]:
-        out = out + "," + c.astype(object)
-    return out
+RADIX = 1 << 12
+"""Each context feature is below this (a bar step on a 12-step grid of a 15-beat bar is 180)."""
+
+
+def _codes(ctx: dict[str, np.ndarray], level: Sequence[str], n: int) -> np.ndarray:
+    """One integer per note for its context at ``level`` (the features in base :data:`RADIX`)."""
+    code = np.zeros(n, dtype=np.int64)
+    for name in level:
+        code = code * RADIX + ctx[name].astype(np.int64).clip(0, RADIX - 1)
+    return code
+
+
+def _spelled(code: int, width: int) -> str:
+    """A context code as the file spells it: the features' values, comma-separated."""
+    digits = []
+    for _ in range(width):
+        code, d = divmod(code, RADIX)
+        digits.append(str(d))
+    return ",".join(reversed(digits))
 
 
 def _draw(quantiles: np.ndarray | None, u: np.ndarray, default: float) -> np.ndarray:
@@ -209,8 +223,8 @@ def contexts(notes: Sequence[Note], grid: Grid, steps_per_beat: int, bass_max_pi
     """
     n = len(notes)
     res, spb = grid.resolution, grid.steps_per_beat
-    start = np.array([tick_to_frame(x.start, res, spb) for x in notes], dtype=np.int64)
-    end = np.array([tick_to_frame(x.end, res, spb) for x in notes], dtype=np.int64)
+    start = np.rint(np.array([x.start for x in notes], dtype=np.float64) * spb / res).astype(np.int64)
+    end = np.rint(np.array([x.end for x in notes], dtype=np.float64) * spb / res).astype(np.int64)
     pitch = np.array([x.pitch for x in notes], dtype=np.int64)
     f = start.clip(0, max(grid.n_frames - 1, 0))
     role = np.full(n, COMP)
@@ -391,8 +405,13 @@ def perform(tracks: Sequence[Track], grid: Grid, melody: Track, feel: Feel, rng:
         x = notes[i]
         scored[k].append(Note(x.start, x.end, x.pitch, int(velocity[i])))
         played[k].append(Note(int(new_start[i]), int(new_start[i] + new_len[i]), x.pitch, int(velocity[i])))
-    return ([replace(t, notes=sorted(s)) for t, s in zip(tracks, scored, strict=True)],
+    return ([replace(t, notes=sorted(s, key=_order)) for t, s in zip(tracks, scored, strict=True)],
             [replace(t, notes=_no_overlaps(p)) for t, p in zip(tracks, played, strict=True)])
+
+
+def _order(note: Note) -> tuple[int, int, int, int]:
+    """A note's sort key: the order of :class:`Note` itself, without its slow comparisons."""
+    return note.start, note.end, note.pitch, note.velocity
 
 
 def _no_overlaps(notes: list[Note]) -> list[Note]:
@@ -403,4 +422,4 @@ def _no_overlaps(notes: list[Note]) -> list[Note]:
         if b is not None and b.pitch == a.pitch and b.start < a.end:
             a = Note(a.start, max(b.start, a.start + 1), a.pitch, a.velocity)
         out.append(a)
-    return sorted(out)
+    return sorted(out, key=_order)
