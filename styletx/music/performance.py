@@ -204,7 +204,8 @@ class Feel:
     def summary(self) -> str:
         """One line for the model card."""
         if self.is_even:
-            return f"even dynamics on the grid, {self.gap:.1f} velocity under the melody"
+            return (f"even dynamics on the grid, {self.gap:.1f} velocity under the melody's smoothed "
+                    f"velocity ({self.source or 'no data'})")
         cells = sum(len(c) for t in (self.velocity, self.offset, self.spread, self.length) for c in t.cells)
         return (f"learned from {self.notes} accompaniment notes ({self.source}): {cells} contexts; "
                 f"the accompaniment sits {self.gap:.1f} velocity under the melody")
