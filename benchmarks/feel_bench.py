@@ -47,7 +47,7 @@ STYLES = ["bach", "jazz", "bossa", "pop", "folk", "ragtime"]
 MMA = [s for s in STYLES if s != "bach"]
 BARS = 16
 PHASE_BINS = 48
-DATA_FILES = 40
+DATA_FILES = 30
 BEGIN, END = "<!-- feel-bench: begin -->", "<!-- feel-bench: end -->"
 
 
@@ -89,8 +89,13 @@ def roles(notes: list[Note], resolution: int, steps: int, bass_max: int) -> np.n
     return out
 
 
-def histograms(pieces: list[tuple[int, list[Note], list[Note]]], steps: int, bass_max: int) -> dict:
-    """Velocity histograms per role, the onsets' phase histogram and the gap under the melody."""
+def histograms(pieces: list[tuple[int, list[Note], list[Note]]], steps: int, bass_max: int,
+               melody_level: float | None = None) -> dict:
+    """Velocity histograms per role, the onsets' phase histogram and the gap under the melody.
+
+    With ``melody_level``, each piece's velocities are first moved by the difference between
+    that level and its melody's mean (rounded): the histogram the piece would have with a
+    melody as loud as the data's, since the feel follows the melody."""
     vel = {0: np.zeros(128), 1: np.zeros(128)}
     phase = np.zeros(PHASE_BINS)
     gaps = []
@@ -98,12 +103,15 @@ def histograms(pieces: list[tuple[int, list[Note], list[Note]]], steps: int, bas
         if not acc:
             continue
         r = roles(acc, res, steps, bass_max)
+        shift = 0 if melody_level is None else round(melody_level - np.mean([x.velocity for x in melody]))
         for role in (0, 1):
-            np.add.at(vel[role], [x.velocity for x, k in zip(acc, r, strict=True) if k == role], 1)
+            np.add.at(vel[role], [np.clip(x.velocity + shift, 0, 127)
+                                  for x, k in zip(acc, r, strict=True) if k == role], 1)
         np.add.at(phase, [round((x.start % res) * PHASE_BINS / res) % PHASE_BINS for x in acc], 1)
         gaps.append(np.mean([x.velocity for x in melody]) - np.mean([x.velocity for x in acc]))
     norm = {k: v / max(v.sum(), 1) for k, v in vel.items()}
-    return {"vel": norm, "phase": phase / max(phase.sum(), 1), "gap": float(np.mean(gaps))}
+    return {"vel": norm, "phase": phase / max(phase.sum(), 1), "gap": float(np.mean(gaps)),
+            "melody": float(np.mean([x.velocity for _, m, _ in pieces for x in m]))}
 
 
 def tv(p: np.ndarray, q: np.ndarray) -> float:
@@ -170,7 +178,10 @@ def bench(style_name: str, n: int) -> dict:
                                           for x in style_songs(style_name, "test", 8)])) if clf else None}
     for key in ("off", "on"):
         h = histograms(rows[key], steps, bass_max)
+        rel = histograms(rows[key], steps, bass_max, ref["melody"])
         out[key] = {"tv_bass": tv(h["vel"][1], ref["vel"][1]), "tv_comp": tv(h["vel"][0], ref["vel"][0]),
+                    "rel_bass": tv(rel["vel"][1], ref["vel"][1]),
+                    "rel_comp": tv(rel["vel"][0], ref["vel"][0]),
                     "tv_phase": tv(h["phase"], ref["phase"]), "gap": h["gap"],
                     "prob": float(np.nanmean(probs[key]))}
     out["balance"] = {str(int(g)): float(np.mean(v)) for g, v in balance.items()}
@@ -186,11 +197,15 @@ def table(results: list[dict], command: str) -> str:
         "transferred with the layer off (`--quantized`, *before*) and with the style's feel "
         "(*after*), against the style's own test-split data. TV: total-variation distance of "
         "the velocity histogram per role (bass: the lowest line) and of the onsets' position in "
-        "the beat on a 1/48-beat grid (targets <= 0.25). *gap*: the melody's mean velocity minus "
+        "the beat on a 1/48-beat grid (targets <= 0.25); *at data level*: the after histogram "
+        "with the input's melody moved to the data's melody velocity (the feel follows the "
+        "melody, and the inputs' melodies are softer or louder than the data's). "
+        "*gap*: the melody's mean velocity minus "
         "the accompaniment's (data: the style data's). *balance 10 / 30*: the gap measured with "
         "`--balance 10` / `30` (target +-3). *style p*: the frozen classifier's probability of the "
         "style (data: its own test renderings). *layer*: the layer's share of a 32-bar render.", "",
-        "| style | n | TV bass before / after | TV comping before / after | TV onset phase before / after "
+        "| style | n | TV bass before / after / at data level | TV comping before / after / at data level "
+        "| TV onset phase before / after "
         "| gap data / before / after | balance 10 / 30 | style p data / before / after | layer |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -198,8 +213,10 @@ def table(results: list[dict], command: str) -> str:
         b, a = r["off"], r["on"]
         data_p = "—" if r["data_prob"] is None else f"{r['data_prob']:.2f}"
         lines.append(
-            f"| {r['style']} | {r['inputs']} | {b['tv_bass']:.2f} / {a['tv_bass']:.2f} | "
-            f"{b['tv_comp']:.2f} / {a['tv_comp']:.2f} | {b['tv_phase']:.2f} / {a['tv_phase']:.2f} | "
+            f"| {r['style']} | {r['inputs']} | "
+            f"{b['tv_bass']:.2f} / {a['tv_bass']:.2f} / {a['rel_bass']:.2f} | "
+            f"{b['tv_comp']:.2f} / {a['tv_comp']:.2f} / {a['rel_comp']:.2f} | "
+            f"{b['tv_phase']:.2f} / {a['tv_phase']:.2f} | "
             f"{r['data_gap']:.1f} / {b['gap']:.1f} / {a['gap']:.1f} | "
             f"{r['balance']['10']:.1f} / {r['balance']['30']:.1f} | "
             f"{data_p} / {b['prob']:.2f} / {a['prob']:.2f} | {100 * r['layer_share']:.1f} % |")

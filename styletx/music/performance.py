@@ -42,6 +42,8 @@ SIZE_CAP = 6
 SMOOTH_BEATS = 2.0
 """Width (standard deviation, quarter beats) of the melody velocity curve's smoothing."""
 MAX_LENGTH_RATIO = 1.5
+GAP_SLACK = 2
+"""How far (MIDI velocity) the model's mix of contexts may move the gap before it is corrected."""
 
 BASS, COMP = 0, 1
 TOP, INNER, BOTTOM = 0, 1, 2
@@ -387,10 +389,13 @@ def perform(tracks: Sequence[Track], grid: Grid, melody: Track, feel: Feel, rng:
     keys, inverse = np.unique(np.where(chord >= 0, chord, -1 - np.arange(n)), return_inverse=True)
     u_chord, u_strum = rng.random(len(keys))[inverse], rng.random(len(keys))[inverse]
     gap = feel.gap if balance is None else float(balance)
-    # the drawn deviations keep their accents, centred so that the piece sits ``gap`` under
-    # the melody whatever mix of contexts the model wrote
-    dev = _draw(feel.velocity.quantiles(ctx), rng.random(n), 0.0)
-    velocity = melody_level(melody.notes, start, res) + dev - dev.mean() - gap
+    # The drawn deviations keep the data's exact velocities, moved by whole numbers: to the gap
+    # asked, and back by what the model's mix of contexts moved the mean beyond
+    # :data:`GAP_SLACK` (MMA's velocities are a few exact values; a shift of one would miss them).
+    dev = _draw(feel.velocity.quantiles(ctx), rng.random(n), -feel.gap)
+    drift = dev.mean() + feel.gap
+    correction = np.sign(drift) * max(0, round(abs(drift)) - GAP_SLACK)
+    velocity = melody_level(melody.notes, start, res) + dev + round(feel.gap - gap) - correction
     velocity = np.rint(velocity).clip(1, 127).astype(int)
     offset = _draw(feel.offset.quantiles(ctx), u_chord, 0.0)
     base = (ctx["role"] == BASS) | (ctx["rank"] == 0)

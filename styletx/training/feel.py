@@ -62,8 +62,11 @@ def style_songs(style: str, split: str = "train", limit: int | None = FIT_FILES,
     if not folder.is_dir():
         raise StyleTxError(f"no renderings for style {style!r}: run `styletx data {style}` first")
     manifest = folder.parent / "manifest.json"
+    if not manifest.is_file():  # written last: the split needs each rendering's source melody
+        raise StyleTxError(f"the {style!r} renderings have no manifest yet: let `styletx data "
+                           f"{style}` finish")
     sources = {str(e["id"]): str(e.get("source_id", e["id"]))
-               for e in (json.loads(manifest.read_text()).get("pieces", []) if manifest.is_file() else [])}
+               for e in json.loads(manifest.read_text()).get("pieces", [])}
     paths = [p for p in sorted(folder.glob("*.mid")) if split_of(sources.get(p.stem, p.stem)) == split]
     for path in paths[:limit]:
         song = read_midi(path, warnings=ReadWarnings())
