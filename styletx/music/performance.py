@@ -317,6 +317,13 @@ class Observations:
         for i in np.nonzero((ctx["role"] == COMP) & (ctx["rank"] == 0))[0]:
             lowest[int(ctx["chord"][i])] = offset[i]
         spread = np.array([offset[i] - lowest.get(int(c), offset[i]) for i, c in enumerate(ctx["chord"])])
+        # a strum rises (or falls) with the rank; a chord whose parts keep their own timings
+        # (an arpeggio beside a pad) is no strum, and its spread counts as none
+        for c in np.unique(ctx["chord"][ctx["chord"] >= 0]):
+            members = np.nonzero(ctx["chord"] == c)[0]
+            steps = np.diff(spread[members[np.argsort(ctx["rank"][members], kind="stable")]])
+            if not ((steps >= 0).all() or (steps <= 0).all()):
+                spread[members] = 0.0
         ratio = np.array([(p.end - p.start) / max(g.end - g.start, 1) for p, g in zip(played, on_grid,
                                                                                        strict=True)])
         for name in FEATURES:
