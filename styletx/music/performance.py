@@ -42,6 +42,8 @@ SIZE_CAP = 6
 SMOOTH_BEATS = 2.0
 """Width (standard deviation, quarter beats) of the melody velocity curve's smoothing."""
 MAX_LENGTH_RATIO = 1.5
+MAX_STRUM = 1 / 16
+"""Widest strum, in beats (MMA's guitars spread a chord over about 0.08)."""
 GAP_SLACK = 2
 """How far (MIDI velocity) the model's mix of contexts may move the gap before it is corrected."""
 
@@ -317,12 +319,13 @@ class Observations:
         for i in np.nonzero((ctx["role"] == COMP) & (ctx["rank"] == 0))[0]:
             lowest[int(ctx["chord"][i])] = offset[i]
         spread = np.array([offset[i] - lowest.get(int(c), offset[i]) for i, c in enumerate(ctx["chord"])])
-        # a strum rises (or falls) with the rank; a chord whose parts keep their own timings
-        # (an arpeggio beside a pad) is no strum, and its spread counts as none
+        # a strum rises (or falls) with the rank within :data:`MAX_STRUM` beats; a chord whose
+        # parts keep their own timings (an arpeggio beside a pad, notes the grid merged) is no
+        # strum, and its spread counts as none
         for c in np.unique(ctx["chord"][ctx["chord"] >= 0]):
             members = np.nonzero(ctx["chord"] == c)[0]
             steps = np.diff(spread[members[np.argsort(ctx["rank"][members], kind="stable")]])
-            if not ((steps >= 0).all() or (steps <= 0).all()):
+            if not ((steps >= 0).all() or (steps <= 0).all()) or np.abs(spread[members]).max() > MAX_STRUM:
                 spread[members] = 0.0
         ratio = np.array([(p.end - p.start) / max(g.end - g.start, 1) for p, g in zip(played, on_grid,
                                                                                        strict=True)])
