@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 import os
 import re
 import time
@@ -37,9 +38,11 @@ from styletx.model.sampler import resample_accompaniment
 from styletx.model.settings import DEFAULT_SETTINGS, Progress, SamplerSettings
 from styletx.model.start import guide_melody, starting_roll
 from styletx.model.threads import torch_threads
-from styletx.music.arrange import fold_into_range, unfold, voice_parts
+from styletx.music.arrange import confine, fold_into_range, unfold, voice_parts
 from styletx.music.charts import ChordChanges, changes_track, chord_chart, parse_chart, track_changes
 from styletx.music.chords import harmonize
+from styletx.music.critic import Verdict, candidate_seed, judge
+from styletx.music.encoding import ONSET
 from styletx.music.grid import Grid, roll_to_notes
 from styletx.music.limits import clip_tracks, cut_stuck_notes, meter_warning
 from styletx.music.parts import select_parts
@@ -95,6 +98,27 @@ class TransferOptions:
     """Leave the style's feel off: one velocity per piece, every note on the grid (as before #20)."""
     balance: float | None = None
     """How far the accompaniment sits under the melody, in MIDI velocity; ``None``: the style's."""
+    # controls (#20 item 5)
+    density: float = 1.0
+    """Onsets per beat as a multiple of the style's default output for the same piece and
+    seed, :data:`DENSITY_RANGE` (a shift of the onset logits while sampling, :func:`density_shift`)."""
+    pitch_range: str | tuple[int, int] | None = None
+    """The accompaniment's register, MIDI ``"LOW-HIGH"`` inclusive (:func:`parse_pitch_range`);
+    ``None``: the style's whole window."""
+    variants: int = 1
+    """Alternatives :func:`transfer_variants` draws and ranks (``render --variants``); one
+    transfer (:func:`transfer_song`) draws one."""
+
+    def __post_init__(self) -> None:
+        """Refuse a bad control at once, before any file is read (the style's own limits on
+        ``pitch_range`` are checked by the transfer, :func:`style_pitch_range`)."""
+        lo, hi = DENSITY_RANGE
+        if not lo <= self.density <= hi:
+            raise StyleTxError(f"--density must be between {lo:g} and {hi:g}, not {self.density:g}")
+        if self.pitch_range is not None:
+            parse_pitch_range(self.pitch_range)
+        if self.variants < 1:
+            raise StyleTxError(f"--variants must be at least 1, not {self.variants}")
 
     def replace(self, **changes: Any) -> TransferOptions:
         """A copy with ``changes``, where sampler fields (``seed=``, ``sweeps=``, ...) go to ``sampler``.
@@ -255,20 +279,106 @@ def _layout(song: Song) -> list[tuple[str, int, bool]]:
     return [(t.name, t.program, t.is_drum) for t in song.tracks]
 
 
+def _span(spec: str | tuple[int, int], what: str, use: str) -> tuple[int, int]:
+    """``"A-B"`` → ``(A, B)`` and ``"A"`` → ``(A, A)``; a tuple as it is."""
+    if isinstance(spec, tuple):
+        return spec
+    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", str(spec))
+    if not m:
+        raise StyleTxError(f"bad {what} {spec!r}: use {use}")
+    return int(m.group(1)), int(m.group(2) or m.group(1))
+
+
 def parse_bars(spec: str | tuple[int, int] | None) -> tuple[int, int] | None:
     """``"5-12"`` or ``(5, 12)`` → ``(5, 12)``: 1-based, inclusive; ``"7"`` is one bar."""
     if spec is None:
         return None
-    if isinstance(spec, tuple):
-        first, last = spec
-    else:
-        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", str(spec))
-        if not m:
-            raise StyleTxError(f"bad bar range {spec!r}: use FIRST-LAST, e.g. 5-12")
-        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+    first, last = _span(spec, "bar range", "FIRST-LAST, e.g. 5-12")
     if first < 1 or last < first:
         raise StyleTxError(f"bad bar range {first}-{last}: bars count from 1 and LAST >= FIRST")
     return first, last
+
+
+def parse_pitch_range(spec: str | tuple[int, int]) -> tuple[int, int]:
+    """``"36-83"`` or ``(36, 83)`` → ``(36, 83)``: MIDI pitches, inclusive (``render --range``,
+    ``train --pitch-range``)."""
+    lo, hi = _span(spec, "pitch range", "LOW-HIGH in MIDI numbers, e.g. 36-83")
+    if not 0 <= lo <= hi <= 127:
+        raise StyleTxError(f"bad pitch range {lo}-{hi}: MIDI numbers 0-127 with LOW <= HIGH")
+    return lo, hi
+
+
+DENSITY_RANGE = (0.5, 2.0)
+"""The ``density`` values a transfer takes: half as busy as the style's default to twice."""
+
+
+def density_shift(density: float, style: Style) -> float:
+    """The onset-logit shift (nats) expected to make a transfer ``density`` times as busy as the
+    default: where the transfer's search for this piece and seed starts (:func:`_fit_density`).
+
+    Adding ``b`` to an onset's logit multiplies its odds by ``e^b``, but the chain pushes
+    back (each frame reads busier or sparser neighbours), so the shift a ratio needs is
+    measured per style: ``style.json``'s ``density_shifts`` table, interpolated in
+    ``ln density`` (``benchmarks/controls_bench.py --calibrate``). A style without one
+    takes ``b = ln density``, the rate of rare cells that follow their odds.
+    """
+    if density == 1.0:
+        return 0.0
+    table = sorted(style.info.density_shifts)
+    if not table:
+        return math.log(density)
+    xs, shifts = zip(*table, strict=True)
+    return float(np.interp(math.log(density), np.log(xs), shifts))
+
+
+CALIBRATION_SETTINGS = SamplerSettings(seed=0)
+"""What :func:`measure_density_shifts` samples with by default: the default settings, seed 0."""
+CALIBRATION_LADDER = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+"""The onset-logit shifts, in nats either way, at which :func:`measure_density_shifts` measures."""
+
+
+def measure_density_shifts(style: Style, songs: list[tuple[Song, int | str | None]],
+                           settings: SamplerSettings = CALIBRATION_SETTINGS,
+                           ladder: tuple[float, ...] = CALIBRATION_LADDER) -> list[list[float]]:
+    """A style's ``density_shifts`` table: ``[ratio, shift]`` pairs, ratio increasing.
+
+    Each ``(song, melody_track)`` is transferred with ``settings`` at shift 0 and then at each
+    step of ``ladder``, up and down, until the ratio (the songs' accompaniment onsets against
+    those at shift 0) passes :data:`DENSITY_RANGE` by a tenth: a style whose chain pushes
+    back hard needs large shifts, a pliant one small. Ratios that do not move on from the
+    last kept one are dropped, so :func:`density_shift` can invert the table.
+    """
+    def count(shift: float) -> int:
+        shifted = dataclasses.replace(settings, onset_shift=shift)
+        return sum(int((transfer_song(song, style, TransferOptions(shifted, melody_track=melody))
+                        .new_accomp == ONSET).sum()) for song, melody in songs)
+
+    base = max(count(0.0), 1)
+    table = [[1.0, 0.0]]
+    lo, hi = DENSITY_RANGE
+    for sign, stop in ((1, 1.1 * hi), (-1, lo / 1.1)):
+        for step in ladder:
+            ratio = round(count(sign * step) / base, 3)
+            if sign * (ratio - table[-1 if sign > 0 else 0][0]) > 0:
+                table.insert(len(table) if sign > 0 else 0, [ratio, sign * step])
+            if sign * (ratio - stop) >= 0:
+                break
+    return table
+
+
+def style_pitch_range(options: TransferOptions, style: Style) -> tuple[int, int] | None:
+    """``options.pitch_range`` checked against what ``style`` can play: inside its model's
+    window and at least an octave wide (so every chord has all its pitch classes)."""
+    if options.pitch_range is None:
+        return None
+    lo, hi = parse_pitch_range(options.pitch_range)
+    cfg = style.model.cfg
+    if lo < cfg.pitch_lo or hi > cfg.pitch_hi - 1:
+        raise StyleTxError(f"range {lo}-{hi} is outside what style {style.name!r} plays "
+                           f"({cfg.pitch_lo}-{cfg.pitch_hi - 1})")
+    if hi - lo < 11:
+        raise StyleTxError(f"range {lo}-{hi} is narrower than an octave (12 pitches at least)")
+    return lo, hi
 
 
 def load_source(src: Source) -> Song:
@@ -303,6 +413,7 @@ def transfer_song(
     options: TransferOptions | None = None,
     *,
     progress: Progress | None = None,
+    variant: int = 0,
 ) -> TransferResult:
     """Resample a song's accompaniment in ``style``: the one transfer every entry point runs.
 
@@ -317,16 +428,21 @@ def transfer_song(
     trained meters (:func:`~styletx.music.limits.meter_warning`) and notes moved or dropped
     by putting the music on the grid each give one warning on the ``styletx`` logger;
     the result's ``warnings`` lists them.
+
+    ``variant`` numbers the alternatives of :func:`transfer_variants`: it only chooses the
+    candidates' seeds (:func:`styletx.music.critic.candidate_seed`); 0 is the plain transfer.
     """
     with collect_warnings(forward=True) as logged:
-        result = _transfer(song, style, options or TransferOptions(), progress)
+        result = _transfer(song, style, options or TransferOptions(), progress, variant)
     return dataclasses.replace(result, warnings=logged.messages)
 
 
 def _transfer(song: Song, style: Style, options: TransferOptions, progress: Progress | None,
-              ) -> TransferResult:
+              variant: int = 0) -> TransferResult:
     t0 = time.perf_counter()
     settings, bars, chords = options.sampler, parse_bars(options.bars), options.chords
+    register = style_pitch_range(options, style)
+    settings = dataclasses.replace(settings, pitches=register or settings.pitches)
     meter = meter_warning(song, style.info.meters, style.name)
     if meter:
         LOGGER.warning("%s: %s", song.source or "input", meter)
@@ -362,13 +478,23 @@ def _transfer(song: Song, style: Style, options: TransferOptions, progress: Prog
         grid.chords = changes_track([(c.tick, c.chord) for c in song.chord_symbols], grid)
         notes.append(f"following the score's {len(song.chord_symbols)} chord symbols")
     start = starting_roll(grid, cfg.pitch_lo, cfg.pitch_hi, rng, style.info.start_voicing)
+    if register is not None:
+        start = confine(start, cfg.pitch_lo, *register)
     update = np.ones(grid.n_frames, dtype=bool)
     if bars is not None:
         if bars[0] > grid.n_bars:
             raise StyleTxError(f"bar range {bars[0]}-{bars[1]} starts after the last bar ({grid.n_bars})")
         update = grid.bar_mask(*bars)
     with torch_threads(options.threads):
-        window = _best_of(style, grid, start, update, settings, options.candidates, progress)
+        fitted = None
+        if options.density != 1.0:
+            fitted = _fit_density(style, grid, start, update, settings, options.density, variant)
+            notes.append(fitted.note)
+            settings = dataclasses.replace(settings, onset_shift=settings.onset_shift + fitted.shift)
+        if fitted is not None and options.candidates == 1:
+            window = fitted.window  # the search's own draw at that shift
+        else:
+            window = _best_of(style, grid, start, update, settings, options.candidates, progress, variant)
     new_roll = unfold(window, cfg.pitch_lo)
     velocity = _velocity(parts)
 
@@ -414,12 +540,10 @@ def _performed(voiced: list[Track], grid: Grid, parts: Parts, style: Style, opti
 
 def _best_of(
     style: Style, grid: Any, start: np.ndarray, update: np.ndarray, settings: SamplerSettings,
-    candidates: int, progress: Progress | None,
+    candidates: int, progress: Progress | None, variant: int = 0,
 ) -> np.ndarray:
     """The sampled window: one draw, or the critic's best of ``candidates`` draws (seeds by
-    :func:`styletx.music.critic.candidate_seed`, drawn one after another)."""
-    from styletx.music.critic import candidate_seed, judge
-
+    :func:`styletx.music.critic.candidate_seed` for ``variant``, drawn one after another)."""
     if candidates < 1:
         raise StyleTxError(f"--candidates must be at least 1, not {candidates}")
     cfg = style.model.cfg
@@ -428,7 +552,7 @@ def _best_of(
     for k in range(candidates):
         drawn = resample_accompaniment(
             style.model, guide, start, meta, update=update,
-            settings=dataclasses.replace(settings, seed=candidate_seed(settings.seed, k)),
+            settings=dataclasses.replace(settings, seed=candidate_seed(settings.seed, k, variant)),
             progress=progress if k == 0 else None,
         )
         if candidates == 1:
@@ -439,6 +563,108 @@ def _best_of(
             best = (score, drawn)
     assert best is not None
     return best[1]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One alternative of :func:`transfer_variants`: its rank (1: the critic's best), its
+    transfer and the critic's verdict on it (:func:`styletx.music.critic.judge`)."""
+
+    rank: int
+    result: TransferResult
+    verdict: Verdict
+
+    def line(self) -> str:
+        """Its scores, in one line."""
+        v = self.verdict
+        return (f"#{self.rank}: score {v.score:.3f} (fit {v.fit:.3f}, clash {v.clash:.3f}, "
+                f"groove {v.groove:.3f})")
+
+
+def transfer_variants(song: Song, style: Style, options: TransferOptions, *,
+                      progress: Progress | None = None) -> list[Variant]:
+    """``options.variants`` alternatives of one transfer, ranked by the critic, best first.
+
+    Variant ``k`` is :func:`transfer_song` with ``variant=k``: the best of
+    ``options.candidates`` draws under variant ``k``'s seeds
+    (:func:`styletx.music.critic.candidate_seed`), so variant 0 is the plain transfer and
+    a fixed seed gives the same variants, in the same order, every time. Ties keep the
+    variants' order.
+    """
+    n = options.variants
+    scored = []
+    for k in range(n):
+        step = None if progress is None else (lambda d, t, k=k: progress(k * t + d, n * t))
+        res = transfer_song(song, style, options, progress=step, variant=k)
+        g = res.grid
+        scored.append((judge(res.new_accomp, g.melody, g.chords, g.bar_index, g.bar_step), k, res))
+    scored.sort(key=lambda s: (-s[0].score, s[1]))
+    return [Variant(rank, res, verdict) for rank, (verdict, _, res) in enumerate(scored, 1)]
+
+
+def variant_paths(out: str | os.PathLike, n: int) -> list[Path]:
+    """Where ``n`` variants of ``out`` go: ``out`` itself for one, else ``out_1`` … ``out_n``
+    (same suffix), ``out_1`` the critic's best."""
+    out = Path(out)
+    if n == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}_{k}{out.suffix}") for k in range(1, n + 1)]
+
+
+DENSITY_TOLERANCE = 0.07
+"""A ``--density`` search stops once the onsets are within 7 % of the ratio asked."""
+DENSITY_TRIES = 3
+"""Most draws a ``--density`` search makes besides the default's."""
+MAX_SHIFT = 10.0
+"""The largest onset shift, in nats either way, a ``--density`` search tries."""
+
+
+@dataclass(frozen=True)
+class DensityFit:
+    """What a ``--density`` search found: the shift, the draw it gave and a line for the user."""
+
+    shift: float
+    window: np.ndarray
+    note: str
+
+
+def _fit_density(style: Style, grid: Grid, start: np.ndarray, update: np.ndarray,
+                 settings: SamplerSettings, density: float, variant: int) -> DensityFit:
+    """The onset shift that makes this piece, with this seed, ``density`` times as busy as its default.
+
+    The default is drawn once for its onsets; then the style's calibrated shift
+    (:func:`density_shift`), then secant steps on ``ln ratio`` against the shift, at most
+    :data:`DENSITY_TRIES` draws, until the ratio is within :data:`DENSITY_TOLERANCE` of
+    ``density``. The draw nearest it wins. The chain's answer to a shift differs from piece
+    to piece (``docs/quality.md``, *Controls*), which the table alone cannot follow.
+    """
+    def draw(shift: float) -> np.ndarray:
+        shifted = dataclasses.replace(settings, onset_shift=settings.onset_shift + shift)
+        return _best_of(style, grid, start, update, shifted, 1, None, variant)
+
+    base = int((draw(0.0) == ONSET).sum())
+    target = math.log(density)
+    shift = density_shift(density, style)
+    if not base:
+        return DensityFit(shift, draw(shift), f"density {density:g}: the default strikes no "
+                          "accompaniment note here, so there is nothing to scale")
+    tried: list[tuple[float, float, np.ndarray]] = []  # (shift, ln ratio, window)
+    for _ in range(DENSITY_TRIES):
+        window = draw(shift)
+        count = int((window == ONSET).sum())
+        tried.append((shift, math.log(max(count, 0.5) / base), window))
+        if abs(count / base / density - 1) <= DENSITY_TOLERANCE:
+            break
+        points = sorted([(0.0, 0.0), *((s, r) for s, r, _ in tried)], key=lambda p: abs(p[1] - target))
+        (s0, r0), (s1, r1) = points[:2]
+        slope = (r1 - r0) / (s1 - s0) if s1 != s0 else 0.0
+        shift = float(np.clip(s0 + (target - r0) / max(slope, 0.05), -MAX_SHIFT, MAX_SHIFT))
+    best = min(tried, key=lambda t: abs(t[1] - target))
+    first = tried[0][1]
+    note = (f"density {density:g}: {math.exp(best[1]):.2f} times the default's onsets (onset shift "
+            f"{best[0]:+.2f} nats, {len(tried)} draw(s) besides the default's; the style's table "
+            f"alone gave {math.exp(first):.2f})")
+    return DensityFit(best[0], best[2], note)
 
 
 def _with_style_defaults(settings: SamplerSettings, style: Style) -> SamplerSettings:
@@ -487,9 +713,10 @@ def transfer(
         0 keeps it all, 1 redraws it all), ``sweeps``,
         ``schedule`` (``"paper"``: Lu & Su's 25 argmax iterations), ``bars`` (e.g.
         ``"5-12"``), ``melody_track``, ``keep_drums``, ``chords`` (e.g.
-        ``"C | Am7 | Dm7 G7 | C"``), ``reharmonize``, ``threads``, ``quantized`` (the style's
-        feel off: one velocity, on the grid), ``balance`` (the accompaniment's gap under the
-        melody, in MIDI velocity).
+        ``"C | Am7 | Dm7 G7 | C"``), ``reharmonize``, ``threads``, ``candidates``, and the
+        controls ``density`` (0.5-2) and ``pitch_range`` (``"40-72"``); ``variants`` is
+        :func:`transfer_variants`'; ``quantized`` (the style's feel off: one velocity, on the
+        grid), ``balance`` (the accompaniment's gap under the melody, in MIDI velocity).
 
     Returns
     -------
@@ -499,11 +726,40 @@ def transfer(
         with a warning naming whatever pretty_midi cannot hold.
     """
     options = (options or TransferOptions()).replace(**changes)
+    style_obj, song, read = _read(src, style, device)
+    result = transfer_song(song, style_obj, options, progress=progress)
+    return dataclasses.replace(result, warnings=[*read, *result.warnings])
+
+
+def _read(src: Source, style: str | Style, device: str) -> tuple[Style, Song, list[str]]:
+    """The style (loaded if named), the source as a song, and the warnings reading it gave."""
     style_obj = style if isinstance(style, Style) else load_style(style, device=device)
     with collect_warnings(forward=True) as read:
         song = load_source(src)
-    result = transfer_song(song, style_obj, options, progress=progress)
-    return dataclasses.replace(result, warnings=[*read.messages, *result.warnings])
+    return style_obj, song, read.messages
+
+
+def render_variants(src: str | os.PathLike, out: str | os.PathLike, style: str | Style = DEFAULT_STYLE,
+                    options: TransferOptions | None = None, *, force: bool = False, device: str = "cpu",
+                    progress: Progress | None = None, **changes: Any) -> list[tuple[Path, Variant]]:
+    """File to files: :func:`transfer_variants`, each written atomically to its
+    :func:`variant_paths` path (``out_1`` the best); with ``variants=1``, :func:`render`'s one file.
+
+    Every target is checked before sampling, as :func:`render` checks its one.
+    """
+    options = (options or TransferOptions()).replace(**changes)
+    paths = variant_paths(out, options.variants)
+    output_format(out)
+    for path in paths:
+        check_target(path, force=force, protect=[src])
+    style_obj, song, read = _read(src, style, device)
+    variants = transfer_variants(song, style_obj, options, progress=progress)
+    written = []
+    for path, v in zip(paths, variants, strict=True):
+        v.result.write(path, force=force)
+        result = dataclasses.replace(v.result, warnings=[*read, *v.result.warnings])
+        written.append((path, dataclasses.replace(v, result=result)))
+    return written
 
 
 def render(
@@ -521,6 +777,7 @@ def render(
 
     ``out`` is checked before sampling (a suffix :func:`output_format` knows; it must
     not exist, unless ``force``, and is never ``src``), so a refused target costs no time.
+    It writes one transfer: ``variants`` is :func:`render_variants`'.
     """
     output_format(out)
     check_target(out, force=force, protect=[src])

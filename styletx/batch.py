@@ -43,7 +43,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Literal
 
-from styletx.api import TransferOptions, transfer
+from styletx.api import TransferOptions, render_variants, variant_paths
 from styletx.diagnostics import LOGGER, collect_warnings
 from styletx.errors import StyleTxError
 from styletx.io.files import StrPath, atomic_write
@@ -231,10 +231,15 @@ def _wav_path(dst: Path) -> Path:
     return dst.with_suffix(".wav")
 
 
+def job_outputs(job: Job, options: BatchOptions) -> list[Path]:
+    """Every file a job writes: its output (or ``--variants``' ``STEM_1`` …), and their WAVs."""
+    paths = variant_paths(job.dst, options.transfer.variants)
+    return paths + ([_wav_path(p) for p in paths] if options.wav else [])
+
+
 def _done(job: Job, options: BatchOptions) -> bool:
     """Whether a job's outputs all exist already (and may be kept)."""
-    return (not options.force and job.dst.exists()
-            and (not options.wav or _wav_path(job.dst).exists()))
+    return not options.force and all(p.exists() for p in job_outputs(job, options))
 
 
 # --------------------------------------------------------------------------- one file
@@ -275,16 +280,16 @@ def convert_one(job: Job, options: BatchOptions) -> FileResult:
     try:
         if _STYLE is None:
             raise RuntimeError("no style loaded in this process")
-        if options.force or not job.dst.exists():
-            with collect_warnings() as collected:
-                out = transfer(job.src, _STYLE, options.transfer, seed=job.seed)
+        written = variant_paths(job.dst, options.transfer.variants)
+        if options.force or not all(p.exists() for p in written):
             job.dst.parent.mkdir(parents=True, exist_ok=True)
-            out.write(job.dst, force=options.force)
+            with collect_warnings() as collected:
+                render_variants(job.src, job.dst, _STYLE, options.transfer, force=True, seed=job.seed)
             result.warnings = "; ".join(m.removeprefix(prefix) for m in collected.messages)
-        if options.wav:
+        for path in written if options.wav else []:
             from styletx.preview import write_wav
 
-            write_wav(job.dst, _wav_path(job.dst), force=True, protect=[job.src])
+            write_wav(path, _wav_path(path), force=True, protect=[job.src])
     except StyleTxError as e:
         reason = " ".join(str(e).split())
         result.status, result.reason = "failed", reason.removeprefix(prefix)

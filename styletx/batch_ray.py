@@ -196,9 +196,7 @@ def _convert_remote(job: Job, options: BatchOptions, fs_in: Any, fs_out: Any) ->
                                 seed=job.seed, worker=os.getpid())
         else:
             result = batch.convert_one(local, replace(options, force=True))
-            outputs = [(local.dst, job.dst)]
-            if options.wav:
-                outputs.append((local.dst.with_suffix(".wav"), job.dst.with_suffix(".wav")))
+            outputs = [(made, job.dst.with_name(made.name)) for made in batch.job_outputs(local, options)]
             try:
                 for made, dst in outputs if result.status == "ok" else []:
                     _put(fs_out, os.fspath(dst), made.read_bytes())
@@ -337,8 +335,7 @@ def run_ray_batch(
     where = fs_report.unstrip_protocol(report_file)
 
     def done(job: Job) -> bool:
-        return not options.force and all(fs_out.exists(os.fspath(p)) for p in (
-            [job.dst, job.dst.with_suffix(".wav")] if options.wav else [job.dst]))
+        return not options.force and all(fs_out.exists(os.fspath(p)) for p in batch.job_outputs(job, options))
 
     def write_report(report: BatchReport) -> None:
         _put(fs_report, report_file, report.to_json().encode())

@@ -226,6 +226,14 @@ def add_sampling_args(p: argparse.ArgumentParser) -> None:
                    help="the style's feel off: one velocity, every note on the grid")
     p.add_argument("--balance", type=float, default=None, metavar="V",
                    help="the accompaniment's gap under the melody, in MIDI velocity (default: the style's)")
+    controls = p.add_argument_group("controls")
+    controls.add_argument("--density", type=float, default=1.0, metavar="X",
+                          help="onsets per beat as X times the style's default, 0.5-2.0 (default 1)")
+    controls.add_argument("--range", dest="pitch_range", default=None, metavar="LOW-HIGH",
+                          help="keep the accompaniment within these MIDI pitches, e.g. 36-83")
+    controls.add_argument("--variants", type=int, default=1, metavar="N",
+                          help="write N alternatives OUT_1 ... OUT_N, ranked by the critic, each the "
+                          "best of --candidates draws (default 1)")
     drums = p.add_mutually_exclusive_group()
     drums.add_argument("--keep-drums", dest="keep_drums", action="store_true", default=True,
                        help="copy the input's drum tracks (default)")
@@ -241,7 +249,8 @@ def transfer_options(args: argparse.Namespace, **fields: Any) -> TransferOptions
 
     return TransferOptions(melody_track=args.melody_track, keep_drums=args.keep_drums,
                            candidates=args.candidates, quantized=args.quantized,
-                           balance=args.balance, **fields).replace(
+                           balance=args.balance, density=args.density,
+                           pitch_range=args.pitch_range, variants=args.variants, **fields).replace(
         seed=args.seed, temperature=args.temperature, strength=args.strength,
         sweeps=args.sweeps, schedule=args.schedule)
 
@@ -256,7 +265,7 @@ def render_targets(inputs: Sequence[str], output: str) -> list[tuple[Path, Path]
 
 
 def _run_render(args: argparse.Namespace) -> int:
-    from styletx.api import render
+    from styletx.api import render_variants
     from styletx.styles import load_style
 
     if args.style_from:
@@ -274,9 +283,10 @@ def _run_render(args: argparse.Namespace) -> int:
         dst.parent.mkdir(parents=True, exist_ok=True)
         with progress_bar(f"{src.name} → {style.name}") as bar:
             try:
-                result = render(src, dst, style, options, force=args.force, progress=bar)
-                if args.wav:
-                    result.write(dst.with_suffix(".wav"), force=args.force)
+                written = render_variants(src, dst, style, options, force=args.force, progress=bar)
+                result = written[0][1].result
+                for path, variant in written if args.wav else []:
+                    variant.result.write(path.with_suffix(".wav"), force=args.force)
             except StyleTxError as e:
                 if len(args.inputs) == 1:
                     raise
@@ -287,7 +297,10 @@ def _run_render(args: argparse.Namespace) -> int:
             print(f"note: {note}", file=sys.stderr)
         if args.print_chords:
             print(f"chords: {result.chart}")
-        print(f"wrote {dst}{' and its .wav' if args.wav else ''} ({result.seconds:.2f} s)")
+        for path, variant in written:
+            scores = f": {variant.line()}" if len(written) > 1 else ""
+            print(f"wrote {path}{' and its .wav' if args.wav else ''} "
+                  f"({variant.result.seconds:.2f} s){scores}")
     return 2 if failures else 0
 
 
@@ -579,8 +592,10 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.steps_per_beat:
         model["steps_per_beat"] = args.steps_per_beat
     if args.pitch_range:
-        lo, _, hi = args.pitch_range.partition("-")
-        model["pitch_lo"], model["pitch_hi"] = int(lo), int(hi) + 1
+        from styletx.api import parse_pitch_range
+
+        lo, hi = parse_pitch_range(args.pitch_range)
+        model["pitch_lo"], model["pitch_hi"] = lo, hi + 1
     overrides = {
         "epochs": args.epochs, "batch_size": args.batch_size, "chunk_frames": args.chunk_frames,
         "lr": args.lr, "patience": args.patience, "frame_fraction": args.frame_fraction,

@@ -243,7 +243,8 @@ def test_render_options_are_offered_under_the_same_names_and_defaults() -> None:
     render = next(a for a in parser._subparsers._group_actions[0].choices.items()
                   if a[0] == "render")[1]
     server_side = {"inputs", "output", "style_dir", "style_from", "save_style", "adapt_seconds",
-                   "adapt_steps", "threads", "device", "force", "print_chords", "wav", "verbose", "help"}
+                   "adapt_steps", "threads", "device", "force", "print_chords", "wav", "verbose", "help",
+                   "variants"}  # a response carries one file
     fields = RenderForm.model_fields
     for action in render._actions:
         if action.dest in server_side:

@@ -92,6 +92,7 @@ def draw_policy(
     prev: Tensor, *, temperature: float | None, generator: torch.Generator | None,
     prior: HarmonyPrior | None = None, flags: Tensor | None = None, has_chord: Tensor | None = None,
     above: Tensor | None = None, segment_start: Tensor | None = None, clashing: Tensor | None = None,
+    onset_shift: float = 0.0, allowed: Tensor | None = None,
 ) -> DrawPolicy:
     """The policy of one draw of ``N`` frames with ``prev [N, P]`` before them.
 
@@ -101,6 +102,10 @@ def draw_policy(
     melody note, ``segment_start [N]`` and the pitches ``clashing [N, P]`` with the melody,
     :func:`styletx.model.clash.clash_onsets`) adds the style's harmony prior
     (:class:`HarmonyPrior`). A clashing pitch costs as much held as struck.
+
+    The controls enter here too: ``onset_shift`` nats are added to every onset logit
+    (``--density``: a positive shift strikes more often), and a pitch outside ``allowed [P]``
+    (``--range``) may only be off, so no draw can put a note there.
     """
     if temperature is not None and not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -112,6 +117,8 @@ def draw_policy(
         gumbel = -torch.log(-torch.log(u))
     states = torch.arange(N_STATES, device=device)
     forbidden = (prev == OFF).t()[:, :, None] & (states == HOLD)
+    if allowed is not None:
+        forbidden = forbidden | (~allowed[:, None, None] & (states != OFF))
     onset_bias = bass_bias = active = None
     if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody or prior.clash):
         assert flags is not None and has_chord is not None and above is not None
@@ -125,6 +132,13 @@ def draw_policy(
         starts = (segment_start if segment_start is not None
                   else torch.zeros(N, dtype=torch.bool, device=device))
         active = starts[:, None].clone()
+    if onset_shift:
+        shift = (onset_shift * (states == ONSET)).expand(P, N, N_STATES)
+        if onset_bias is None:  # no prior: the shift alone, with a bass term that never acts
+            onset_bias, bass_bias = shift, torch.zeros_like(shift)
+            active = torch.zeros(N, 1, dtype=torch.bool, device=device)
+        else:
+            onset_bias = onset_bias + shift
     return DrawPolicy(forbidden, 1.0 if temperature is None else float(temperature), gumbel,
                       onset_bias, bass_bias, active)
 

@@ -175,13 +175,16 @@ class InnerSampler:
     """Draws frames of one piece from the network; holds the roll, never writes the melody.
 
     ``generator`` makes every draw reproducible; ``prior`` is the style's harmony prior
-    on onsets (``None``: the network alone). ``redrawn`` and ``redraw_encoded`` count
-    the frames :meth:`redraw` drew and the frames its encoder passes read.
+    on onsets (``None``: the network alone); ``onset_shift`` and ``pitches`` are the
+    density and register controls (:func:`~styletx.model.interface.draw_policy`).
+    ``redrawn`` and ``redraw_encoded`` count the frames :meth:`redraw` drew and the
+    frames its encoder passes read.
     """
 
     def __init__(
         self, model: FrameModel, melody: np.ndarray, accomp: np.ndarray, meta: np.ndarray,
-        prior: HarmonyPrior | None, generator: torch.Generator,
+        prior: HarmonyPrior | None, generator: torch.Generator, onset_shift: float = 0.0,
+        pitches: tuple[int, int] | None = None,
     ):
         self.model = model
         device = model.device
@@ -198,6 +201,9 @@ class InnerSampler:
         self.pitches = torch.arange(model.cfg.pitch_lo, model.cfg.pitch_hi)
         self.chord_flags = chord_flag_table(self.pitches).to(device)
         self.pitches = self.pitches.to(device)
+        self.onset_shift = onset_shift
+        self.allowed = (None if pitches is None
+                        else (self.pitches >= pitches[0]) & (self.pitches <= pitches[1]))
         self.accomp = torch.as_tensor(accomp, dtype=torch.long, device=device)[None].clone()
         self.n_frames = int(melody.shape[0])
         self.zeros = torch.zeros(1, accomp.shape[1], dtype=torch.long, device=device)
@@ -347,7 +353,8 @@ class InnerSampler:
     def _policy(self, frames: torch.Tensor, prev: torch.Tensor, temperature: float | None) -> DrawPolicy:
         """The draw's policy: the hold rule, the temperature and the style's prior on these frames."""
         if self.prior is None:
-            return draw_policy(prev, temperature=temperature, generator=self.generator)
+            return draw_policy(prev, temperature=temperature, generator=self.generator,
+                               onset_shift=self.onset_shift, allowed=self.allowed)
         chords = self.chords[frames]
         kind, pitch = melody_parts(self.melody[0, frames])
         above = (kind > 0)[:, None] & (self.pitches[None, :] > pitch[:, None])
@@ -356,7 +363,8 @@ class InnerSampler:
         return draw_policy(
             prev, temperature=temperature, generator=self.generator, prior=self.prior,
             flags=self.chord_flags[chords.clamp(0, N_CHORD_TOKENS - 1)], has_chord=chords > 0,
-            above=above, segment_start=self.segment_start[frames], clashing=clashing)
+            above=above, segment_start=self.segment_start[frames], clashing=clashing,
+            onset_shift=self.onset_shift, allowed=self.allowed)
 
     def _neighbours(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Previous and next frames' cells (silence beyond the ends)."""
@@ -569,7 +577,8 @@ def resample_accompaniment(
     if not masker.frames.size:
         return accomp.copy()
     model.eval()
-    sampler = InnerSampler(model, melody, repair_holds(accomp.copy()), meta, settings.prior, generator)
+    sampler = InnerSampler(model, melody, repair_holds(accomp.copy()), meta, settings.prior, generator,
+                           settings.onset_shift, settings.pitches)
     steps = list(SCHEDULES[settings.schedule](settings).steps(masker, rng))
     total = sum(step.cost for step in steps)
     done = 0

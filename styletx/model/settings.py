@@ -120,8 +120,9 @@ class SamplerSettings:
     The API (:func:`styletx.transfer`, :func:`styletx.render`, batch) and ``styletx render`` expose
     ``schedule``, ``temperature``, ``strength``, ``sweeps`` and ``seed`` (DeepBach's
     generation signature: temperature, iteration count, seed; the time range is the
-    ``bars`` argument). ``sequential_share`` and ``paper_iterations`` are for Python
-    callers only; ``temperature``, ``prior`` and ``voice_leading_tries`` left ``None``
+    ``bars`` argument). ``sequential_share``, ``paper_iterations``, ``onset_shift`` and
+    ``pitches`` are for Python callers only (the API maps ``--density`` and ``--range``
+    onto the last two); ``temperature``, ``prior`` and ``voice_leading_tries`` left ``None``
     are filled in from the style's ``style.json``.
     """
 
@@ -134,6 +135,8 @@ class SamplerSettings:
     seed: int | None = None
     prior: HarmonyPrior | None = None  # None: the network alone
     voice_leading_tries: int | None = None  # redraws of beats with parallels; None: the style's
+    onset_shift: float = 0.0  # nats added to every onset logit: --density's lever (styletx.api)
+    pitches: tuple[int, int] | None = None  # MIDI lo-hi (inclusive) the accompaniment may use; None: all
 
     def seed_streams(self) -> SeedStreams:
         """``seed``'s streams, spawned by numpy's ``SeedSequence`` so that none repeats another.
@@ -152,6 +155,8 @@ class SamplerSettings:
             raise ValueError("temperature must be positive")
         if self.sweeps < 1:
             raise ValueError("sweeps must be at least 1")
+        if self.pitches is not None and not 0 <= self.pitches[0] <= self.pitches[1] <= 127:
+            raise ValueError(f"bad pitch range {self.pitches}")
 
 
 DEFAULT_SETTINGS = SamplerSettings()

@@ -87,6 +87,15 @@ def fold_into_range(roll: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return out
 
 
+def confine(window: np.ndarray, offset: int, lo: int, hi: int) -> np.ndarray:
+    """A ``[T, P]`` window (column ``p`` = MIDI ``offset + p``) with every note moved by octaves
+    into MIDI ``lo..hi`` (inclusive): the starting roll of a ``--range`` transfer."""
+    inside = fold_into_range(unfold(window, offset), lo, hi + 1)
+    out = np.zeros_like(window)
+    out[:, lo - offset : hi + 1 - offset] = inside
+    return out
+
+
 def unfold(window: np.ndarray, lo: int) -> np.ndarray:
     """``[T, P]`` model window → ``[T, 128]`` roll."""
     roll = np.zeros((window.shape[0], 128), dtype=np.uint8)

@@ -20,6 +20,10 @@ Seeds (:func:`candidate_seed`): candidate 0 is drawn with the transfer's own see
 ``--candidates 1`` gives the same bytes as no critic; candidate ``k ≥ 1`` uses the
 first 32-bit word of ``SeedSequence([seed, k])``. A transfer with a fixed seed is
 therefore deterministic for every N, and N+1 candidates include the first N.
+``--variants``: variant 0 is the plain transfer (the seeds above); candidate ``k`` of
+variant ``v ≥ 1`` uses the first word of ``SeedSequence([seed, k, v])``. ``SeedSequence``
+pads its entropy with zeros, so ``[seed, k]`` is ``[seed, k, 0]`` and a ``v ≥ 1`` never
+meets another variant's seeds; more variants or candidates keep the first ones.
 """
 
 from __future__ import annotations
@@ -44,11 +48,13 @@ class Weights:
 WEIGHTS = Weights()
 
 
-def candidate_seed(seed: int | None, k: int) -> int | None:
-    """The seed of candidate ``k`` (see the module docstring); ``None`` stays ``None`` (fresh entropy)."""
-    if seed is None or k == 0:
+def candidate_seed(seed: int | None, k: int, variant: int = 0) -> int | None:
+    """The seed of candidate ``k`` of ``variant`` (see the module docstring); ``None`` stays
+    ``None`` (fresh entropy)."""
+    if seed is None or (k == 0 and variant == 0):
         return seed
-    return int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
+    words = [seed, k, variant] if variant else [seed, k]
+    return int(np.random.SeedSequence(words).generate_state(1)[0])
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from styletx.music.encoding import (
     key_code,
     melody_token,
 )
+from styletx.music.meter import beat_groups
 from styletx.music.song import KeySignature, Note, Parts, Song, TimeSignature
 from styletx.music.timing import bar_length, bar_starts, meter_map
 
@@ -341,18 +342,19 @@ def build_grid(
     bar_index = np.searchsorted(starts_arr, frame_ticks, side="right") - 1
     bar_index = np.clip(bar_index, 0, len(starts) - 1)
     offset_ticks = frame_ticks - starts_arr[bar_index]
-    bar_len_ticks = np.array(
-        [bar_length(_sig_at(meters, s), res) for s in starts], dtype=np.int64
-    )
+    sigs = [_sig_at(meters, s) for s in starts]
+    bar_len_ticks = np.array([bar_length(sig, res) for sig in sigs], dtype=np.int64)
     # A pickup (a first bar shorter than the next bar's meter) is right-aligned:
     # its notes sit at the end of a full bar, where a musician counts them.
     if len(starts) > 1 and starts[1] - starts[0] < bar_len_ticks[1]:
         first = bar_index == 0
         offset_ticks[first] += bar_len_ticks[1] - (starts[1] - starts[0])
         bar_len_ticks[0] = bar_len_ticks[1]
+        sigs[0] = sigs[1]
+    offset_ticks, frame_len_ticks = group_offsets(sigs, bar_index, offset_ticks, bar_len_ticks, res)
     bar_step = np.rint(offset_ticks * steps_per_beat / res).astype(np.int32)
     beat_step = (bar_step % steps_per_beat).astype(np.int32)
-    bar_beats = np.ceil(bar_len_ticks[bar_index] / res).astype(np.int32)
+    bar_beats = np.ceil(frame_len_ticks / res).astype(np.int32)
 
     key, estimated = _key_per_frame(song.key_signatures, frame_ticks, parts, acc_notes)
     grid = Grid(
@@ -371,6 +373,31 @@ def build_grid(
     )
     grid.chords = chord_track(melody, accomp, grid.meta(), steps_per_beat, per=harmonic_rhythm)
     return grid
+
+
+def group_offsets(
+    sigs: Sequence[TimeSignature], bar_index: np.ndarray, offset_ticks: np.ndarray,
+    bar_len_ticks: np.ndarray, resolution: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each frame's offset and "bar" length in ticks, with odd bars counted in their beat groups.
+
+    In a bar that :func:`styletx.music.meter.beat_groups` groups (5/4 as 3+2), a frame's
+    offset is counted from the start of its group and its length is the group's, so the
+    model reads each group as a short bar (its first frame an accent and a beat start);
+    other bars keep the bar line's offset and the bar's length.
+    """
+    offsets = offset_ticks.copy()
+    lengths = bar_len_ticks[bar_index].copy()
+    for b, sig in enumerate(sigs):
+        groups = beat_groups(sig)
+        if groups is None:
+            continue
+        here = np.flatnonzero(bar_index == b)
+        bounds = np.array([*groups.starts(resolution), bar_len_ticks[b]], dtype=np.int64)
+        g = np.clip(np.searchsorted(bounds, offsets[here], side="right") - 1, 0, len(bounds) - 2)
+        offsets[here] -= bounds[g]
+        lengths[here] = bounds[g + 1] - bounds[g]
+    return offsets, lengths
 
 
 def _sig_at(meters: Sequence[TimeSignature], tick: int) -> TimeSignature:

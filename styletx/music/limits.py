@@ -18,8 +18,10 @@ Meters
 ------
 :func:`meter_warning` says, in one line, when the input uses a time signature
 outside a style's trained meters (``StyleInfo.meters``) and what styletx does
-then: the bars keep the input's length and the model reads positions in bars
-it never saw in training; no regrouping (e.g. 2+2+3 for 7/8) is made.
+then: the bars keep the input's length; an odd bar (5/4, 7/8, ...) is counted in
+its beat groups (3+2, 2+2+3, :mod:`styletx.music.meter`), each read as a short
+bar; any other untrained bar is sampled as written, at positions the model never
+saw in training.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from styletx.music.song import Note, Parts, Song, Track
+from styletx.music.meter import beat_groups
+from styletx.music.song import Note, Parts, Song, TimeSignature, Track
 from styletx.music.timing import bar_number, bar_starts, has_pickup, meter_map
 
 STUCK_QUARTERS = 16
@@ -98,16 +101,20 @@ def meter_warning(song: Song, meters: Sequence[str], style: str) -> str | None:
     """
     if not meters:
         return None
-    used: dict[str, int] = {}
+    used: dict[str, TimeSignature] = {}
     mm = meter_map(song)
     starts = bar_starts(song)
     for ts in mm[1:] if has_pickup(song) else mm:
         if ts.tick <= max(song.end_tick - 1, 0):
-            used.setdefault(f"{ts.numerator}/{ts.denominator}", ts.tick)
+            used.setdefault(f"{ts.numerator}/{ts.denominator}", ts)
     outside = [m for m in used if m not in meters]
     if not outside:
         return None
-    where = ", ".join(f"{m} (from bar {bar_number(song, starts, used[m])})" for m in outside)
+    where = ", ".join(f"{m} (from bar {bar_number(song, starts, used[m].tick)})" for m in outside)
+    grouped = {m: beat_groups(used[m]) for m in outside}
+    how = "; ".join(f"{m} bars are counted as {g.label} and each group is sampled as a short bar"
+                    for m, g in grouped.items() if g is not None)
+    if any(g is None for g in grouped.values()):
+        how += "; other bars are sampled as written" if how else "its bars are sampled as written"
     return (f"{where} is not among the {style} style's trained meters ({', '.join(meters)}): "
-            "styletx keeps the input's bars and samples them as they are, with no regrouping "
-            "of beats (e.g. 2+2+3); expect a weaker sense of the meter")
+            f"styletx keeps the input's bars; {how}; expect a weaker sense of the meter")

@@ -68,6 +68,9 @@ class TimeSignature:
     tick: int
     numerator: int
     denominator: int
+    # the beat groups a score's additive signature writes (3+2/4: (3, 2)), in denominator
+    # units; () when the file does not say (MIDI never does): styletx.music.meter's rule then
+    groups: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

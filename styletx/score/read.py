@@ -335,15 +335,30 @@ def _meters(score: Any) -> list[TimeSignature]:
     for m in score.parts[0].getElementsByClass("Measure"):
         ts = m.timeSignature or ts
         num, den = (ts.numerator, ts.denominator) if ts is not None else (4, 4)
+        groups = _additive_groups(ts)
         length = Fraction(m.duration.quarterLength)
         full = Fraction(4 * num, den)
         if m is score.parts[0].getElementsByClass("Measure").first() and 0 < length < full:
             while (length * den / 4).denominator != 1 and den < 64:
                 den *= 2
-            num = int(length * den / 4)
-        if not out or (out[-1].numerator, out[-1].denominator) != (num, den):
-            out.append(TimeSignature(_tick(m.offset), num, den))
+            num, groups = int(length * den / 4), ()
+        if not out or (out[-1].numerator, out[-1].denominator, out[-1].groups) != (num, den, groups):
+            out.append(TimeSignature(_tick(m.offset), num, den, groups))
     return out
+
+
+def _additive_groups(ts: Any) -> tuple[int, ...]:
+    """The beat groups an additive signature writes (``3+2/4``: ``(3, 2)``), else ``()``.
+
+    Only a signature that spells its groups counts: music21's default beaming of a plain
+    5/4 is its own guess, and :func:`styletx.music.meter.rule_groups` is ours.
+    """
+    if ts is None or not ts.summedNumerator:
+        return ()
+    parts = [p.split("/") for p in ts.ratioString.split("+")]
+    if any(len(p) != 2 or int(p[1]) != ts.denominator for p in parts):
+        return ()
+    return tuple(int(p[0]) for p in parts)
 
 
 def _keys(score: Any) -> list[KeySignature]:

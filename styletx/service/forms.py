@@ -5,7 +5,8 @@ are, and the values go through :meth:`styletx.api.TransferOptions.replace`, whos
 are the CLI's; ``tests/test_service.py`` compares the fields with ``render``'s parser.
 ``render`` options that name a server path or a server resource (``--style-dir``,
 ``--style-from``, ``--save-style``, ``-o``, ``--threads``, ``--device``, ``--force``) are
-not offered: the service decides those, and an unknown field is refused (422).
+not offered, nor ``--variants`` (a response is one file): the service decides those,
+and an unknown field is refused (422).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class RenderForm(BaseModel):
     candidates: int = 1
     quantized: bool = False
     balance: float | None = None
+    density: float = 1.0
+    pitch_range: str | None = None  # render's --range
     bars: str | None = None
     chords: str | None = None
     reharmonize: bool = False
@@ -70,7 +73,8 @@ class RenderForm(BaseModel):
             melody_track=int(track) if track is not None and track.isdigit() else track,
             keep_drums=self.keep_drums, bars=self.bars, chords=self.chords,
             reharmonize=self.reharmonize, candidates=self.candidates,
-            quantized=self.quantized, balance=self.balance,
+            quantized=self.quantized, balance=self.balance, density=self.density,
+            pitch_range=self.pitch_range,
         ).replace(seed=seed, temperature=self.temperature, strength=self.strength,
                   sweeps=self.sweeps, schedule=self.schedule)
 

@@ -152,7 +152,7 @@ class Recipe:
             name=self.name, description=self.description,
             provenance=self.provenance.format(version=mma_version),
             meters=list(self.style_meters()), instrumentation=list(self.instrumentation),
-            **self.style_fields,
+            density_shifts=[list(p) for p in DENSITY_SHIFTS.get(self.name, ())], **self.style_fields,
         )
 
 
@@ -182,6 +182,29 @@ MAJ7_RUBS = (MAJ7_RUB_UP, ("maj7", 0, -1))
 MINOR_OVER_NINTH = ("m", 2, 1)
 """A minor chord's third a semitone above a melody on its ninth (pop, ragtime)."""
 
+DENSITY_SHIFTS: dict[str, tuple[tuple[float, float], ...]] = {
+    # (onset ratio, onset-logit shift) of each shipped model, measured by
+    # `benchmarks/controls_bench.py --calibrate --real 2 --bars 8` (2 real pieces, seed 0): where
+    # a --density search starts (styletx.api.density_shift)
+    "bach": ((0.411, -6.0), (0.605, -4.0), (0.685, -3.0), (0.782, -2.0), (0.863, -1.5), (0.879, -1.0),
+             (0.944, -0.5), (1.0, 0.0), (1.048, 0.5), (1.177, 1.0), (1.274, 1.5), (1.355, 2.0),
+             (1.371, 3.0), (1.508, 4.0), (2.04, 6.0), (2.403, 8.0)),
+    "jazz": ((0.376, -3.0), (0.72, -2.0), (0.728, -1.0), (0.832, -0.5), (1.0, 0.0), (1.144, 0.5),
+             (1.384, 1.0), (1.568, 1.5), (1.752, 2.0), (2.072, 3.0), (2.808, 4.0)),
+    "bossa": ((0.427, -3.0), (0.642, -2.0), (0.729, -1.5), (0.817, -1.0), (0.885, -0.5), (1.0, 0.0),
+              (1.041, 0.5), (1.11, 1.0), (1.179, 1.5), (1.335, 2.0), (1.413, 3.0), (1.459, 4.0),
+              (1.78, 6.0), (2.45, 8.0)),
+    "pop": ((0.333, -3.0), (0.498, -2.0), (0.573, -1.5), (0.649, -1.0), (0.96, -0.5), (1.0, 0.0),
+            (1.036, 0.5), (1.342, 1.0), (1.351, 1.5), (1.391, 2.0), (1.48, 3.0), (1.529, 4.0),
+            (1.751, 6.0), (2.093, 8.0)),
+    "folk": ((0.443, -3.0), (0.792, -2.0), (0.814, -1.5), (0.874, -1.0), (0.902, -0.5), (1.0, 0.0),
+             (1.055, 1.0), (1.208, 1.5), (1.235, 3.0), (1.246, 4.0), (1.377, 6.0), (1.749, 8.0)),
+    "ragtime": ((0.421, -6.0), (0.564, -4.0), (0.65, -3.0), (0.714, -2.0), (0.786, -1.5), (0.829, -1.0),
+                (0.893, -0.5), (1.0, 0.0), (1.221, 0.5), (1.307, 1.0), (1.436, 1.5), (1.6, 2.0),
+                (1.771, 3.0), (2.036, 4.0), (2.464, 6.0)),
+}
+"""The ``density_shifts`` of each shipped style's style card (#20 item 5)."""
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe(
         name="bach", description="Four-part chorale harmony (J. S. Bach)", data=Chorales(("4/4", "3/4")),
@@ -193,8 +216,11 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
         "distributed with music21 (BSD licence). The weights are released with styletx (MIT).",
         chord_source="the four-part texture (one chord per beat, "
         "`styletx.music.chords.chord_track`)",
-        style_fields=dict(bass_max_pitch=57, harmonic_rhythm="beat", temperature=0.6,
-                          prior=HarmonyPrior(non_chord=2.0, bass_root=3.0), voice_leading_tries=16),
+        # temperature 0.8 and a clash cost: the texture of real chorales (notes per beat, bass
+        # register, parallels, clash; docs/quality-real-bach.md), where 0.6 was thin and high
+        style_fields=dict(bass_max_pitch=57, harmonic_rhythm="beat", temperature=0.8,
+                          prior=HarmonyPrior(non_chord=2.0, bass_root=3.0, clash=3.0),
+                          voice_leading_tries=16),
         baseline_grooves={4: "Hymn"},  # no MMA corpus: MMA's four-part hymn groove, 4/4 only
     ),
     # 6 steps per beat, not 12: 6 holds swung and triplet eighths (step 4 of 6 is 2/3 of
