@@ -3,6 +3,10 @@
 ``python benchmarks/record_identity.py`` writes ``tests/fixtures/identity.json`` with the
 current code; ``tests/test_identity.py`` renders the same cases and compares. Speed-ups must
 keep every case identical (same notes, same order), for every style listed.
+
+Those cases run with the performance layer off (``quantized``, #20), so they stay the output
+of before the layer; ``tests/fixtures/identity_feel.json`` (``--feel``) holds cases with each
+style's feel on, the default output since #20.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout
 
 FIXTURE = ROOT / "tests" / "fixtures" / "identity.json"
+FEEL_FIXTURE = ROOT / "tests" / "fixtures" / "identity_feel.json"
 INPUTS = ["midi_samples/chorale_bwv254.mid", "tests/fixtures/melody_only.mid",
           "tests/fixtures/meter_3_4.mid", "tests/fixtures/pickup.mid"]
 STYLES = ["bach", "jazz"]
@@ -27,6 +32,16 @@ EXTRA = [
     {"src": "tests/fixtures/meter_3_4.mid", "style": "bach", "seed": 5, "schedule": "paper"},
 ] + [{"src": "midi_samples/chorale_bwv254.mid", "style": s, "seed": 2}
      for s in ("bossa", "folk", "pop", "ragtime")]
+
+
+# the feel's cases: every shipped style, a bar range and a balance
+FEEL = [{"src": "midi_samples/chorale_bwv254.mid", "style": s, "seed": 2, "quantized": False}
+        for s in ("bach", "jazz", "bossa", "folk", "pop", "ragtime")] + [
+    {"src": "tests/fixtures/melody_only.mid", "style": "jazz", "seed": 0, "quantized": False},
+    {"src": "midi_samples/chorale_bwv254.mid", "style": "jazz", "seed": 3, "bars": "2-4",
+     "quantized": False},
+    {"src": "tests/fixtures/pickup.mid", "style": "bossa", "seed": 1, "balance": 30, "quantized": False},
+]
 
 
 def cases() -> list[dict]:
@@ -42,7 +57,8 @@ def render_case(case: dict, styles_cache: dict) -> dict:
     name = case["style"]
     if name not in styles_cache:
         styles_cache[name] = load_style(name)
-    options = TransferOptions(bars=case.get("bars")).replace(
+    options = TransferOptions(bars=case.get("bars"), quantized=case.get("quantized", True),
+                              balance=case.get("balance")).replace(
         seed=case["seed"], strength=case.get("strength", 1.0),
         schedule=case.get("schedule", "default"), sweeps=5)
     result = transfer_song(read_midi(ROOT / case["src"]), styles_cache[name], options)
@@ -53,13 +69,15 @@ def render_case(case: dict, styles_cache: dict) -> dict:
             "roll_sha256": hashlib.sha256(result.new_accomp.tobytes()).hexdigest()}
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """Record the layer-off cases, or with ``--feel`` the feel's."""
+    path, todo = (FEEL_FIXTURE, FEEL) if "--feel" in argv else (FIXTURE, cases())
     cache: dict = {}
-    rows = [render_case(c, cache) for c in cases()]
-    FIXTURE.write_text(json.dumps(rows, indent=1) + "\n")
-    print(f"wrote {len(rows)} cases to {FIXTURE}")
+    rows = [render_case(c, cache) for c in todo]
+    path.write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"wrote {len(rows)} cases to {path}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

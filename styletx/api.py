@@ -46,6 +46,7 @@ from styletx.music.encoding import ONSET
 from styletx.music.grid import Grid, roll_to_notes
 from styletx.music.limits import clip_tracks, cut_stuck_notes, meter_warning
 from styletx.music.parts import select_parts
+from styletx.music.performance import Feel, perform
 from styletx.music.song import Note, Parts, Song, Track
 from styletx.score.read import MUSICXML_SUFFIXES, read_song, song_from_stream
 from styletx.styles import DEFAULT_STYLE, Style, load_style
@@ -92,6 +93,11 @@ class TransferOptions:
     candidates: int = 1
     """Draw this many accompaniments and keep the critic's best (:mod:`styletx.music.critic`,
     whose seed rule makes the result deterministic for a seed); 1: no critic."""
+    # performance layer (#20)
+    quantized: bool = False
+    """Leave the style's feel off: one velocity per piece, every note on the grid (as before #20)."""
+    balance: float | None = None
+    """How far the accompaniment sits under the melody, in MIDI velocity; ``None``: the style's."""
     # controls (#20 item 5)
     density: float = 1.0
     """Onsets per beat as a multiple of the style's default output for the same piece and
@@ -157,6 +163,8 @@ class TransferResult:
     seconds: float
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    score_tracks: list[Track] = field(default_factory=list)
+    """The tracks on the grid, before the feel's timing (for notation); empty: ``tracks``."""
 
     @property
     def chart(self) -> str:
@@ -189,7 +197,7 @@ class TransferResult:
             return write_midi(path, self.song, self.tracks, force=force)
         protect = [self.song.source] if self.song.source else []
         if kind == "musicxml":
-            return write_score(self.song, self.tracks, path, melody=self.parts.melody,
+            return write_score(self.song, self.score_tracks or self.tracks, path, melody=self.parts.melody,
                                chords=track_changes(self.grid), force=force, protect=protect)
         return write_wav(self.midi_bytes(), path, force=force, protect=protect)
 
@@ -502,15 +510,32 @@ def _transfer(song: Song, style: Style, options: TransferOptions, progress: Prog
             if outside:
                 kept.append(dataclasses.replace(track, notes=outside))
     voiced = voice_parts(generated, style.info.instrumentation, style.info.bass_max_pitch)
-    tracks = [parts.melody, *kept, *voiced, *(parts.drums if options.keep_drums else [])]
-    tracks = clip_tracks(tracks, end, keep=[parts.melody])  # nothing sounds past the song
+    scored, voiced = _performed(voiced, grid, parts, style, options)
+    drums = parts.drums if options.keep_drums else []
+    tracks = clip_tracks([parts.melody, *kept, *voiced, *drums], end, keep=[parts.melody])
+    score_tracks = clip_tracks([parts.melody, *kept, *scored, *drums], end, keep=[parts.melody])
     quantized = quantization_note(grid.report)
     if quantized:
         LOGGER.warning("%s: %s", song.source or "input", quantized)
     return TransferResult(
         song=song, tracks=tracks, parts=parts, grid=grid, new_accomp=new_roll,
-        seconds=time.perf_counter() - t0, notes=notes,
+        seconds=time.perf_counter() - t0, notes=notes, score_tracks=score_tracks,
     )
+
+
+def _performed(voiced: list[Track], grid: Grid, parts: Parts, style: Style, options: TransferOptions,
+               ) -> tuple[list[Track], list[Track]]:
+    """The new tracks as notated and as played, through the style's feel
+    (:func:`styletx.music.performance.perform`); unchanged with ``quantized``, or for a style
+    without a feel unless a ``balance`` is asked (then even dynamics under the melody)."""
+    feel = style.feel
+    if feel is None and options.balance is not None:
+        feel = Feel.even(grid.steps_per_beat)
+    if options.quantized or feel is None:
+        return voiced, voiced
+    rng = np.random.default_rng(options.sampler.seed_streams().feel)
+    return perform(voiced, grid, parts.melody, feel, rng, bass_max_pitch=style.info.bass_max_pitch,
+                   balance=options.balance)
 
 
 def _best_of(
@@ -687,7 +712,8 @@ def transfer(
         ``"5-12"``), ``melody_track``, ``keep_drums``, ``chords`` (e.g.
         ``"C | Am7 | Dm7 G7 | C"``), ``reharmonize``, ``threads``, ``candidates``, and the
         controls ``density`` (0.5-2) and ``pitch_range`` (``"40-72"``); ``variants`` is
-        :func:`transfer_variants`'.
+        :func:`transfer_variants`'; ``quantized`` (the style's feel off: one velocity, on the
+        grid), ``balance`` (the accompaniment's gap under the melody, in MIDI velocity).
 
     Returns
     -------

@@ -222,6 +222,10 @@ def add_sampling_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--candidates", type=int, default=1, metavar="N",
                    help="draw N accompaniments and keep the one the critic scores best (chord fit, "
                    "clash, groove; styletx/music/critic.py); N times the time (default %(default)s)")
+    p.add_argument("--quantized", action="store_true",
+                   help="the style's feel off: one velocity, every note on the grid")
+    p.add_argument("--balance", type=float, default=None, metavar="V",
+                   help="the accompaniment's gap under the melody, in MIDI velocity (default: the style's)")
     controls = p.add_argument_group("controls")
     controls.add_argument("--density", type=float, default=1.0, metavar="X",
                           help="onsets per beat as X times the style's default, 0.5-2.0 (default 1)")
@@ -244,7 +248,8 @@ def transfer_options(args: argparse.Namespace, **fields: Any) -> TransferOptions
     from styletx.api import TransferOptions
 
     return TransferOptions(melody_track=args.melody_track, keep_drums=args.keep_drums,
-                           candidates=args.candidates, density=args.density,
+                           candidates=args.candidates, quantized=args.quantized,
+                           balance=args.balance, density=args.density,
                            pitch_range=args.pitch_range, variants=args.variants, **fields).replace(
         seed=args.seed, temperature=args.temperature, strength=args.strength,
         sweeps=args.sweeps, schedule=args.schedule)
@@ -495,6 +500,25 @@ def _run_data(args: argparse.Namespace) -> int:
 
     build_corpus(args.style, steps_per_beat=args.steps_per_beat, limit=args.limit, seed=args.seed,
                  jobs=args.jobs, rebuild=args.rebuild)
+    return 0
+
+
+def _add_feel(subparsers: Subparsers) -> None:
+    p = _subcommand(subparsers, "feel", _run_feel,
+        help="fit a shipped style's performance feel (velocity, timing, length) into a style folder",
+        description="Fit the feel from the style's data (train split; see styletx/training/feel.py) "
+        "and write it into the style folder DIR; `styletx train` does this too.")
+    p.add_argument("style")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="the style folder")
+    p.add_argument("--limit", type=int, default=None, help="files to fit on (default 300)")
+
+
+def _run_feel(args: argparse.Namespace) -> int:
+    from styletx.training.feel import FIT_FILES, write_style_feel
+
+    command = "styletx feel " + " ".join(sys.argv[2:])
+    print(write_style_feel(args.style, args.output, limit=args.limit or FIT_FILES,
+                           command=command).summary())
     return 0
 
 
@@ -836,7 +860,7 @@ def _run_install_plugin(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- main
 
 COMMANDS: list[Callable[[Subparsers], None]] = [
-    _add_render, _add_batch, _add_eval, _add_plot, _add_styles, _add_info, _add_data, _add_train,
+    _add_render, _add_batch, _add_eval, _add_plot, _add_styles, _add_info, _add_data, _add_feel, _add_train,
     _add_serve, _add_install_plugin,
 ]
 """Registration functions, one per subcommand, in the order ``--help`` lists them."""

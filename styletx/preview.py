@@ -7,7 +7,8 @@ interrupted preview never leaves a half-written file and never replaces an input
   ``pip install --no-deps tinysoundfont``) and the General MIDI soundfont that
   ships inside ``pretty_midi`` (``TimGM6mb.sf2``), 44.1 kHz stereo 16-bit. Notes,
   programs and the tempo map are taken from pretty_midi and played event by
-  event, so the audio lines up with the MIDI to the sample.
+  event, so the audio lines up with the MIDI to the sample, and plays the velocities, timing
+  offsets and lengths of a style's feel (:mod:`styletx.music.performance`) as written.
 * PNG: a matplotlib piano roll with bar lines from the time-signature map, at a
   fixed size (:data:`PLOT_WIDTH_PX` wide, :data:`PLOT_ROW_HEIGHT_PX` per file).
 
@@ -149,6 +150,16 @@ def _melody_of(song: Song, melody_track: int | str | None, like: Sequence[Note] 
     return select_parts(song, melody_track).melody
 
 
+def velocity_shades(colour: str, notes: Sequence[Note]) -> np.ndarray:
+    """``[N, 4]`` RGBA: ``colour`` with each note's opacity rising with its velocity, so
+    accents and a crescendo show (velocity 1 is nearly clear, 127 solid)."""
+    from matplotlib.colors import to_rgba
+
+    shades = np.tile(to_rgba(colour), (len(notes), 1))
+    shades[:, 3] = 0.15 + 0.85 * np.array([n.velocity for n in notes]) / 127
+    return shades
+
+
 def _draw(ax: object, song: Song, melody: Track, title: str) -> None:
     """One piano roll: x in bars (printed numbers), y in MIDI pitch."""
     starts = bar_starts(song)
@@ -173,7 +184,8 @@ def _draw(ax: object, song: Song, melody: Track, title: str) -> None:
         start = x(np.array([n.start for n in notes], dtype=float))
         end = x(np.array([max(n.end, n.start + 1) for n in notes], dtype=float))
         pitch = np.array([n.pitch for n in notes])
-        ax.barh(pitch, end - start, left=start, height=0.8, color=colour, linewidth=0)
+        ax.barh(pitch, end - start, left=start, height=0.8, color=velocity_shades(colour, notes),
+                linewidth=0)
         pitches.extend(pitch.tolist())
     for b in bars[:-1]:
         ax.axvline(b, color="0.85", linewidth=0.6, zorder=0)
@@ -192,7 +204,8 @@ def plot_piano_roll(
     melody_track: int | str | None = None,
     force: bool = False,
 ) -> Path:
-    """Draw one piano roll per file (input above output), melody in red, the rest in blue.
+    """Draw one piano roll per file (input above output), melody in red, the rest in blue,
+    each note shaded by its velocity (:func:`velocity_shades`).
 
     The PNG is :data:`PLOT_WIDTH_PX` wide and ``len(files)`` times
     :data:`PLOT_ROW_HEIGHT_PX` high whatever the music, so it can be laid out without looking at it.

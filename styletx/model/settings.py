@@ -115,6 +115,7 @@ class SeedStreams(NamedTuple):
     start: np.random.SeedSequence  # the starting roll's chordless beats (styletx.model.start)
     masker: np.random.SeedSequence  # which beats and frames are redrawn (the masker, the schedule)
     network: np.random.SeedSequence  # the network's draws (a torch generator)
+    feel: np.random.SeedSequence  # the performance layer's draws (styletx.music.performance)
 
 
 ScheduleName = Literal["default", "paper"]

@@ -45,6 +45,8 @@ class RenderForm(BaseModel):
     sweeps: int = SamplerSettings.sweeps
     schedule: ScheduleName = SamplerSettings.schedule
     candidates: int = 1
+    quantized: bool = False
+    balance: float | None = None
     density: float = 1.0
     pitch_range: str | None = None  # render's --range
     bars: str | None = None
@@ -70,7 +72,8 @@ class RenderForm(BaseModel):
         return TransferOptions(
             melody_track=int(track) if track is not None and track.isdigit() else track,
             keep_drums=self.keep_drums, bars=self.bars, chords=self.chords,
-            reharmonize=self.reharmonize, candidates=self.candidates, density=self.density,
+            reharmonize=self.reharmonize, candidates=self.candidates,
+            quantized=self.quantized, balance=self.balance, density=self.density,
             pitch_range=self.pitch_range,
         ).replace(seed=seed, temperature=self.temperature, strength=self.strength,
                   sweeps=self.sweeps, schedule=self.schedule)

@@ -6,6 +6,8 @@ A style is a folder. Every name of a file in it is spelled here and nowhere else
   which make it a style;
 * the style card (:class:`StyleInfo`: how to voice its output, what it was trained on);
 * the chord habits (:class:`~styletx.music.chords.ChordModel`);
+* the performance feel (:class:`~styletx.music.performance.Feel`; a folder without it plays
+  its notes on the grid at one velocity, as every folder did before the file existed);
 * the training record (:class:`TrainRecord`), the file split of a user style, the
   transfer evaluation, the optimizer state of a run that can be resumed, the recipe a
   user style was trained from, and the model card;
@@ -31,6 +33,7 @@ from styletx.model.config import ModelConfig, TrainConfig
 from styletx.model.settings import HarmonyPrior, StartVoicing
 from styletx.music.arrange import PartSpec
 from styletx.music.chords import ChordModel
+from styletx.music.performance import Feel
 
 if TYPE_CHECKING:
     import torch
@@ -47,6 +50,7 @@ WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 STYLE_INFO_FILE = "style.json"
 CHORDS_FILE = "chords.json"
+FEEL_FILE = "feel.json"
 TRAIN_RECORD_FILE = "train.json"
 SPLITS_FILE = "splits.json"
 EVAL_FILE = "eval.json"
@@ -267,6 +271,14 @@ class StyleFolder:
     def write_chords(self, chords: ChordModel) -> None:
         replace_file(self.path(CHORDS_FILE), chords.to_json())
 
+    def read_feel(self) -> Feel | None:
+        """The performance feel, or ``None`` for a folder without one (grid timing, one velocity)."""
+        path = self.path(FEEL_FILE)
+        return Feel.from_dict(json.loads(path.read_text())) if path.is_file() else None
+
+    def write_feel(self, feel: Feel) -> None:
+        replace_file(self.path(FEEL_FILE), json.dumps(feel.to_dict(), separators=(",", ":")) + "\n")
+
     def copy_chords_from(self, other: StyleFolder) -> None:
         """Keep another style's chord habits (when there is too little data to count one's own)."""
         if other.path(CHORDS_FILE).is_file():
@@ -335,6 +347,7 @@ class Style:
     model: StyleNet
     directory: Path
     chord_model: ChordModel = field(default_factory=ChordModel.uniform)
+    feel: Feel | None = None  # None: no feel file, the grid's timing at one velocity
 
     @property
     def name(self) -> str:
@@ -365,4 +378,4 @@ def read_style(directory: Path, device: str | torch.device = "cpu") -> Style:
     folder = StyleFolder(directory)
     model = folder.load_model(device)
     return Style(info=folder.read_info(), model=model, directory=folder.directory,
-                 chord_model=folder.read_chords())
+                 chord_model=folder.read_chords(), feel=folder.read_feel())

@@ -37,6 +37,7 @@ from styletx.model.settings import HarmonyPrior
 from styletx.music.grid import build_grid
 from styletx.stylefolder.format import Style, StyleFolder, StyleInfo
 from styletx.training.corpus import FolderCorpus, Gridder, PieceArrays, read_files, read_folder
+from styletx.training.feel import fit_files_feel
 from styletx.training.recipes import CHUNK_BEATS, UserRecipe
 
 SMALL_DATA_BEATS = 2000
@@ -272,6 +273,9 @@ def train_from_folder(opts: OwnTrainOptions, echo: Callable[[str], None] = print
     desc = r.description or (f"User style trained on {len(corpus.files)} MIDI files"
                               + (f", fine-tuned from {base}" if base else ""))
     user_style_info(r.name, corpus, base_dir, desc).save(partial)
+    fit_files_feel([(f.song, f.parts) for f in corpus.files if f.split == "train"], partial,
+                   f"the train split of {r.data.path}",
+                   StyleFolder(base_dir).read_feel() if base_dir else None)
     write_model_card(partial)
     return install(partial, target)
 
@@ -382,6 +386,8 @@ def adapt(
     folder.write_info(info)
     # a few examples are too few to count chord habits: keep the base's
     folder.copy_chords_from(StyleFolder(base_style.directory))
+    fit_files_feel([(f.song, f.parts) for f in corpus.files], directory,
+                   "the examples " + ", ".join(f.name for f in corpus.files), base_style.feel)
     folder.train_state.unlink(missing_ok=True)
     style = load_style(directory)
     return Adapted(style=style, base=base, fits=fits, steps=record.steps,

@@ -453,7 +453,8 @@ def train_recipe(
 
     ``model`` overrides fields of the recipe's :class:`ModelConfig`, ``overrides`` fields
     of its :class:`TrainConfig` (``None`` values are left to the recipe). Writes the
-    weights, the record, the style card and the model card; returns ``out_dir``.
+    performance feel (:mod:`styletx.training.feel`), the weights, the record, the style card
+    and the model card; returns ``out_dir``.
     """
     import dataclasses
 
@@ -464,6 +465,10 @@ def train_recipe(
     model_cfg = ModelConfig.from_dict({**style_recipe.model_config().to_dict(), **(model or {})})
     cfg = dataclasses.replace(style_recipe.train_config(),
                               **{k: v for k, v in (overrides or {}).items() if v is not None})
+    from styletx.training.feel import FIT_FILES, write_style_feel
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_style_feel(style, out_dir, limit=cfg.limit or FIT_FILES)  # checks the data before training
     train(model_cfg, cfg, out_dir, device=device, resume=resume, progress=progress, command=command)
     write_style_info(style, out_dir)
     write_model_card(out_dir)
