@@ -51,6 +51,7 @@ imported) for a local Ray. Usage statistics are off unless the user turns them o
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 import os
 import tempfile
@@ -279,9 +280,26 @@ def _engine(ray: Any, ray_options: RayOptions, fs_in: Any, fs_out: Any, hook: Ho
                 submit(actor)
         except BaseException:
             _end_pool(ray)  # interrupted: no worker goes on writing after the report
+            if fs_out is None:
+                _sweep_temporaries(ray, running, options)
             raise
 
     return run
+
+
+def _sweep_temporaries(ray: Any, running: dict[Any, tuple[Job, Any]], options: BatchOptions) -> None:
+    """Remove the temporary files that killed workers' atomic writes left beside their outputs.
+
+    ``ray.kill`` ends a worker at once, perhaps between writing its temporary file and moving it
+    into place, which nothing on the worker can then undo. The killed tasks are waited for
+    (briefly) first, so no write is still going while the folder is swept.
+    """
+    if running:
+        ray.wait(list(running), num_returns=len(running), timeout=5.0)
+    for job, _ in running.values():
+        for out in batch.job_outputs(job, options):
+            for tmp in out.parent.glob(f".{glob.escape(out.name)}.*.tmp"):
+                tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- the batch
