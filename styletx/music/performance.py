@@ -394,10 +394,13 @@ def perform(tracks: Sequence[Track], grid: Grid, melody: Track, feel: Feel, rng:
     res = grid.resolution
     start = np.array([x.start for x in notes], dtype=np.int64)
     length = np.array([x.end - x.start for x in notes], dtype=np.int64)
-    # one draw per chord for the lowest note's offset and one for the strum above it
+    # One draw per place in the bar for the lowest note's offset and one for the strum above
+    # it, shared by every bar: a style's push, lay-back and strum repeat from bar to bar, as a
+    # player's (and MMA's patterns) do, so the groove stays one groove. A chord's notes share
+    # their place, so a chord is still drawn once.
     chord = ctx["chord"]
-    keys, inverse = np.unique(np.where(chord >= 0, chord, -1 - np.arange(n)), return_inverse=True)
-    u_chord, u_strum = rng.random(len(keys))[inverse], rng.random(len(keys))[inverse]
+    places, inverse = np.unique(ctx["bar_step"], return_inverse=True)
+    u_chord, u_strum = rng.random(len(places))[inverse], rng.random(len(places))[inverse]
     gap = feel.gap if balance is None else float(balance)
     # The drawn deviations keep the data's exact velocities, moved by whole numbers: to the gap
     # asked, and back by what the model's mix of contexts moved the mean beyond
