@@ -74,9 +74,11 @@ def musescore_leadsheet(folder: Path) -> Path:
     part.insert(0, key.Key(key.pitch.Pitch(sheet.tonic).name, "minor" if sheet.minor else "major"))
     for n in sheet.notes:
         part.insert(n.start, note.Note(n.pitch, quarterLength=n.end - n.start))
+    first = sheet.notes[0].start
     for c in sheet.chords:
         figure = c.name[0] + c.name[1:].replace("b", "-", 1) if c.name[1:2] == "b" else c.name
-        part.insert(c.bar * sheet.bar_beats + c.beat, harmony.ChordSymbol(figure))
+        # a pickup's chord stands over its first note, not over the rests before it
+        part.insert(max(c.bar * sheet.bar_beats + c.beat, first), harmony.ChordSymbol(figure))
     score = stream.Score([part.makeNotation()])
     score.insert(0, metadata.Metadata(title=f"{sheet.title or CHORALE} (lead sheet)", composer="J. S. Bach"))
     written = folder / "chorale.musicxml"
