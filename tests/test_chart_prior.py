@@ -19,7 +19,7 @@ from tests.conftest import make_tiny_style
 R = 480
 CHART = "C | Am | F | G7 | C | Dm7 | G7 | C"
 PRIOR = HarmonyPrior(non_chord=1.0, bass_root=1.0)
-CHART_PRIOR = HarmonyPrior(non_chord=6.0, bass_root=6.0, complete=4.0)
+CHART_PRIOR = HarmonyPrior(non_chord=6.0, bass_root=6.0, complete=4.0, tacet=8.0)
 
 
 def _song() -> Song:
@@ -81,3 +81,17 @@ def test_the_chart_prior_round_trips_through_style_json(tmp_path: Path) -> None:
     info = load_style(_style(tmp_path, CHART_PRIOR)).info
     assert info.chart_prior == CHART_PRIOR and info.prior == PRIOR
     assert StyleInfo.from_dict({"name": "old"}).chart_prior is None  # a card written before it
+
+
+def test_a_chart_lays_out_where_it_says_no_chord(tmp_path: Path) -> None:
+    """``N.C.`` in a chart: the tacet cost keeps the accompaniment from striking there."""
+    song, style = _song(), load_style(_style(tmp_path, CHART_PRIOR))
+    loud = load_style(_style(tmp_path / "b", dataclasses.replace(CHART_PRIOR, tacet=0.0)))
+    chart = "N.C. | " + CHART.split("|", 1)[1]
+    bar = 4 * R
+    struck = []
+    for s in (style, loud):
+        result = transfer_song(song, s, TransferOptions(SamplerSettings(seed=1, sweeps=2), chords=chart,
+                                                        melody_track=0))
+        struck.append(sum(n.start < bar for t in result.tracks[1:] for n in t.notes))
+    assert struck[0] < struck[1] / 4, struck

@@ -20,16 +20,13 @@ from styletx.music.encoding import melody_pitches
 
 
 def missing_tones(
-    frames: Tensor, accomp: Tensor, melody_tok: Tensor, segment: Tensor, pitches: Tensor,
-    with_melody: bool = True,
+    frames: Tensor, accomp: Tensor, melody_tok: Tensor, segment: Tensor, pitches: Tensor
 ) -> Tensor:
     """``bool [N, P]``: the pitches whose pitch class the segment of each of ``frames`` lacks.
 
     ``accomp [T, P]`` is the current roll, ``melody_tok [T]`` the melody tokens,
     ``segment [T]`` each frame's chord-segment index (non-decreasing) and ``pitches [P]``
     the roll's MIDI pitches. A frame's own cells do not count: it is being redrawn.
-    Without ``with_melody`` the melody's tones do not count either: the accompaniment
-    must sound the chord itself (a chart's prior, ``HarmonyPrior.melody_completes``).
     Which of the lacking pitches are chord tones is the caller's (the chord flags).
     """
     pc = pitches % 12
@@ -37,8 +34,7 @@ def missing_tones(
     frame_pc = (accomp > 0).float() @ onehot  # [T, 12] sounding accompaniment per pitch class
     mel = melody_tok > 0
     mel_pc = torch.zeros_like(frame_pc)
-    if with_melody:
-        mel_pc[mel, melody_pitches(melody_tok[mel]) % 12] = 1.0
+    mel_pc[mel, melody_pitches(melody_tok[mel]) % 12] = 1.0
     n_seg = int(segment[-1]) + 1
     seg_pc = torch.zeros(n_seg, 12, device=pc.device).index_add_(0, segment, frame_pc + mel_pc)
     others = seg_pc[segment[frames]] - frame_pc[frames]  # [N, 12]

@@ -362,8 +362,8 @@ class InnerSampler:
         above = (kind > 0)[:, None] & (self.pitches[None, :] > pitch[:, None])
         clashing = (clash_onsets(self.pitches, self.melody[0, frames], chords, self.prior)
                     if self.prior.clash else None)
-        missing = (missing_tones(frames, self.accomp[0], self.melody[0], self.segment, self.pitches,
-                                 self.prior.melody_completes) if self.prior.complete else None)
+        missing = (missing_tones(frames, self.accomp[0], self.melody[0], self.segment, self.pitches)
+                   if self.prior.complete else None)
         return draw_policy(
             prev, temperature=temperature, generator=self.generator, prior=self.prior,
             flags=self.chord_flags[chords.clamp(0, N_CHORD_TOKENS - 1)], has_chord=chords > 0,

@@ -40,7 +40,7 @@ class HarmonyPrior:
     (:mod:`styletx.model.clash`); ``+complete`` on the onset of a chord tone that
     sounds nowhere else in its chord segment (:mod:`styletx.model.coverage`); and
     ``-tacet`` on an onset where there is no chord (a chart's ``N.C.``, the rests
-    before its first symbol: the band lays out).
+    before its first symbol: the band lays out; a style's ``chart_prior`` only).
     Values are in logits (nats); each style's ``style.json`` holds its own, chosen on
     the bench (``docs/quality.md``) to keep the song's chords without losing the texture.
     """
@@ -57,9 +57,6 @@ class HarmonyPrior:
     complete: float = 0.0
     """Bonus for the onset of a chord tone whose pitch class the rest of its chord segment
     (accompaniment and melody) does not sound (:mod:`styletx.model.coverage`)."""
-    melody_completes: bool = True
-    """Whether the melody's tones count as sounding the chord for ``complete``; a chart's prior
-    asks the accompaniment to sound its chord itself, as a player reading the chart does."""
     tacet: float = 0.0
     """Cost of an onset in a frame without a chord: a chart's prior (a style's ``chart_prior``)
     only, since there no chord is an instruction, not a segment the estimate could not name."""
