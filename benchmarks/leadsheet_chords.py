@@ -28,7 +28,11 @@ family is the chord agreement (:func:`styletx.evaluation.metrics.chord_agreement
 The same half bars are also read by the independent reader of "The song and the style
 on real music" (:func:`styletx.evaluation.chordify.read_chords`: music21's chordify and
 chord-symbol names, a duration vote per half bar), with the same comparison rule; both
-are reported, and the target (0.9) holds for each.
+are reported, and the target (0.9) holds for each. The music21 reader sometimes hears the
+reference itself as another chord than its symbol (the melody's tones over the block chords:
+G over B♭ is read as Gm7); the table also gives its agreement counting such a half bar when
+the output is heard as the symbol itself (*or its symbol*), and the text lists how many half
+bars of each sheet each reader hears off their symbols.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from styletx.api import transfer
@@ -56,7 +62,7 @@ from styletx.evaluation.metrics import (
     piece_of,
     texture,
 )
-from styletx.music.chords import INTERVALS
+from styletx.music.chords import INTERVALS, Chord
 from styletx.music.parts import select_parts
 from styletx.music.song import Note, Parts, Song, Track
 from styletx.score.read import read_song
@@ -110,6 +116,7 @@ class Measured(NamedTuple):
 
     own: float
     m21: float
+    m21_either: float  # a half bar heard as its reference's reading or as its own symbol
     notes_per_beat: float
     groove: float
     clash: float
@@ -125,39 +132,53 @@ def reference(song: Song, melody: Track) -> Piece:
     return piece_of(song, Parts(melody, [Track("Chords", 0, False, blocks)], [], "symbols"))
 
 
-def misheard(song: Song) -> tuple[int, int, int]:
-    """``(own, m21, half bars)``: the chorded half bars where a reader hears the reference itself
-    as another chord (root and family) than the symbol that sounds longest in it; an output can
-    match such a half bar only by sounding the other chord."""
-    ref = reference(song, select_parts(song).melody)
-    segments = ref.half_bars()
+def written(song: Song, segments: np.ndarray) -> list[Chord | None]:
+    """Per half bar, the symbol that sounds longest in it (``None`` where none does)."""
     ends = [c.tick for c in song.chord_symbols[1:]] + [song.end_tick]
-    own, m21 = estimate_chords(ref, segments), read_chords(ref, segments)
-    counts = [0, 0, 0]
-    for i, (a, b) in enumerate(segments):
+    out = []
+    for a, b in segments:
         length, symbol = max(((min(e, b) - max(c.tick, a), c.chord)
                               for c, e in zip(song.chord_symbols, ends, strict=True)), key=lambda o: o[0])
-        if length <= 0 or symbol is None:
-            continue
-        counts[2] += 1
-        for k, heard in enumerate((own[i], m21[i])):
-            counts[k] += heard is None or (heard.root, heard.family) != (symbol.root, symbol.family)
-    return counts[0], counts[1], counts[2]
+        out.append(symbol if length > 0 else None)
+    return out
+
+
+def _same(a: Chord | None, b: Chord | None) -> bool:
+    return a is not None and b is not None and (a.root, a.family) == (b.root, b.family)
+
+
+def misheard(song: Song) -> tuple[int, int, int]:
+    """``(own, m21, half bars)``: the chorded half bars where a reader hears the reference itself
+    as another chord (root and family) than its symbol (:func:`written`); an output counts there
+    only by sounding that other chord."""
+    ref = reference(song, select_parts(song).melody)
+    segments = ref.half_bars()
+    symbols = written(song, segments)
+    own, m21 = estimate_chords(ref, segments), read_chords(ref, segments)
+    chorded = [i for i, c in enumerate(symbols) if c is not None]
+    return (sum(not _same(own[i], symbols[i]) for i in chorded),
+            sum(not _same(m21[i], symbols[i]) for i in chorded), len(chorded))
 
 
 def measure(song: Song, tracks: list[Track]) -> Measured:
     """Chord agreement of an output with the song's chord symbols played as block chords,
-    by the project's own reader and by the independent music21 reader; and the output's
-    accompaniment notes per beat, groove consistency and clash (``styletx.evaluation.metrics``)."""
+    by the project's own reader and by the independent music21 reader; the music21 reader's
+    agreement again, counting a half bar whose output is heard as its symbol too; and the
+    output's accompaniment notes per beat, groove consistency and clash
+    (``styletx.evaluation.metrics``)."""
     melody = tracks[0]
     ref = reference(song, melody)
     out = Song(song.resolution, tracks, song.tempos, song.time_signatures, song.key_signatures)
     output = piece_of(out, Parts(melody, [t for t in tracks[1:] if not t.is_drum], [], "output"), like=ref)
     segments = ref.half_bars()
     own = chord_agreement(estimate_chords(ref, segments), estimate_chords(output, segments))
-    m21 = chord_agreement(read_chords(ref, segments), read_chords(output, segments))
-    return Measured(own.chord, m21.chord, texture(output).notes_per_beat, groove(output).consistency,
-                    clash(output))
+    ref_m21, out_m21 = read_chords(ref, segments), read_chords(output, segments)
+    m21 = chord_agreement(ref_m21, out_m21)
+    chorded = [(r, o, w) for r, o, w in zip(ref_m21, out_m21, written(song, segments), strict=True)
+               if r is not None]
+    either = sum(_same(r, o) or _same(w, o) for r, o, w in chorded) / len(chorded)
+    return Measured(own.chord, m21.chord, either, texture(output).notes_per_beat,
+                    groove(output).consistency, clash(output))
 
 
 def _summary(rows: list[tuple[str, str, Measured, Measured]], which: int) -> list[str]:
@@ -168,6 +189,11 @@ def _summary(rows: list[tuple[str, str, Measured, Measured]], which: int) -> lis
         lines.append(f"{reader} reader: {sum(a >= TARGET for a in scores)} of {len(rows)} reach {TARGET} "
                      f"(min {min(scores):.3f}, mean {sum(scores) / len(scores):.3f})")
     lines.append(f"both readers: {sum(min(m.own, m.m21) >= TARGET for m in got)} of {len(rows)}")
+    either = [m.m21_either for m in got]
+    passed = sum(a >= TARGET for a in either)
+    lines.append(f"m21 reader counting a half bar heard as its own symbol too: {passed} of {len(rows)} "
+                 f"(min {min(either):.3f}, mean {sum(either) / len(either):.3f}); both readers so: "
+                 f"{sum(min(m.own, m.m21_either) >= TARGET for m in got)} of {len(rows)}")
     return lines
 
 
@@ -204,12 +230,15 @@ def main(argv: list[str] | None = None) -> int:
              "Each sheet is rendered twice: as `styletx render` does (the score's symbols are a chart: "
              "the style's `chart_prior`), and with the style's `prior` for estimated chords "
              "(*estimated prior*), the same chords and seed. Texture: accompaniment notes per beat, "
-             "groove consistency and clash (`styletx.evaluation.metrics`).", "",
-             "| style | lead sheet | chord agreement (own) | chord agreement (m21) "
-             "| estimated prior (own / m21) | notes/beat | groove | clash "
+             "groove consistency and clash (`styletx.evaluation.metrics`). *m21, or its symbol*: the "
+             "music21 reader's agreement counting a half bar also where the output is heard as the "
+             "half bar's own symbol (see the last list).", "",
+             "| style | lead sheet | chord agreement (own) | chord agreement (m21) | m21, or its symbol "
+             "| estimated prior (own / m21 / or its symbol) | notes/beat | groove | clash "
              "| estimated prior (notes/beat, groove, clash) |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {s} | {p} | {a.own:.3f} | {a.m21:.3f} | {b.own:.3f} / {b.m21:.3f} | {a.notes_per_beat:.2f} "
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {s} | {p} | {a.own:.3f} | {a.m21:.3f} | {a.m21_either:.3f} "
+              f"| {b.own:.3f} / {b.m21:.3f} / {b.m21_either:.3f} | {a.notes_per_beat:.2f} "
               f"| {a.groove:.3f} | {a.clash:.3f} | {b.notes_per_beat:.2f}, {b.groove:.3f}, {b.clash:.3f} |"
               for s, p, a, b in rows]
     lines.append("")
