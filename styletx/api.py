@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import math
 import os
 import re
 import time
@@ -34,6 +33,7 @@ from styletx.errors import StyleTxError
 from styletx.io.files import check_target
 from styletx.io.reader import ReadWarnings, read_midi
 from styletx.io.writer import midi_bytes, write_midi
+from styletx.model.density import DENSITY_RANGE, DensityFit, expected_shift, fit_density
 from styletx.model.lockstep import resample_many
 from styletx.model.settings import DEFAULT_SETTINGS, Progress, SamplerSettings
 from styletx.model.start import guide_melody, starting_roll
@@ -308,27 +308,10 @@ def parse_pitch_range(spec: str | tuple[int, int]) -> tuple[int, int]:
     return lo, hi
 
 
-DENSITY_RANGE = (0.5, 2.0)
-"""The ``density`` values a transfer takes: half as busy as the style's default to twice."""
-
-
 def density_shift(density: float, style: Style) -> float:
-    """The onset-logit shift (nats) expected to make a transfer ``density`` times as busy as the
-    default: where the transfer's search for this piece and seed starts (:func:`_fit_density`).
-
-    Adding ``b`` to an onset's logit multiplies its odds by ``e^b``, but the chain pushes
-    back (each frame reads busier or sparser neighbours), so the shift a ratio needs is
-    measured per style: ``style.json``'s ``density_shifts`` table, interpolated in
-    ``ln density`` (``benchmarks/controls_bench.py --calibrate``). A style without one
-    takes ``b = ln density``, the rate of rare cells that follow their odds.
-    """
-    if density == 1.0:
-        return 0.0
-    table = sorted(style.info.density_shifts)
-    if not table:
-        return math.log(density)
-    xs, shifts = zip(*table, strict=True)
-    return float(np.interp(math.log(density), np.log(xs), shifts))
+    """The onset-logit shift expected to make a transfer ``density`` times as busy as the
+    default, from ``style``'s calibration (:func:`styletx.model.density.expected_shift`)."""
+    return expected_shift(density, style.info.density_shifts)
 
 
 CALIBRATION_SETTINGS = SamplerSettings(seed=0)
@@ -610,60 +593,17 @@ def variant_paths(out: str | os.PathLike, n: int) -> list[Path]:
     return [out.with_name(f"{out.stem}_{k}{out.suffix}") for k in range(1, n + 1)]
 
 
-DENSITY_TOLERANCE = 0.07
-"""A ``--density`` search stops once the onsets are within 7 % of the ratio asked."""
-DENSITY_TRIES = 3
-"""Most draws a ``--density`` search makes besides the default's."""
-MAX_SHIFT = 10.0
-"""The largest onset shift, in nats either way, a ``--density`` search tries."""
-
-
-@dataclass(frozen=True)
-class DensityFit:
-    """What a ``--density`` search found: the shift, the draw it gave and a line for the user."""
-
-    shift: float
-    window: np.ndarray
-    note: str
-
-
 def _fit_density(style: Style, grid: Grid, start: np.ndarray, update: np.ndarray,
                  settings: SamplerSettings, density: float, variant: int) -> DensityFit:
-    """The onset shift that makes this piece, with this seed, ``density`` times as busy as its default.
+    """The onset shift that makes this piece, with this seed, ``density`` times as busy as its
+    default (:func:`styletx.model.density.fit_density`), and the draw it gave. Its stream ``k``
+    is candidate ``k``'s (:func:`styletx.music.critic.candidate_seed`), 0 the default's."""
+    def draw(shift: float, stream: int) -> np.ndarray:
+        shifted = dataclasses.replace(settings, onset_shift=settings.onset_shift + shift,
+                                      seed=candidate_seed(settings.seed, stream, variant))
+        return _best_of(style, grid, start, update, shifted, 1, None)
 
-    The default is drawn once for its onsets; then the style's calibrated shift
-    (:func:`density_shift`), then secant steps on ``ln ratio`` against the shift, at most
-    :data:`DENSITY_TRIES` draws, until the ratio is within :data:`DENSITY_TOLERANCE` of
-    ``density``. The draw nearest it wins. The chain's answer to a shift differs from piece
-    to piece (``docs/quality.md``, *Controls*), which the table alone cannot follow.
-    """
-    def draw(shift: float) -> np.ndarray:
-        shifted = dataclasses.replace(settings, onset_shift=settings.onset_shift + shift)
-        return _best_of(style, grid, start, update, shifted, 1, None, variant)
-
-    base = int((draw(0.0) == ONSET).sum())
-    target = math.log(density)
-    shift = density_shift(density, style)
-    if not base:
-        return DensityFit(shift, draw(shift), f"density {density:g}: the default strikes no "
-                          "accompaniment note here, so there is nothing to scale")
-    tried: list[tuple[float, float, np.ndarray]] = []  # (shift, ln ratio, window)
-    for _ in range(DENSITY_TRIES):
-        window = draw(shift)
-        count = int((window == ONSET).sum())
-        tried.append((shift, math.log(max(count, 0.5) / base), window))
-        if abs(count / base / density - 1) <= DENSITY_TOLERANCE:
-            break
-        points = sorted([(0.0, 0.0), *((s, r) for s, r, _ in tried)], key=lambda p: abs(p[1] - target))
-        (s0, r0), (s1, r1) = points[:2]
-        slope = (r1 - r0) / (s1 - s0) if s1 != s0 else 0.0
-        shift = float(np.clip(s0 + (target - r0) / max(slope, 0.05), -MAX_SHIFT, MAX_SHIFT))
-    best = min(tried, key=lambda t: abs(t[1] - target))
-    first = tried[0][1]
-    note = (f"density {density:g}: {math.exp(best[1]):.2f} times the default's onsets (onset shift "
-            f"{best[0]:+.2f} nats, {len(tried)} draw(s) besides the default's; the style's table "
-            f"alone gave {math.exp(first):.2f})")
-    return DensityFit(best[0], best[2], note)
+    return fit_density(draw, density, style.info.density_shifts)
 
 
 def _with_style_defaults(settings: SamplerSettings, style: Style, charted: bool) -> SamplerSettings:

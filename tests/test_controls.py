@@ -11,6 +11,7 @@ import dataclasses
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from styletx.api import (
@@ -28,6 +29,7 @@ from styletx.errors import StyleTxError
 from styletx.evaluation.bench import crop
 from styletx.io.reader import read_midi
 from styletx.io.writer import write_midi
+from styletx.model.density import DENSITY_TOLERANCE, fit_density
 from styletx.model.settings import SamplerSettings
 from styletx.music.critic import candidate_seed
 from styletx.music.encoding import ONSET
@@ -74,6 +76,60 @@ def test_density_shift_inverts_the_table_and_defaults_to_the_closed_form(tiny_st
     table = [[0.4, -3.0], [1.0, 0.0], [2.5, 3.0]]
     style = dataclasses.replace(style, info=dataclasses.replace(style.info, density_shifts=table))
     assert density_shift(0.5, style) < density_shift(0.75, style) < 0 < density_shift(2.0, style)
+
+
+def _chain(ratio):
+    """A stand-in for one piece's chain: ``draw(shift, stream)`` strikes 200 onsets times
+    ``ratio(shift, stream)``, and records every ``(shift, stream)`` it was asked for."""
+    asked: list[tuple[float, int]] = []
+
+    def draw(shift: float, stream: int) -> np.ndarray:
+        asked.append((shift, stream))
+        window = np.zeros(1000, dtype=np.int64)
+        window[: round(200 * ratio(shift, stream))] = ONSET
+        return window
+
+    return draw, asked
+
+
+def _stalling(shift: float, stream: int) -> float:
+    """Rises with the shift but barely answers at first, as folk does on a Schubert song
+    (1.00, 0.98 at shifts 0, +3)."""
+    if 0.0 < shift < 3.0:
+        return 1.0 + 0.02 * shift
+    return float(np.exp(0.25 * shift)) if shift <= 0 else float(np.exp(0.16 * shift))
+
+
+def _jumping(shift: float, stream: int) -> float:
+    """Jumps from 1.4 to 3.7 times the default at a shift that depends on the stream, as jazz
+    did on the same song: no shift of stream 0 lands near 2."""
+    if shift <= 0:
+        return 1.0
+    return 3.7 if shift > 1.0 + 0.5 * stream else (1.4 if stream == 0 else 1.9)
+
+
+@pytest.mark.parametrize("density", [0.5, 0.75, 1.5, 2.0])
+def test_the_density_search_gets_past_a_stall_to_the_ratio_asked(density: float) -> None:
+    draw, asked = _chain(_stalling)
+    fit = fit_density(draw, density, table=[[1.0, 0.0], [1.1, 1.0]])  # a table that undershoots
+    got = int((fit.window == ONSET).sum()) / 200
+    assert abs(got / density - 1) <= 2 * DENSITY_TOLERANCE
+    assert len(asked) <= 7  # the default's draw and at most six more
+    assert f"{got:.2f} times" in fit.note
+
+
+def test_the_density_search_draws_another_stream_where_the_chain_jumps() -> None:
+    draw, asked = _chain(_jumping)
+    fit = fit_density(draw, 2.0, table=[[1.0, 0.0], [2.0, 1.0]])
+    assert int((fit.window == ONSET).sum()) == 380  # stream 1's 1.9, within 7 % of 2
+    assert asked[0] == (0.0, 0) and {k for _, k in asked} == {0, 1}
+
+
+def test_the_density_search_keeps_the_nearest_draw_when_none_is_within_tolerance() -> None:
+    draw, asked = _chain(lambda shift, stream: 1.0)  # a chain that never answers the shift
+    fit = fit_density(draw, 2.0)
+    assert int((fit.window == ONSET).sum()) == 200 and len(asked) == 7
+    assert "1.00 times" in fit.note
 
 
 def test_range_keeps_every_accompaniment_note_inside_and_the_melody_exact(tiny_style: str) -> None:

@@ -10,7 +10,8 @@ a policy of tensors), the sampler's starting state (:mod:`~styletx.model.start`)
 thread count for a block of work (:mod:`~styletx.model.threads`) and the Gibbs sampler
 (:mod:`~styletx.model.sampler`: a masker, a schedule and an inner sampler), and several
 chains of it in lockstep whose network calls are batched (:mod:`~styletx.model.lockstep`,
-the candidates of a render). It may import
+the candidates of a render), and ``--density``'s search for the onset shift that makes a
+piece X times as busy (:mod:`~styletx.model.density`). It may import
 torch, safetensors, numpy, :mod:`styletx.music` and :mod:`styletx.errors`; it never imports MIDI files
 (:mod:`styletx.io`), training, evaluation or the application modules: it sees grids,
 not files.

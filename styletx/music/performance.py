@@ -9,8 +9,8 @@ notes first. The context of a note (:func:`contexts`) is its role (bass, the low
 :func:`~styletx.music.arrange.bass_line` finds it, or comping), its place in its chord (top,
 inner, bottom), its step in the bar and the beat, its bar in the four-bar group, the melody
 there (rest, held, onset), and for timing its rank from the bottom of its chord and the
-chord's size: a strum is the offsets of ranks 1, 2, ... after rank 0, drawn with one random
-number per chord so that the spread stays in order.
+chord's size: a strum is each rank's offset after the chord's earliest note (up or down),
+drawn with one random number per chord so that the spread stays in order.
 
 Velocities follow the melody: a note's velocity is the smoothed melody velocity at its
 onset (:func:`melody_level`) plus the data's deviation from it, so a crescendo in the tune
@@ -42,8 +42,10 @@ SIZE_CAP = 6
 SMOOTH_BEATS = 2.0
 """Width (standard deviation, quarter beats) of the melody velocity curve's smoothing."""
 MAX_LENGTH_RATIO = 1.5
-MAX_STRUM = 1 / 16
-"""Widest strum, in beats (MMA's guitars spread a chord over about 0.08)."""
+STRUM_STEPS = 0.5
+"""Widest strum, in grid steps: the notes a strum spreads further apart than half a step are
+two onsets the grid would keep apart, not one chord (MMA's folk guitar spreads a chord over
+0.08-0.125 beat, half a step of its 4-step beat; its pop keeps most chords within 0.03)."""
 GAP_SLACK = 2
 """How far (MIDI velocity) the model's mix of contexts may move the gap before it is corrected."""
 
@@ -144,14 +146,17 @@ def _spelled(code: int, width: int) -> str:
 
 
 def _draw(quantiles: np.ndarray | None, u: np.ndarray, default: float) -> np.ndarray:
-    """The value at random quantile ``u`` of each row (linear between the stored points)."""
+    """The stored point nearest random quantile ``u`` of each row: one of the data's own values.
+
+    The points are the data's values (``inverted_cdf``), so the draw keeps them exact: MMA plays
+    a few exact velocities (pop's comping is 51, 57, 73 or 95), and a value interpolated
+    between two of them would be one the style never plays. The end points, each standing
+    for half a step of probability, come up half as often as the inner ones.
+    """
     if quantiles is None:
         return np.full(len(u), default)
-    pos = u * (N_QUANTILES - 1)
-    lo = np.floor(pos).astype(int).clip(0, N_QUANTILES - 2)
-    frac = pos - lo
-    rows = np.arange(len(u))
-    return quantiles[rows, lo] * (1 - frac) + quantiles[rows, lo + 1] * frac
+    index = np.rint(u * (N_QUANTILES - 1)).astype(int).clip(0, N_QUANTILES - 1)
+    return quantiles[np.arange(len(u)), index]
 
 
 @dataclass
@@ -159,8 +164,8 @@ class Feel:
     """A style's performance: conditional tables of velocity, timing and length, and its balance.
 
     ``velocity`` holds the deviation of a note's velocity from the smoothed melody velocity
-    there; ``offset`` the onset's offset from the grid in quarter beats (bass notes and the
-    lowest note of a chord); ``spread`` the offset of a chord's higher notes after its lowest
+    there; ``offset`` the onset's offset from the grid in quarter beats (bass notes, and a
+    chord's earliest note); ``spread`` each chord note's offset after the earliest, by its rank
     (the strum); ``length`` the played length over the grid length. ``gap`` is how far the
     data's accompaniment sits under its melody, in MIDI velocity, the default balance.
     """
@@ -294,7 +299,7 @@ class Observations:
     ctx: dict[str, list[np.ndarray]] = field(default_factory=dict)
     deviation: list[np.ndarray] = field(default_factory=list)  # velocity minus the melody level
     offset: list[np.ndarray] = field(default_factory=list)  # beats from the grid
-    spread: list[np.ndarray] = field(default_factory=list)  # beats after the chord's lowest note
+    spread: list[np.ndarray] = field(default_factory=list)  # beats after the chord's earliest note
     ratio: list[np.ndarray] = field(default_factory=list)  # played length / grid length
     gap: list[np.ndarray] = field(default_factory=list)  # melody level minus velocity
 
@@ -315,18 +320,20 @@ class Observations:
         offset = (start - gstart) / res
         level = melody_level(melody.notes, start, res)
         vel = np.array([n.velocity for n in played], dtype=np.float64)
-        lowest = {}
-        for i in np.nonzero((ctx["role"] == COMP) & (ctx["rank"] == 0))[0]:
-            lowest[int(ctx["chord"][i])] = offset[i]
-        spread = np.array([offset[i] - lowest.get(int(c), offset[i]) for i, c in enumerate(ctx["chord"])])
-        # a strum rises (or falls) with the rank within :data:`MAX_STRUM` beats; a chord whose
-        # parts keep their own timings (an arpeggio beside a pad, notes the grid merged) is no
-        # strum, and its spread counts as none
+        # a strum rises (or falls) with the rank within :data:`STRUM_STEPS`: its spread is each
+        # note's offset after the chord's earliest note, and the chord's offset that note's, so a
+        # falling strum's late lowest note and early top stay where the data put them. A chord
+        # whose parts keep their own timings (an arpeggio beside a pad, notes the grid merged)
+        # is no strum: it follows its lowest note, with no spread.
+        spread = np.zeros(len(played))
+        widest = STRUM_STEPS / spb + 1e-9
         for c in np.unique(ctx["chord"][ctx["chord"] >= 0]):
             members = np.nonzero(ctx["chord"] == c)[0]
-            steps = np.diff(spread[members[np.argsort(ctx["rank"][members], kind="stable")]])
-            if not ((steps >= 0).all() or (steps <= 0).all()) or np.abs(spread[members]).max() > MAX_STRUM:
-                spread[members] = 0.0
+            by_rank = members[np.argsort(ctx["rank"][members], kind="stable")]
+            steps = np.diff(offset[by_rank])
+            if ((steps >= 0).all() or (steps <= 0).all()) and np.ptp(offset[members]) <= widest:
+                spread[by_rank] = offset[by_rank] - offset[by_rank].min()
+                offset[by_rank[0]] = offset[by_rank].min()
         ratio = np.array([(p.end - p.start) / max(g.end - g.start, 1) for p, g in zip(played, on_grid,
                                                                                        strict=True)])
         for name in FEATURES:
@@ -345,15 +352,15 @@ class Observations:
         dev, off, spread, ratio = (np.concatenate(x) for x in (self.deviation, self.offset, self.spread,
                                                                self.ratio))
         base = (ctx["role"] == BASS) | (ctx["rank"] == 0)
-        upper = ~base
+        comp = ctx["role"] == COMP
         sub = {k: v[base] for k, v in ctx.items()}
-        sub_up = {k: v[upper] for k, v in ctx.items()}
+        sub_comp = {k: v[comp] for k, v in ctx.items()}
         gap = float(np.concatenate(self.gap).mean())
         feel = Feel(
             steps_per_beat=steps_per_beat, gap=gap,
             velocity=Table.fit(VELOCITY_LEVELS, ctx, dev, 2),
             offset=Table.fit(OFFSET_LEVELS, sub, off[base], 4),
-            spread=Table.fit(SPREAD_LEVELS, sub_up, spread[upper], 4),
+            spread=Table.fit(SPREAD_LEVELS, sub_comp, spread[comp], 4),
             length=Table.fit(LENGTH_LEVELS, ctx, ratio, 3),
             notes=len(dev), source=source,
         )
@@ -401,20 +408,24 @@ def perform(tracks: Sequence[Track], grid: Grid, melody: Track, feel: Feel, rng:
     chord = ctx["chord"]
     places, inverse = np.unique(ctx["bar_step"], return_inverse=True)
     u_chord, u_strum = rng.random(len(places))[inverse], rng.random(len(places))[inverse]
-    gap = feel.gap if balance is None else float(balance)
-    # The drawn deviations keep the data's exact velocities, moved by whole numbers: to the gap
-    # asked, and back by what the model's mix of contexts moved the mean beyond
-    # :data:`GAP_SLACK` (MMA's velocities are a few exact values; a shift of one would miss them).
+    # The drawn deviations keep the data's exact velocities, moved only by whole numbers: by the
+    # melody's level, and, for a ``balance`` asked, to that gap and back by what the model's mix
+    # of contexts moved the mean beyond :data:`GAP_SLACK` (MMA's velocities are a few exact
+    # values; a shift of one would miss them). The default keeps each context's own velocities,
+    # so its gap is the data's as far as the model's mix of contexts is the data's.
     dev = _draw(feel.velocity.quantiles(ctx), rng.random(n), -feel.gap)
-    drift = dev.mean() + feel.gap
-    correction = np.sign(drift) * max(0, round(abs(drift)) - GAP_SLACK)
-    velocity = melody_level(melody.notes, start, res) + dev + round(feel.gap - gap) - correction
+    shift = 0
+    if balance is not None:
+        drift = dev.mean() + feel.gap
+        shift = round(feel.gap - float(balance)) - np.sign(drift) * max(0, round(abs(drift)) - GAP_SLACK)
+    velocity = melody_level(melody.notes, start, res) + dev + shift
     velocity = np.rint(velocity).clip(1, 127).astype(int)
     offset = _draw(feel.offset.quantiles(ctx), u_chord, 0.0)
     base = (ctx["role"] == BASS) | (ctx["rank"] == 0)
-    spread = np.where(base, 0.0, _draw(feel.spread.quantiles(ctx), u_strum, 0.0))
-    lowest = {int(c): offset[i] for i, c in enumerate(chord) if c >= 0 and base[i]}
-    offset = np.where(base, offset, [lowest.get(int(c), 0.0) for c in chord]) + spread
+    comp = ctx["role"] == COMP
+    spread = np.where(comp, _draw(feel.spread.quantiles(ctx), u_strum, 0.0), 0.0)
+    earliest = {int(c): offset[i] for i, c in enumerate(chord) if c >= 0 and base[i]}
+    offset = np.where(comp, [earliest.get(int(c), 0.0) for c in chord], offset) + spread
     ratio = _draw(feel.length.quantiles(ctx), rng.random(n), 1.0)
     new_start = np.maximum(start + np.rint(offset * res).astype(np.int64), 0)
     new_len = np.maximum(np.rint(length * ratio).astype(np.int64), 1)
