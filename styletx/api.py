@@ -443,7 +443,9 @@ def _transfer(song: Song, style: Style, options: TransferOptions, progress: Prog
     if options.melody_track is None and parts.melody.index < 0:  # a skyline nobody asked for
         notes.append(f"no part carries the lead line alone: the melody is a skyline ({parts.reason}); "
                      "give --melody-track to choose a part")
-    settings = _with_style_defaults(settings, style)
+    # a chart is the player's instruction: the chords given, or the score's own symbols
+    charted = chords is not None or (bool(song.chord_symbols) and not options.reharmonize)
+    settings = _with_style_defaults(settings, style, charted)
     if melody_only:
         settings = dataclasses.replace(settings, strength=1.0)
         if song.chord_symbols and chords is None and not options.reharmonize:
@@ -604,13 +606,18 @@ def _fit_density(style: Style, grid: Grid, start: np.ndarray, update: np.ndarray
     return fit_density(draw, density, style.info.density_shifts)
 
 
-def _with_style_defaults(settings: SamplerSettings, style: Style) -> SamplerSettings:
-    """Fill in what the caller left to the style (``None``) from its ``style.json``."""
+def _with_style_defaults(settings: SamplerSettings, style: Style, charted: bool) -> SamplerSettings:
+    """Fill in what the caller left to the style (``None``) from its ``style.json``.
+
+    With ``charted`` (the chords are given, not estimated) the prior is the style's
+    ``chart_prior`` where it has one: a chart is followed as an instruction.
+    """
     info = style.info
+    prior = info.chart_prior if charted and info.chart_prior is not None else info.prior
     return dataclasses.replace(
         settings,
         temperature=info.temperature if settings.temperature is None else settings.temperature,
-        prior=info.prior if settings.prior is None else settings.prior,
+        prior=prior if settings.prior is None else settings.prior,
         voice_leading_tries=(info.voice_leading_tries if settings.voice_leading_tries is None
                              else settings.voice_leading_tries),
     )

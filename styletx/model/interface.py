@@ -122,7 +122,7 @@ def draw_policy(
         forbidden = forbidden | (~allowed[:, None, None] & (states != OFF))
     onset_bias = bass_bias = active = None
     if prior is not None and (prior.non_chord or prior.bass_root or prior.above_melody or prior.clash
-                              or prior.complete):
+                              or prior.complete or prior.tacet):
         assert flags is not None and has_chord is not None and above is not None
         bias = prior.onset_bias(flags, has_chord, above, clashing, missing)
         # the same products the loop took per position, for all positions at once

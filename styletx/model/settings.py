@@ -37,8 +37,10 @@ class HarmonyPrior:
     any other pitch; ``-above_melody`` on an onset above the sounding melody note
     (a musician voices the accompaniment under the tune, as far as the style does);
     ``-clash`` on an onset or a hold a semitone from it in pitch class
-    (:mod:`styletx.model.clash`); and ``+complete`` on the onset of a chord tone that
-    sounds nowhere else in its chord segment (:mod:`styletx.model.coverage`).
+    (:mod:`styletx.model.clash`); ``+complete`` on the onset of a chord tone that
+    sounds nowhere else in its chord segment (:mod:`styletx.model.coverage`); and
+    ``-tacet`` on an onset where there is no chord (a chart's ``N.C.``, the rests
+    before its first symbol: the band lays out; a style's ``chart_prior`` only).
     Values are in logits (nats); each style's ``style.json`` holds its own, chosen on
     the bench (``docs/quality.md``) to keep the song's chords without losing the texture.
     """
@@ -55,6 +57,9 @@ class HarmonyPrior:
     complete: float = 0.0
     """Bonus for the onset of a chord tone whose pitch class the rest of its chord segment
     (accompaniment and melody) does not sound (:mod:`styletx.model.coverage`)."""
+    tacet: float = 0.0
+    """Cost of an onset in a frame without a chord: a chart's prior (a style's ``chart_prior``)
+    only, since there no chord is an instruction, not a segment the estimate could not name."""
 
     def __post_init__(self) -> None:  # style.json gives lists
         object.__setattr__(self, "clash_exceptions",
@@ -83,7 +88,8 @@ class HarmonyPrior:
         """
         known = has_chord[:, None].float()
         tone, root = flags[..., 0], flags[..., 1]
-        everywhere = -self.non_chord * (1 - tone) * known - self.above_melody * above.float()
+        everywhere = (-self.non_chord * (1 - tone) * known - self.tacet * (1 - known)
+                      - self.above_melody * above.float())
         if clashing is not None:
             everywhere = everywhere - self.clash * clashing.float()
         if missing is not None:

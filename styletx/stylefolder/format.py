@@ -76,6 +76,9 @@ class StyleInfo:
     temperature: float = 1.0
     # the harmony prior while sampling, in logits
     prior: HarmonyPrior = field(default_factory=HarmonyPrior)
+    # the prior when the chords are given (a score's chord symbols, --chords): a chart is the
+    # player's instruction, not a guess (styletx.api follows it more strictly); None: ``prior`` always
+    chart_prior: HarmonyPrior | None = None
     # best-of-N redraws of beats with parallel fifths/octaves (styletx.model.sampler), 0 = off
     voice_leading_tries: int = 0
     # the registers of the block chords a melody-only input starts from (styletx.model.start)
@@ -92,6 +95,8 @@ class StyleInfo:
         d = dict(d)
         d["instrumentation"] = [PartSpec(**p) for p in d.get("instrumentation", [])]
         d["prior"] = HarmonyPrior(**d.get("prior", {}))
+        if d.get("chart_prior") is not None:
+            d["chart_prior"] = HarmonyPrior(**d["chart_prior"])
         d["start_voicing"] = StartVoicing(**d.get("start_voicing", {}))
         return cls(**d)
 

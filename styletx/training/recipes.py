@@ -19,7 +19,7 @@ checks that every shipped style has exactly one recipe and that the shipped
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -148,12 +148,13 @@ class Recipe:
         """The ``style.json`` of a model trained from this recipe."""
         from styletx.stylefolder.format import StyleInfo
 
-        return StyleInfo(
+        info = StyleInfo(
             name=self.name, description=self.description,
             provenance=self.provenance.format(version=mma_version),
             meters=list(self.style_meters()), instrumentation=list(self.instrumentation),
             density_shifts=[list(p) for p in DENSITY_SHIFTS.get(self.name, ())], **self.style_fields,
         )
+        return replace(info, chart_prior=chart_prior(info.prior))
 
 
 def _mma(name: str, description: str, mma: MmaSpec, pitch_hi: int, comp: int, bass: int,
@@ -182,6 +183,21 @@ FOLK_COMPLETE = 4.0
 """Folk's chord-coverage bonus (:mod:`styletx.model.coverage`), in nats: its model plays half
 bars as dyads (F-A for F), which the independent reader cannot name; 4 raised its chord
 agreement on the real bench from 0.53 to 0.63 (music21 reader) and 0.85 to 0.86 (own)."""
+CHART = {"non_chord": 12.0, "bass_root": 12.0, "complete": 12.0, "tacet": 4.0}
+"""The least strengths (nats) of a shipped style's ``chart_prior``: the prior when the chords are
+given (a score's symbols, ``--chords``). A chart is the player's instruction, so the root goes in
+the bass at each half bar and change, each of the chord's tones sounds in each segment, few
+tones fall outside it, and an ``N.C.`` (or the rests before the first symbol) lays out. One
+rule for every style, chosen on ``benchmarks/leadsheet_chords.py`` (``docs/leadsheets.md``:
+seeds 0 and 1; 20 nats cost groove, coverage without the melody's tones made jazz denser)."""
+
+
+def chart_prior(prior: HarmonyPrior) -> HarmonyPrior:
+    """``prior`` as a chart is followed: each of :data:`CHART`'s strengths at least that high."""
+    stronger = {k: max(getattr(prior, k), v) for k, v in CHART.items()}
+    return replace(prior, **stronger)
+
+
 MAJ7_RUB_UP = ("maj7", 11, 1)
 """A maj7 chord's root a semitone above a melody on its seventh."""
 MAJ7_RUBS = (MAJ7_RUB_UP, ("maj7", 0, -1))
