@@ -95,3 +95,26 @@ def test_a_chart_lays_out_where_it_says_no_chord(tmp_path: Path) -> None:
                                                         melody_track=0))
         struck.append(sum(n.start < bar for t in result.tracks[1:] for n in t.notes))
     assert struck[0] < struck[1] / 4, struck
+
+
+def test_a_chart_keeps_a_major_chords_third_under_the_blue_note() -> None:
+    """A♭ sung over a charted F: the chart prior lets the accompaniment's A stand (the symbol asks
+    for it), the estimated-chord prior still charges it, and the other rubs stay charged."""
+    import torch
+
+    from styletx.model.clash import clash_onsets
+    from styletx.music.encoding import melody_token
+    from styletx.training.recipes import chart_prior, recipe
+
+    pitches = torch.arange(48, 72)
+    a_flat = torch.tensor([melody_token(68, onset=True)])
+
+    def charged(prior: HarmonyPrior, chord: Chord) -> list[int]:
+        mask = clash_onsets(pitches, a_flat, torch.tensor([chord.token]), prior)[0]
+        return sorted({int(p) % 12 for p in pitches[mask]})
+
+    estimated = recipe("jazz").style_info("").prior
+    assert charged(estimated, Chord(5, "")) == [7, 9]  # G and A, a semitone either side of A♭
+    assert charged(chart_prior(estimated), Chord(5, "")) == [7]  # the third of F is the chart's
+    assert charged(chart_prior(estimated), Chord(5, "7")) == [7]
+    assert charged(chart_prior(estimated), Chord(5, "m")) == [7, 9]  # over F minor, A is no chord tone

@@ -192,10 +192,20 @@ rule for every style, chosen on ``benchmarks/leadsheet_chords.py`` (``docs/leads
 seeds 0 and 1; 20 nats cost groove, coverage without the melody's tones made jazz denser)."""
 
 
+BLUE_THIRDS = tuple((quality, 3, 1) for quality in ("", "7", "maj7", "6"))
+"""A chart's major-third chord keeps its third under a melody on the minor third, the blue note
+(``(quality, melody degree, +1)``: the chord's third a semitone above the melody). The symbol
+asks for the major chord; the tune bends its third against it ("Alexander's Ragtime Band" sings
+A♭-A-A♭ over F), and without the exception the clash cost left F-C under it, an open fifth
+that both readers hear as F minor."""
+
+
 def chart_prior(prior: HarmonyPrior) -> HarmonyPrior:
-    """``prior`` as a chart is followed: each of :data:`CHART`'s strengths at least that high."""
+    """``prior`` as a chart is followed: each of :data:`CHART`'s strengths at least that high,
+    and the :data:`BLUE_THIRDS` among the clash cost's exceptions."""
     stronger = {k: max(getattr(prior, k), v) for k, v in CHART.items()}
-    return replace(prior, **stronger)
+    exceptions = (*prior.clash_exceptions, *(b for b in BLUE_THIRDS if b not in prior.clash_exceptions))
+    return replace(prior, **stronger, clash_exceptions=exceptions)
 
 
 MAJ7_RUB_UP = ("maj7", 11, 1)
