@@ -15,7 +15,7 @@ checked note for note under every control.
 
 ``--calibrate`` measures instead each style's response to the onset-logit shift, on other
 real pieces than the check's (the odd ones of the spread), and prints the ``density_shifts``
-table of its ``style.json`` (:func:`styletx.api.density_shift`): ``[ratio, shift]`` pairs,
+table of its ``style.json`` (:func:`styletx.model.density.expected_shift`): ``[ratio, shift]`` pairs,
 the ratio pooled over the pieces and kept increasing.
 """
 

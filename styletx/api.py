@@ -33,7 +33,7 @@ from styletx.errors import StyleTxError
 from styletx.io.files import check_target
 from styletx.io.reader import ReadWarnings, read_midi
 from styletx.io.writer import midi_bytes, write_midi
-from styletx.model.density import DENSITY_RANGE, DensityFit, expected_shift, fit_density
+from styletx.model.density import DENSITY_RANGE, DensityFit, fit_density
 from styletx.model.lockstep import resample_many
 from styletx.model.settings import DEFAULT_SETTINGS, Progress, SamplerSettings
 from styletx.model.start import guide_melody, starting_roll
@@ -101,7 +101,8 @@ class TransferOptions:
     # controls (#20 item 5)
     density: float = 1.0
     """Onsets per beat as a multiple of the style's default output for the same piece and
-    seed, :data:`DENSITY_RANGE` (a shift of the onset logits while sampling, :func:`density_shift`)."""
+    seed, :data:`DENSITY_RANGE` (a shift of the onset logits while sampling, searched per piece
+    by :func:`styletx.model.density.fit_density`)."""
     pitch_range: str | tuple[int, int] | None = None
     """The accompaniment's register, MIDI ``"LOW-HIGH"`` inclusive (:func:`parse_pitch_range`);
     ``None``: the style's whole window."""
@@ -308,12 +309,6 @@ def parse_pitch_range(spec: str | tuple[int, int]) -> tuple[int, int]:
     return lo, hi
 
 
-def density_shift(density: float, style: Style) -> float:
-    """The onset-logit shift expected to make a transfer ``density`` times as busy as the
-    default, from ``style``'s calibration (:func:`styletx.model.density.expected_shift`)."""
-    return expected_shift(density, style.info.density_shifts)
-
-
 CALIBRATION_SETTINGS = SamplerSettings(seed=0)
 """What :func:`measure_density_shifts` samples with by default: the default settings, seed 0."""
 CALIBRATION_LADDER = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
@@ -329,7 +324,7 @@ def measure_density_shifts(style: Style, songs: list[tuple[Song, int | str | Non
     step of ``ladder``, up and down, until the ratio (the songs' accompaniment onsets against
     those at shift 0) passes :data:`DENSITY_RANGE` by a tenth: a style whose chain pushes
     back hard needs large shifts, a pliant one small. Ratios that do not move on from the
-    last kept one are dropped, so :func:`density_shift` can invert the table.
+    last kept one are dropped, so :func:`styletx.model.density.expected_shift` can invert the table.
     """
     def count(shift: float) -> int:
         shifted = dataclasses.replace(settings, onset_shift=shift)

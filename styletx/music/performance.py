@@ -47,7 +47,7 @@ STRUM_STEPS = 0.5
 two onsets the grid would keep apart, not one chord (MMA's folk guitar spreads a chord over
 0.08-0.125 beat, half a step of its 4-step beat; its pop keeps most chords within 0.03)."""
 GAP_SLACK = 2
-"""How far (MIDI velocity) the model's mix of contexts may move the gap before it is corrected."""
+"""How far (MIDI velocity) the model's mix of contexts may move a ``balance`` asked before it is corrected."""
 
 BASS, COMP = 0, 1
 TOP, INNER, BOTTOM = 0, 1, 2
@@ -388,9 +388,10 @@ def perform(tracks: Sequence[Track], grid: Grid, melody: Track, feel: Feel, rng:
     """Play the grid tracks ``tracks`` with ``feel``: ``(on the grid with velocities, as played)``.
 
     The first list is for notation (grid timing, the new velocities); the second adds the
-    timing offsets and played lengths, for MIDI and audio. The velocities' mean sits the
-    feel's gap under the melody's level, or ``balance`` (MIDI velocity units). The melody is
-    read, never changed.
+    timing offsets and played lengths, for MIDI and audio. The velocities follow the melody's
+    level, each note's context sitting as far under it as in the data (the feel's gap on the
+    data's mix of contexts); with ``balance`` (MIDI velocity units) their mean sits that far
+    under it. The melody is read, never changed.
     """
     owner = [(k, j) for k, t in enumerate(tracks) for j in range(len(t.notes))]
     notes = [tracks[k].notes[j] for k, j in owner]
@@ -401,10 +402,10 @@ def perform(tracks: Sequence[Track], grid: Grid, melody: Track, feel: Feel, rng:
     res = grid.resolution
     start = np.array([x.start for x in notes], dtype=np.int64)
     length = np.array([x.end - x.start for x in notes], dtype=np.int64)
-    # One draw per place in the bar for the lowest note's offset and one for the strum above
-    # it, shared by every bar: a style's push, lay-back and strum repeat from bar to bar, as a
-    # player's (and MMA's patterns) do, so the groove stays one groove. A chord's notes share
-    # their place, so a chord is still drawn once.
+    # One draw per place in the bar for the offset of a chord's earliest note (or a bass
+    # note's) and one for the strum after it, shared by every bar: a style's push, lay-back and
+    # strum repeat from bar to bar, as a player's (and MMA's patterns) do, so the groove stays
+    # one groove. A chord's notes share their place, so a chord is still drawn once.
     chord = ctx["chord"]
     places, inverse = np.unique(ctx["bar_step"], return_inverse=True)
     u_chord, u_strum = rng.random(len(places))[inverse], rng.random(len(places))[inverse]

@@ -83,7 +83,7 @@ class StyleInfo:
     voice_leading_tries: int = 0
     # the registers of the block chords a melody-only input starts from (styletx.model.start)
     start_voicing: StartVoicing = field(default_factory=StartVoicing)
-    # --density's calibration (styletx.api.density_shift): [density, onset-logit shift] pairs,
+    # --density's calibration (styletx.model.density.expected_shift): [density, onset-logit shift] pairs,
     # measured by benchmarks/controls_bench.py --calibrate; empty: the closed form
     density_shifts: list[list[float]] = field(default_factory=list)
 

@@ -218,7 +218,7 @@ MINOR_OVER_NINTH = ("m", 2, 1)
 DENSITY_SHIFTS: dict[str, tuple[tuple[float, float], ...]] = {
     # (onset ratio, onset-logit shift) of each shipped model, measured by
     # `benchmarks/controls_bench.py --calibrate --real 2 --bars 8` (2 real pieces, seed 0): where
-    # a --density search starts (styletx.api.density_shift)
+    # a --density search starts (styletx.model.density.expected_shift)
     "bach": ((0.411, -6.0), (0.605, -4.0), (0.685, -3.0), (0.782, -2.0), (0.863, -1.5), (0.879, -1.0),
              (0.944, -0.5), (1.0, 0.0), (1.048, 0.5), (1.177, 1.0), (1.274, 1.5), (1.355, 2.0),
              (1.371, 3.0), (1.508, 4.0), (2.04, 6.0), (2.403, 8.0)),
