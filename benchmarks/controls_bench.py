@@ -13,31 +13,22 @@ checked note for note under every control.
 
     python benchmarks/controls_bench.py --styles bach jazz --real 2 --bars 16
 
-``--calibrate`` measures instead, on ``--real`` other real pieces than the check's and the
-real bench's (an even spread of the odd ones of a 16-piece spread) and ``--renderings``
-validation-split pieces of the other data sources (neither bench's inputs), first each style's
-``onset_shift``: the onset-logit shift at which its default transfers strike as many
-accompaniment onsets per beat as its own data (the first ``--bars`` bars of
-:data:`CALIBRATION_DATA` pieces of its training split, on the grid;
-:func:`styletx.api.measure_onset_shift`); then, at that default, its response to further
-shifts, the ``density_shifts`` table (:func:`styletx.model.density.expected_shift`):
-``[ratio, shift]`` pairs, the ratio pooled over the pieces and kept increasing. It prints
-both, and with ``--write`` stores them in this checkout's ``checkpoints/STYLE/style.json``.
-
-    python benchmarks/controls_bench.py --calibrate --write --real 4 --renderings 4 --bars 16
+``--calibrate`` measures instead each style's response to the onset-logit shift, on other
+real pieces than the check's (the odd ones of the spread), and prints the ``density_shifts``
+table of its ``style.json`` (:func:`styletx.model.density.expected_shift`): ``[ratio, shift]`` pairs,
+the ratio pooled over the pieces and kept increasing.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import re
 import time
 from pathlib import Path
 
 import numpy as np
 
-from styletx.api import TransferOptions, measure_density_shifts, measure_onset_shift, transfer_song
+from styletx.api import TransferOptions, measure_density_shifts, transfer_song
 from styletx.evaluation.bench import as_file, crop
 from styletx.evaluation.realbench import spread
 from styletx.evaluation.realset import real_inputs
@@ -47,39 +38,28 @@ from styletx.music.encoding import ONSET, melody_pitches
 from styletx.music.parts import select_parts
 from styletx.music.song import Song
 from styletx.styles import Style, load_style
-from styletx.training.feel import style_songs
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "midi_samples"
 DENSITIES = (0.5, 0.75, 1.0, 1.5, 2.0)
 STYLES = ("bach", "jazz", "bossa", "pop", "folk", "ragtime")
-CALIBRATION_SPREAD = 16
-"""The calibration's real pieces are the odd ones of this spread: none is in the real bench's
-8-piece spread (``styletx eval --bench STYLE --inputs real --n 8``) nor in the check's."""
-CALIBRATION_DATA = 60
-"""Training-split pieces of a style's data whose onsets per beat its default matches: the MMA
-grooves differ from file to file (folk's first 16 bars strike 3.5 to 4.1 onsets per beat on
-12 to 60 files of one split), so many files, of the data the model learned."""
 
 
 def pieces(n_real: int, bars: int, calibration: bool = False) -> list[tuple[str, Song, int]]:
     """(name, song, melody track index): the samples, then ``n_real`` real pieces, cropped;
     for ``calibration``, ``n_real`` other real pieces and no samples."""
     out = []
-    if calibration:
-        chosen = spread(spread(real_inputs(), CALIBRATION_SPREAD)[1::2], n_real)
-    else:
-        chosen = spread(real_inputs(), 2 * n_real)[::2] if n_real else []
     for path in [] if calibration else sorted(SAMPLES.glob("*.mid")):
         song = read_midi(path)
         parts = select_parts(song, None)
         song, parts = crop(song, parts, bars)
         song, parts = as_file(song, [parts.melody, *parts.accompaniment], parts.melody)
         out.append((path.stem, song, song.tracks.index(parts.melody)))
-    for real in chosen:
-        song, parts = crop(real.song, real.parts, bars)
-        song, parts = as_file(song, [parts.melody, *parts.accompaniment], parts.melody)
-        out.append((real.entry["id"], song, song.tracks.index(parts.melody)))
+    if n_real:
+        for real in spread(real_inputs(), 2 * n_real)[int(calibration)::2]:
+            song, parts = crop(real.song, real.parts, bars)
+            song, parts = as_file(song, [parts.melody, *parts.accompaniment], parts.melody)
+            out.append((real.entry["id"], song, song.tracks.index(parts.melody)))
     return out
 
 
@@ -97,49 +77,11 @@ def this_checkout(name: str) -> Style:
     return load_style(str(ROOT / "checkpoints" / name))
 
 
-def data_onsets_per_beat(style: Style, bars: int) -> float:
-    """The style data's accompaniment onsets per beat on the grid, pooled over the first ``bars``
-    bars of :data:`CALIBRATION_DATA` pieces of its training split."""
-    onsets = beats = 0.0
-    for song, parts in style_songs(style.name, "train", CALIBRATION_DATA):
-        song, parts = crop(song, parts, bars)
-        grid = style.grid(song, parts)
-        cfg = style.model.cfg
-        onsets += int((grid.accomp[:, cfg.pitch_lo:cfg.pitch_hi] == ONSET).sum())
-        beats += grid.n_frames / grid.steps_per_beat
-    return onsets / max(beats, 1.0)
-
-
-def renderings(style: str, n: int, bars: int) -> list[tuple[str, Song, int]]:
-    """``n`` held-out inputs of the other kind the benches read: the first validation-split piece
-    of each other data source (the chorales, then the other MMA styles), cropped."""
-    out = []
-    for source in [s for s in STYLES if s != style][:n]:
-        for song, parts in style_songs(source, "valid", 1):
-            song, parts = crop(song, parts, bars)
-            song, parts = as_file(song, [parts.melody, *parts.accompaniment], parts.melody)
-            out.append((f"{source} valid", song, song.tracks.index(parts.melody)))
-    return out
-
-
-def calibrate(names: list[str], inputs: list[tuple[str, Song, int]], n_renderings: int, bars: int,
-              write: bool) -> None:
-    """Each style's ``onset_shift`` (:func:`styletx.api.measure_onset_shift`) and, at it, its
-    ``density_shifts`` (:func:`styletx.api.measure_density_shifts`), on ``inputs`` and
-    ``n_renderings`` of :func:`renderings`; printed, and stored in this checkout's
-    ``style.json`` with ``write``."""
+def calibrate(names: list[str], inputs: list[tuple[str, Song, int]]) -> None:
+    """Print each style's ``density_shifts`` (:func:`styletx.api.measure_density_shifts`)."""
     for name in names:
-        songs = [(song, melody) for _, song, melody in [*inputs, *renderings(name, n_renderings, bars)]]
-        style = this_checkout(name)
-        target = data_onsets_per_beat(style, bars)
-        info = dataclasses.replace(style.info, onset_shift=0.0)
-        shift = measure_onset_shift(dataclasses.replace(style, info=info), songs, target)
-        info = dataclasses.replace(info, onset_shift=shift)
-        table = measure_density_shifts(dataclasses.replace(style, info=info), songs)
-        print(f"{name}: data {target:.2f} onsets per beat, onset_shift {shift:+.2f}, density_shifts {table}",
-              flush=True)
-        if write:
-            dataclasses.replace(info, density_shifts=table).save(ROOT / "checkpoints" / name)
+        table = measure_density_shifts(this_checkout(name), [(song, melody) for _, song, melody in inputs])
+        print(f"{name}: {table}", flush=True)
 
 
 def main() -> None:
@@ -147,20 +89,15 @@ def main() -> None:
     ap.add_argument("--styles", nargs="+", default=list(STYLES))
     ap.add_argument("--real", type=int, default=2, help="real pieces besides the two samples")
     ap.add_argument("--bars", type=int, default=16)
-    ap.add_argument("--calibrate", action="store_true",
-                    help="measure each style's onset_shift and density_shifts instead")
-    ap.add_argument("--write", action="store_true", help="with --calibrate: store them in style.json")
-    ap.add_argument("--renderings", type=int, default=4,
-                    help="with --calibrate: held-out renderings of other styles besides the real pieces")
+    ap.add_argument("--calibrate", action="store_true", help="print each style's density_shifts")
     args = ap.parse_args()
     import torch
 
     torch.set_num_threads(1)
     inputs = pieces(args.real, args.bars, args.calibrate)
     if args.calibrate:
-        print(f"calibration: {', '.join(n for n, _, _ in inputs)} and {args.renderings} validation-split "
-              f"renderings of other styles, first {args.bars} bars, seed 0")
-        return calibrate(args.styles, inputs, args.renderings, args.bars, args.write)
+        print(f"calibration: {', '.join(n for n, _, _ in inputs)}, first {args.bars} bars, seed 0")
+        return calibrate(args.styles, inputs)
     print(f"{len(inputs)} pieces ({', '.join(n for n, _, _ in inputs)}), first {args.bars} bars, seed 0")
     print("| style | " + " | ".join(f"X={x:g}" for x in DENSITIES)
           + " | worst piece off X | table alone: worst off | draws | range | inside | melody exact"

@@ -310,8 +310,7 @@ def parse_pitch_range(spec: str | tuple[int, int]) -> tuple[int, int]:
 
 
 CALIBRATION_SETTINGS = SamplerSettings(seed=0)
-"""What :func:`measure_onset_shift` and :func:`measure_density_shifts` sample with by default:
-the default settings, seed 0."""
+"""What :func:`measure_density_shifts` samples with by default: the default settings, seed 0."""
 CALIBRATION_LADDER = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 """The onset-logit shifts, in nats either way, at which :func:`measure_density_shifts` measures."""
 
@@ -343,40 +342,6 @@ def measure_density_shifts(style: Style, songs: list[tuple[Song, int | str | Non
             if sign * (ratio - stop) >= 0:
                 break
     return table
-
-
-def measure_onset_shift(style: Style, songs: list[tuple[Song, int | str | None]], target: float,
-                        settings: SamplerSettings = CALIBRATION_SETTINGS,
-                        ladder: tuple[float, ...] = CALIBRATION_LADDER) -> float:
-    """The onset-logit shift, relative to the style's current default, at which transfers of
-    ``songs`` (``(song, melody_track)``) strike ``target`` accompaniment onsets per beat, pooled.
-
-    The rate is measured at shift 0 and then at each step of ``ladder`` until it passes the
-    target; the shift is interpolated linearly between the two steps that bracket it (rounded
-    to 0.05 nat), or is the last step where none does. It only ever adds onsets: it makes up
-    for what the prior's costs thin out, and a style already as busy as its data keeps the
-    network's own density (thinning folk by 0.6 nat to its data's rate cost chord agreement
-    on both benches, 0.885 to 0.836 on the MMA-rendering bench; ``docs/quality.md``).
-    """
-    def rate(shift: float) -> float:
-        shifted = dataclasses.replace(settings, onset_shift=shift)
-        onsets = beats = 0
-        for song, melody in songs:
-            result = transfer_song(song, style, TransferOptions(shifted, melody_track=melody))
-            onsets += int((result.new_accomp == ONSET).sum())
-            beats += result.grid.n_frames / result.grid.steps_per_beat
-        return onsets / max(beats, 1.0)
-
-    last_shift, last_rate = 0.0, rate(0.0)
-    if last_rate >= target:
-        return 0.0
-    for shift in ladder:
-        now = rate(shift)
-        if now >= target:
-            between = last_shift + (target - last_rate) * (shift - last_shift) / (now - last_rate)
-            return round(between * 20) / 20
-        last_shift, last_rate = shift, now
-    return last_shift
 
 
 def style_pitch_range(options: TransferOptions, style: Style) -> tuple[int, int] | None:
@@ -637,9 +602,7 @@ def _fit_density(style: Style, grid: Grid, start: np.ndarray, update: np.ndarray
 
 
 def _with_style_defaults(settings: SamplerSettings, style: Style, charted: bool) -> SamplerSettings:
-    """Fill in what the caller left to the style (``None``) from its ``style.json``, and add the
-    style's ``onset_shift`` to the one asked (a caller's shift, as ``--density``'s, is relative to
-    the style's default density).
+    """Fill in what the caller left to the style (``None``) from its ``style.json``.
 
     With ``charted`` (the chords are given, not estimated) the prior is the style's
     ``chart_prior`` where it has one: a chart is followed as an instruction.
@@ -648,7 +611,6 @@ def _with_style_defaults(settings: SamplerSettings, style: Style, charted: bool)
     prior = info.chart_prior if charted and info.chart_prior is not None else info.prior
     return dataclasses.replace(
         settings,
-        onset_shift=settings.onset_shift + info.onset_shift,
         temperature=info.temperature if settings.temperature is None else settings.temperature,
         prior=prior if settings.prior is None else settings.prior,
         voice_leading_tries=(info.voice_leading_tries if settings.voice_leading_tries is None

@@ -17,7 +17,6 @@ import pytest
 from styletx.api import (
     TransferOptions,
     measure_density_shifts,
-    measure_onset_shift,
     parse_pitch_range,
     render_variants,
     transfer_song,
@@ -67,36 +66,6 @@ def test_a_calibrated_density_is_monotone_and_within_15_percent(tiny_style: str)
     assert ratios == sorted(ratios) and ratios[2] == 1.0
     for x, r in zip((0.5, 0.75, 1.0, 1.5, 2.0), ratios, strict=True):
         assert abs(r / x - 1) <= 0.15, (x, r)
-
-
-def _with_onset_shift(style, shift: float):
-    return dataclasses.replace(style, info=dataclasses.replace(style.info, onset_shift=shift))
-
-
-def test_the_styles_onset_shift_sets_the_default_density_and_a_callers_shift_is_relative(
-        tiny_style: str) -> None:
-    style = load_style(tiny_style)
-    song = read_midi(CHORALE)
-    base = TransferOptions(ONE)
-    plain = transfer_song(song, style, base)
-    busier = transfer_song(song, _with_onset_shift(style, 2.0), base)
-    assert (busier.new_accomp == ONSET).sum() > 1.2 * (plain.new_accomp == ONSET).sum()
-    assert busier.tracks[0] == plain.tracks[0] == plain.parts.melody
-    # the caller's shift adds to the style's: -2 on a style at +2 is the style at 0, bit for bit
-    undone = transfer_song(song, _with_onset_shift(style, 2.0), base.replace(onset_shift=-2.0))
-    assert np.array_equal(undone.new_accomp, plain.new_accomp)
-
-
-def test_the_measured_onset_shift_lands_on_the_rate_it_was_asked_for(tiny_style: str) -> None:
-    style = load_style(tiny_style)
-    song = read_midi(CHORALE)
-    result = transfer_song(song, style, TransferOptions(dataclasses.replace(ONE, onset_shift=1.0)))
-    rate = (result.new_accomp == ONSET).sum() / (result.grid.n_frames / result.grid.steps_per_beat)
-    # the ladder measures at 0.5 and then 1.0, where the rate is met exactly
-    assert measure_onset_shift(style, [(song, None)], float(rate), ONE) == 1.0
-    # from a style already at +1, the same rate needs no more shift
-    shifted = _with_onset_shift(style, 1.0)
-    assert measure_onset_shift(shifted, [(song, None)], float(rate), ONE) == pytest.approx(0.0, abs=0.05)
 
 
 def test_density_shift_inverts_the_table_and_defaults_to_the_closed_form(tiny_style: str) -> None:

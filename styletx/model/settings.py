@@ -150,7 +150,7 @@ class SamplerSettings:
     seed: int | None = None
     prior: HarmonyPrior | None = None  # None: the network alone
     voice_leading_tries: int | None = None  # redraws of beats with parallels; None: the style's
-    onset_shift: float = 0.0  # nats on every onset logit, added to the style's: --density's lever
+    onset_shift: float = 0.0  # nats added to every onset logit: --density's lever (styletx.api)
     pitches: tuple[int, int] | None = None  # MIDI lo-hi (inclusive) the accompaniment may use; None: all
 
     def seed_streams(self) -> SeedStreams:

@@ -72,7 +72,7 @@ class StyleInfo:
     # how often the chords estimated from an input may change (styletx.music.chords.HARMONIC_RHYTHMS):
     # chorales change harmony on every beat, the MMA charts at most every half bar
     harmonic_rhythm: str = "half_bar"
-    # the default sampling temperature (its density is set apart, by onset_shift)
+    # the default sampling temperature: the one at which transfers are as dense as the data
     temperature: float = 1.0
     # the harmony prior while sampling, in logits
     prior: HarmonyPrior = field(default_factory=HarmonyPrior)
@@ -83,13 +83,8 @@ class StyleInfo:
     voice_leading_tries: int = 0
     # the registers of the block chords a melody-only input starts from (styletx.model.start)
     start_voicing: StartVoicing = field(default_factory=StartVoicing)
-    # nats added to every onset logit by default: the shift at which transfers of held-out pieces strike
-    # as many onsets per beat as the style's data (the prior's costs thin a texture out), measured by
-    # benchmarks/controls_bench.py --calibrate (styletx.api.measure_onset_shift)
-    onset_shift: float = 0.0
     # --density's calibration (styletx.model.density.expected_shift): [density, onset-logit shift] pairs,
-    # relative to the default's onset_shift, measured by benchmarks/controls_bench.py --calibrate;
-    # empty: the closed form
+    # measured by benchmarks/controls_bench.py --calibrate; empty: the closed form
     density_shifts: list[list[float]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
