@@ -42,6 +42,7 @@ from styletx.io.files import StrPath
 from styletx.io.reader import MIDI_SUFFIXES, ReadWarnings, check_song, one_line, read_capped, read_midi
 from styletx.music.charts import symbol_chord
 from styletx.music.song import ChordSymbol, KeySignature, Note, Song, TempoChange, TimeSignature, Track
+from styletx.score.repeats import unfold
 
 RESOLUTION = 480
 """Ticks per quarter note of a song read from a score (triplets and quintuplets are exact)."""
@@ -134,16 +135,19 @@ def song_from_stream(stream: Any, label: str = "<music21 stream>") -> Song:
             after = len(unfolded.parts[0].getElementsByClass(m21stream.Measure))
             notes.append(f"repeats unfolded: {before} bars become {after}")
         sounding = unfolded.toSoundingPitch(inPlace=False)
+        # the maps first: the tracks then merge the sounding copy's ties in place
+        tempos, meters, keys = _tempos(sounding), _meters(sounding), _keys(sounding)
+        lyrics, symbols = _lyrics(sounding), _chord_symbols(sounding)
         tracks = [_track(p, i) for i, p in enumerate(sounding.parts)]
         kept = [i for i, t in enumerate(tracks) if t.notes]
         song = Song(
             resolution=RESOLUTION,
             tracks=[tracks[i] for i in kept],
-            tempos=_tempos(sounding),
-            time_signatures=_meters(sounding),
-            key_signatures=_keys(sounding),
-            lyrics=_lyrics(sounding),
-            chord_symbols=_chord_symbols(sounding),
+            tempos=tempos,
+            time_signatures=meters,
+            key_signatures=keys,
+            lyrics=lyrics,
+            chord_symbols=symbols,
             title=_text(unfolded.metadata, "bestTitle"),
             composer=_text(unfolded.metadata, "composer"),
             notation=[unfolded.parts[i] for i in kept],
@@ -273,7 +277,8 @@ def _as_score(stream: Any) -> Any:
 
 
 def _unfold(score: Any) -> Any:
-    """The score with its repeats unfolded, or the score itself when it has none."""
+    """The score with its repeats unfolded (:func:`styletx.score.repeats.unfold`), or the
+    score itself when it has none."""
     from music21 import bar, repeat, spanner
 
     flat = score.parts[0].flatten() if score.parts else score.flatten()
@@ -281,7 +286,7 @@ def _unfold(score: Any) -> Any:
     if not marks and not any(isinstance(b, bar.Repeat) for m in score.parts[0].getElementsByClass("Measure")
                              for b in (m.leftBarline, m.rightBarline)):
         return score
-    return score.expandRepeats()
+    return unfold(score)
 
 
 def _tick(offset: Any) -> int:
@@ -300,11 +305,16 @@ def _is_harmony(el: Any) -> bool:
 
 
 def _track(part: Any, index: int) -> Track:
-    """One score part as a track of its own notes (see the module docstring)."""
+    """One score part as a track of its own notes (see the module docstring).
+
+    ``part`` is a copy made for reading (the sounding-pitch copy): its ties are merged in
+    place, as a second copy of a long part costs as much again as the merge.
+    """
     inst = part.getInstrument(returnDefault=True)
     program = inst.midiProgram if inst is not None and inst.midiProgram is not None else 0
     notes: list[Note] = []
-    for el in part.stripTies().flatten().notes:
+    part.stripTies(inPlace=True)
+    for el in part.flatten().notes:
         if _is_harmony(el) or el.duration.isGrace:
             continue
         start = _tick(el.offset)
