@@ -190,6 +190,23 @@ def test_a_midi_input_gets_its_file_name_as_title_and_no_composer(style: Style, 
     assert not list(root.iter("creator"))
 
 
+
+def test_a_note_no_single_value_spells_is_written_tied(style: Style, tmp_path: Path) -> None:
+    """music21 reads some tuplet figures as ``complex`` durations (a quarter and a 16th in one
+    note here), which MusicXML cannot write as one note: they are written tied, and the
+    melody reads back the same."""
+    from music21 import meter, note, stream
+
+    part = stream.Part([meter.TimeSignature("4/4")])
+    for pitch, length in ((72, 1.25), (74, 0.75), (76, 2.0), (77, 4.0)):
+        part.append(note.Note(pitch, quarterLength=length))
+    assert part.flatten().notes[0].duration.type == "complex"
+    result = transfer(stream.Score([part.makeMeasures()]), style, seed=0, sweeps=1, melody_track=0)
+    result.write(tmp_path / "out.musicxml")
+    again = read_song(tmp_path / "out.musicxml")
+    assert triples(again.tracks[0].notes) == triples(result.tracks[0].notes)
+    assert [n.pitch for n in again.tracks[0].notes] == [72, 74, 76, 77]
+
 def test_swing_is_written_straight_with_a_swing_text(style: Style, tmp_path: Path) -> None:
     import dataclasses
 

@@ -291,7 +291,11 @@ def _sharps(tonic: int, minor: bool) -> int:
 
 def _copied_part(part: Any) -> Any:
     """The input's part as it came in, less what is written once elsewhere (chords, tempi) and
-    any instrument after the first."""
+    any instrument after the first.
+
+    A note whose length no single note value spells (music21 reads some tuplet groups so:
+    ``complex`` durations) is written as tied notes of its components, as MusicXML needs.
+    """
     from music21 import harmony, instrument, tempo
 
     out = copy.deepcopy(part)
@@ -299,6 +303,7 @@ def _copied_part(part: Any) -> Any:
         el.activeSite.remove(el)
     for el in list(out.recurse().getElementsByClass(instrument.Instrument))[1:]:
         el.activeSite.remove(el)
+    out.splitAtDurations(recurse=True)
     return out
 
 
