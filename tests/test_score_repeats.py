@@ -88,6 +88,16 @@ def test_jumps_written_as_words_are_left_to_music21() -> None:
     assert measure_order(p) is None
 
 
+def test_a_fine_that_no_jump_leads_to_changes_nothing() -> None:
+    from music21 import repeat, stream
+
+    p = part(4, ends={2: 2, 4: 2})
+    p.getElementsByClass("Measure")[1].append(repeat.Fine())
+    assert played(p) == [1, 2, 1, 2, 3, 4, 3, 4]
+    unfolded = unfold(stream.Score([p]))
+    assert not unfolded.recurse().getElementsByClass(repeat.RepeatExpression)
+
+
 def test_the_unfolded_score_plays_every_part_in_that_order() -> None:
     from music21 import bar, stream
 

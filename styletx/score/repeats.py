@@ -17,8 +17,10 @@ played: the cost is the length of the unfolded piece. The rules are a player's:
 * a numbered ending is played on the passes it is numbered for and skipped on the others;
   after the last ending the next section starts, on its first pass.
 
-Jumps written as words (da capo, dal segno, coda, fine) need music21's reading of those
-marks, so a score that has any is unfolded by music21 (:func:`unfold`).
+Jumps written as words (da capo, dal segno, with their fine or coda) need music21's reading
+of those marks, so a score that has one is unfolded by music21 (:func:`unfold`). A fine, segno
+or coda with no jump that leads to it changes nothing (music21 played a polonaise's 32 bars
+with a lone "Fine" as 96) and is left out of the unfolded score, like the repeat barlines.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ def _repeat(barline: Any, direction: str) -> bool:
 
 def measure_order(part: Any) -> list[int] | None:
     """The indices of ``part``'s measures in the order they are played, or ``None`` when the
-    part has repeat marks written as words (music21 reads those)."""
+    part has a jump written as words (music21 reads those)."""
     from music21 import repeat, spanner, stream
 
-    if part.flatten().getElementsByClass(repeat.RepeatExpression):
+    if part.flatten().getElementsByClass(repeat.RepeatExpressionCommand):
         return None
     measures = list(part.getElementsByClass(stream.Measure))
     n = len(measures)
@@ -84,8 +86,9 @@ def measure_order(part: Any) -> list[int] | None:
 
 def _unfold_part(part: Any, order: list[int]) -> Any:
     """A copy of ``part`` with its measures copied in ``order``, repeat barlines made double
-    barlines and the endings' brackets left out (music21's own conventions for this)."""
-    from music21 import bar, spanner, stream
+    barlines, and the endings' brackets and the repeat marks left out (music21's own
+    conventions for this)."""
+    from music21 import bar, repeat, spanner, stream
 
     measures = list(part.getElementsByClass(stream.Measure))
     post = part.cloneEmpty(derivationMethod="expandRepeats")
@@ -98,6 +101,8 @@ def _unfold_part(part: Any, order: list[int]) -> Any:
         for side in ("leftBarline", "rightBarline"):
             if isinstance(getattr(measure, side), bar.Repeat):
                 setattr(measure, side, bar.Barline("double"))
+        for mark in list(measure.getElementsByClass(repeat.RepeatExpression)):
+            measure.remove(mark)
         post.insert(offset, measure)
         offset += measure.duration.quarterLength
     return post
@@ -107,8 +112,8 @@ def unfold(score: Any) -> Any:
     """A copy of the music21 ``score`` with its repeats unfolded (see the module docstring).
 
     Each part is unfolded in the order of its first part's measures; a score whose parts
-    do not have the same number of measures, or that has repeat marks written as words,
-    goes to music21's ``expandRepeats``. Spanners (slurs, hairpins) are reconnected to the
+    do not have the same number of measures, or that has a jump written as words, goes to
+    music21's ``expandRepeats``. Spanners (slurs, hairpins) are reconnected to the
     copies as music21 does: each to the last copy of the notes it spans.
     """
     from music21 import stream
