@@ -207,6 +207,33 @@ def test_a_note_no_single_value_spells_is_written_tied(style: Style, tmp_path: P
     assert triples(again.tracks[0].notes) == triples(result.tracks[0].notes)
     assert [n.pitch for n in again.tracks[0].notes] == [72, 74, 76, 77]
 
+@pytest.mark.parametrize(("program", "staves"), [(0, 2), (25, 1)])
+def test_a_piano_part_on_both_sides_of_middle_c_is_one_part_on_a_grand_staff(
+        program: int, staves: int, style: Style, tmp_path: Path) -> None:
+    """A piano's chords spread over C3-C5 go on a treble and a bass staff of one part with one
+    instrument (no "Instrument change" in a notation program); a guitar's stay on one staff."""
+    from styletx.music.charts import track_changes
+    from styletx.music.song import Note, Track
+    from styletx.score.write import write_score
+
+    result = transfer(FIXTURES / "chord_symbols.musicxml", style, seed=0, sweeps=1, melody_track=0)
+    notes = [Note(b * 1920 + q * 480, b * 1920 + q * 480 + 480, pitch, 70)
+             for b in range(4) for q in range(4) for pitch in (48, 55, 64, 67)]
+    comping = Track("Comping", program, False, notes)
+    path = write_score(result.song, [result.tracks[0], comping], tmp_path / "out.musicxml",
+                       melody=result.parts.melody, chords=track_changes(result.grid))
+    root = _xml(path)
+    part = root.findall("part")[1]
+    assert len(root.findall("part-list/score-part")) == 2
+    assert int(part.findtext("measure/attributes/staves") or 1) == staves
+    assert sorted(c.findtext("sign") for c in part.iter("clef")) == (["F", "G"] if staves == 2 else ["G"])
+    declared = {i.get("id") for i in root.findall("part-list/score-part")[1].iter("score-instrument")}
+    assert len(declared) == 1 and {i.get("id") for i in part.iter("instrument")} <= declared
+    again = read_song(path)
+    assert sorted((n.start, n.pitch) for t in again.tracks[1:] for n in t.notes) == \
+        sorted((n.start, n.pitch) for n in notes)
+
+
 def test_swing_is_written_straight_with_a_swing_text(style: Style, tmp_path: Path) -> None:
     import dataclasses
 

@@ -4,7 +4,8 @@ The score is built in music21 from the transfer's own notes (never from a MIDI
 rendering, so no instrument changes or stacked tempo marks creep in):
 
 * Title and composer: the input score's, else the input file's name (no composer then).
-* One part per output track, each with exactly one instrument (its MIDI program).
+* One part per output track, each with exactly one instrument (its MIDI program); a piano
+  or organ part with notes well on both sides of middle C is one part on a grand staff.
 * One metronome mark per tempo change, in the top part; the key signature and the
   meter with their changes in every part, on the bars of the input (a pickup stays a
   pickup).
@@ -28,7 +29,7 @@ import copy
 import io
 import zipfile
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,14 @@ longer gap's rest starts on the next half beat."""
 
 BASS_CLEF_BELOW = 55
 """A part whose mean pitch is below this (G3) is written in the bass clef."""
+
+MIDDLE_C = 60
+KEYBOARD_PROGRAMS = frozenset(range(8)) | frozenset(range(16, 24))
+"""General MIDI pianos and organs: the programs written on a grand staff when they need one."""
+
+GRAND_STAFF_SHARE = 0.2
+"""A keyboard part with at least this share of its notes on each side of middle C is written
+on a grand staff; on one staff they would hang from ledger lines."""
 
 SWING_SHARE = 0.5
 """The output swings when more than this share of its off-beat onsets fall on the beat's last third."""
@@ -94,7 +103,7 @@ def write_score(
 
 def musicxml_text(song: Song, tracks: list[Track], *, melody: Track, chords: ChordChanges) -> bytes:
     """The MusicXML document of :func:`write_score` (see the module docstring)."""
-    from music21 import metadata, stream
+    from music21 import layout, metadata, stream
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     bars = _bars(song, melody, max((n.end for t in tracks for n in t.notes), default=0))
@@ -108,16 +117,20 @@ def musicxml_text(song: Song, tracks: list[Track], *, melody: Track, chords: Cho
     harmony_part = next((i for i, t in enumerate(tracks) if i and not t.is_drum), 0)
     for i, track in enumerate(tracks):
         if i == 0 and _written(song, melody) is not None:
-            part = _copied_part(_written(song, melody))
+            staves = [_copied_part(_written(song, melody))]
+        elif i and _grand_staff(track):
+            staves = _grand_staff_parts(track, bars, song, swing=swing)
+            score.insert(0, layout.StaffGroup(staves, name=track.name, symbol="brace"))
         else:
-            part = _notated_part(track, bars, song, swing=swing and i > 0, legato=i > 0)
+            staves = [_notated_part(track, bars, song, swing=swing and i > 0, legato=i > 0)]
         if i == 0:
-            _add_tempos(part, song)
+            _add_tempos(staves[0], song)
             if swing:
-                _add_text(part, "Swing")
+                _add_text(staves[0], "Swing")
         if i == harmony_part:
-            _add_chords(part, chords, song.resolution)
-        score.insert(0, part)
+            _add_chords(staves[0], chords, song.resolution)
+        for staff in staves:
+            score.insert(0, staff)
     exporter = GeneralObjectExporter(score)
     exporter.makeNotation = False  # the parts are notated already; music21's pass copies the score
     text = exporter.parse()
@@ -211,11 +224,43 @@ def _ceil(q: Fraction, step: Fraction) -> Fraction:
     return -(-q // step) * step
 
 
-def _notated_part(track: Track, bars: list[_Bar], song: Song, *, swing: bool, legato: bool) -> Any:
-    """A part written from notes on ``bars``: chords split and tied at bar lines, gaps as rests."""
+def _grand_staff(track: Track) -> bool:
+    """Is ``track`` a keyboard part that reads best on a grand staff: a piano or organ program
+    with at least :data:`GRAND_STAFF_SHARE` of its notes on each side of middle C?"""
+    if track.is_drum or track.program not in KEYBOARD_PROGRAMS or not track.notes:
+        return False
+    low = sum(n.pitch < MIDDLE_C for n in track.notes) / len(track.notes)
+    return min(low, 1 - low) >= GRAND_STAFF_SHARE
+
+
+def _grand_staff_parts(track: Track, bars: list[_Bar], song: Song, *, swing: bool) -> list[Any]:
+    """``track`` on two staves of one part: middle C and above in the treble clef, the rest in
+    the bass clef, each staff's chords held to its own next onset."""
+    from music21 import clef, instrument, stream
+
+    staves = []
+    for upper in (True, False):
+        notes = [n for n in track.notes if (n.pitch >= MIDDLE_C) == upper]
+        staves.append(_notated_part(replace(track, notes=notes), bars, song, swing=swing, legato=True,
+                                    staff=stream.PartStaff(),
+                                    staff_clef=clef.TrebleClef() if upper else clef.BassClef()))
+    # one instrument for the part: the lower staff's is the upper's (else each note of it
+    # would name an instrument of its own, and notation programs print "Instrument change")
+    upper_inst, lower_inst = (s.getElementsByClass(instrument.Instrument).first() for s in staves)
+    lower_inst.instrumentId = upper_inst.instrumentId
+    return staves
+
+
+def _notated_part(track: Track, bars: list[_Bar], song: Song, *, swing: bool, legato: bool,
+                  staff: Any = None, staff_clef: Any = None) -> Any:
+    """A part written from notes on ``bars``: chords split and tied at bar lines, gaps as rests.
+
+    ``staff`` is the (empty) stream to write into, a new part by default; ``staff_clef`` the
+    clef, else the bass or treble clef by the notes' mean pitch.
+    """
     from music21 import chord, clef, instrument, key, meter, note, stream, tie
 
-    part = stream.Part()
+    part = stream.Part() if staff is None else staff
     part.partName = track.name or "Part"
     inst = instrument.Percussion() if track.is_drum else instrument.instrumentFromMidiProgram(track.program)
     inst.partName = part.partName
@@ -229,7 +274,7 @@ def _notated_part(track: Track, bars: list[_Bar], song: Song, *, swing: bool, le
     for b, bar in enumerate(bars):
         m = stream.Measure(number=bar.number)
         if b == 0:
-            m.clef = clef.BassClef() if mean < BASS_CLEF_BELOW else clef.TrebleClef()
+            m.clef = staff_clef or (clef.BassClef() if mean < BASS_CLEF_BELOW else clef.TrebleClef())
         if bar.meter != last_meter:
             m.timeSignature = meter.TimeSignature(f"{bar.meter[0]}/{bar.meter[1]}")
             last_meter = bar.meter
