@@ -5,7 +5,8 @@ rendering, so no instrument changes or stacked tempo marks creep in):
 
 * Title and composer: the input score's, else the input file's name (no composer then).
 * One part per output track, each with exactly one instrument (its MIDI program); a piano
-  or organ part with notes well on both sides of middle C is one part on a grand staff.
+  or organ part with notes well on both sides of middle C is one part on a grand staff, a
+  guitar is written in the treble clef an octave down.
 * One metronome mark per tempo change, in the top part; the key signature and the
   meter with their changes in every part, on the bars of the input (a pickup stays a
   pickup).
@@ -51,6 +52,9 @@ BASS_CLEF_BELOW = 55
 MIDDLE_C = 60
 KEYBOARD_PROGRAMS = frozenset(range(8)) | frozenset(range(16, 24))
 """General MIDI pianos and organs: the programs written on a grand staff when they need one."""
+
+GUITAR_PROGRAMS = frozenset(range(24, 32))
+"""General MIDI guitars: written in the treble clef an octave down."""
 
 GRAND_STAFF_SHARE = 0.2
 """A keyboard part with at least this share of its notes on each side of middle C is written
@@ -256,9 +260,9 @@ def _notated_part(track: Track, bars: list[_Bar], song: Song, *, swing: bool, le
     """A part written from notes on ``bars``: chords split and tied at bar lines, gaps as rests.
 
     ``staff`` is the (empty) stream to write into, a new part by default; ``staff_clef`` the
-    clef, else the bass or treble clef by the notes' mean pitch.
+    clef, else :func:`_clef`'s.
     """
-    from music21 import chord, clef, instrument, key, meter, note, stream, tie
+    from music21 import chord, instrument, key, meter, note, stream, tie
 
     part = stream.Part() if staff is None else staff
     part.partName = track.name or "Part"
@@ -274,7 +278,7 @@ def _notated_part(track: Track, bars: list[_Bar], song: Song, *, swing: bool, le
     for b, bar in enumerate(bars):
         m = stream.Measure(number=bar.number)
         if b == 0:
-            m.clef = staff_clef or (clef.BassClef() if mean < BASS_CLEF_BELOW else clef.TrebleClef())
+            m.clef = staff_clef or _clef(track, mean)
         if bar.meter != last_meter:
             m.timeSignature = meter.TimeSignature(f"{bar.meter[0]}/{bar.meter[1]}")
             last_meter = bar.meter
@@ -310,6 +314,16 @@ def _notated_part(track: Track, bars: list[_Bar], song: Song, *, swing: bool, le
     part.splitAtDurations(recurse=True)  # e.g. five sixteenths: a quarter tied to a sixteenth
     part.makeBeams(inPlace=True)
     return part
+
+
+def _clef(track: Track, mean: float) -> Any:
+    """A guitar's treble clef an octave down (guitar music is written an octave above its
+    sound), else the bass clef for a low part and the treble clef for the rest."""
+    from music21 import clef
+
+    if track.program in GUITAR_PROGRAMS and not track.is_drum:
+        return clef.Treble8vbClef()
+    return clef.BassClef() if mean < BASS_CLEF_BELOW else clef.TrebleClef()
 
 
 def _pitch(midi: int, sharps: int) -> Any:
