@@ -3,9 +3,10 @@
 music21's ``expandRepeats`` copies the whole part once per repeat it resolves, so its
 cost grows with the product of the piece's length and its number of repeats: a
 four-movement string quartet of 809 bars (Beethoven's op. 18 no. 4 in music21's corpus)
-took over three minutes to read. It also sends an end-repeat that has no matching start
-back to the first bar even when an earlier end-repeat closes the section before it, so
-that quartet unfolded into 3,611 bars, and a minuet and trio was played twice over.
+took 15 minutes to read (`benchmarks/bench_score_read.py`). It also sends an end-repeat
+that has no matching start back to the first bar even when an earlier end-repeat closes
+the section before it, so that quartet unfolded into 3,611 bars (and was then refused as
+65 minutes of music), and a minuet and trio was played twice over.
 
 Here the order of the measures is worked out first, from the barlines and the endings
 alone (:func:`measure_order`), and each measure is then copied once for each time it is
