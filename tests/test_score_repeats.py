@@ -80,11 +80,48 @@ def test_an_end_repeat_on_the_next_bars_left_closes_the_bar_before() -> None:
     assert played(part(3, left_ends=(3,))) == [1, 2, 1, 2, 3]
 
 
-def test_jumps_written_as_words_are_left_to_music21() -> None:
+def marked(p: Any, marks: dict[int, list[Any]]) -> Any:
+    """``p`` with repeat marks (music21 ``RepeatExpression`` objects) added to 1-based bars."""
+    measures = list(p.getElementsByClass("Measure"))
+    for number, objects in marks.items():
+        for obj in objects:
+            measures[number - 1].insert(0, obj)
+    return p
+
+
+def test_da_capo_al_fine_plays_from_the_start_to_the_fine() -> None:
     from music21 import repeat
 
-    p = part(3)
-    p.getElementsByClass("Measure")[2].append(repeat.DaCapo())
+    assert played(marked(part(4), {2: [repeat.Fine()], 4: [repeat.DaCapoAlFine()]})) == [1, 2, 3, 4, 1, 2]
+
+
+def test_after_the_da_capo_the_repeats_are_not_taken() -> None:
+    from music21 import repeat
+
+    p = marked(part(4, ends={2: 2, 4: 2}), {2: [repeat.Fine()], 4: [repeat.DaCapoAlFine()]})
+    # a minuet: music21 takes both repeats again and ends on bar 2 after 14 bars
+    assert played(p) == [1, 2, 1, 2, 3, 4, 3, 4, 1, 2]
+
+
+def test_dal_segno_al_coda_jumps_from_the_to_coda_bar_to_the_coda() -> None:
+    from music21 import repeat
+
+    p = marked(part(6), {2: [repeat.Segno()], 3: [repeat.Coda()], 4: [repeat.DalSegnoAlCoda()],
+                         5: [repeat.Coda()]})
+    assert played(p) == [1, 2, 3, 4, 2, 3, 5, 6]
+
+
+def test_after_the_jump_only_the_last_ending_is_played() -> None:
+    from music21 import repeat
+
+    p = marked(part(5, ends={3: 2}, endings={1: (3,), 2: (4,)}), {5: [repeat.DaCapo()]})
+    assert played(p) == [1, 2, 3, 1, 2, 4, 5, 1, 2, 4, 5]
+
+
+def test_two_jumps_are_left_to_music21() -> None:
+    from music21 import repeat
+
+    p = marked(part(4), {2: [repeat.DaCapo()], 4: [repeat.DaCapo()]})
     assert measure_order(p) is None
 
 
@@ -131,3 +168,13 @@ def test_a_tie_into_a_repeated_bar_is_one_note_only_where_it_is_played_on(tied_o
     # reading merged the ties of its own copy, not of the caller's score
     assert [len(m.notes) for m in p.getElementsByClass(stream.Measure)] == [1, 1, 1]
     assert (m2.notes[0].tie is not None) == tied_over
+
+
+def test_a_dal_segno_score_reads_in_the_played_order_without_its_marks() -> None:
+    from music21 import repeat, stream
+
+    p = marked(part(6), {2: [repeat.Segno()], 3: [repeat.Coda()], 4: [repeat.DalSegnoAlCoda()],
+                         5: [repeat.Coda()]})
+    song = song_from_stream(stream.Score([p]))
+    assert [n.pitch - 59 for n in song.tracks[0].notes] == [1, 2, 3, 4, 2, 3, 5, 6]
+    assert not song.notation[0].recurse().getElementsByClass(repeat.RepeatExpression)

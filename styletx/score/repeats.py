@@ -18,16 +18,20 @@ played: the cost is the length of the unfolded piece. The rules are a player's:
 * a numbered ending is played on the passes it is numbered for and skipped on the others;
   after the last ending the next section starts, on its first pass.
 
-Jumps written as words (da capo, dal segno, with their fine or coda) need music21's reading
-of those marks, so a score that has one is unfolded by music21 (:func:`unfold`). A fine, segno
-or coda with no jump that leads to it changes nothing (music21 played a polonaise's 32 bars
-with a lone "Fine" as 96) and is left out of the unfolded score, like the repeat barlines.
+* a da capo or dal segno is taken once, after the repeats of its section, and what follows
+  it is played without repeats, on the last ending, to the fine, or to the "to coda" bar and
+  on from the coda (music21 reads the marks, this module the order they make).
+
+A fine, segno or coda that no jump leads to changes nothing (music21 played a polonaise's 32
+bars with a lone "Fine" as 96) and is left out of the unfolded score, like the repeat
+barlines. A score with more than one jump, or marks this reading cannot pair, is unfolded by
+music21 (:func:`unfold`).
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, NamedTuple
 
 MAX_PASSES = 100
 """An unfolded part has at most this many times its written bars (a guard on ``times``)."""
@@ -39,14 +43,69 @@ def _repeat(barline: Any, direction: str) -> bool:
     return isinstance(barline, bar.Repeat) and barline.direction == direction
 
 
+class Jump(NamedTuple):
+    """A da capo or dal segno: where it is written, where it goes, and where the music ends."""
+
+    at: int  # the bar of the command
+    to: int  # the first bar, or the segno's
+    fine: int | None  # the bar that ends the piece after the jump
+    coda: tuple[int, int] | None  # the "to coda" bar and the coda's first bar
+
+
+def _jump(measures: list[Any]) -> Jump | None:
+    """The one jump written as words, or ``None``; ``ValueError`` when it is more than this
+    module reads (two commands, a dal segno without one segno, a coda without both marks)."""
+    from music21 import repeat
+
+    def bars(kind: type) -> list[int]:
+        return [i for i, m in enumerate(measures) if m.recurse().getElementsByClass(kind)]
+
+    commands = [(i, c) for i, m in enumerate(measures)
+                for c in m.recurse().getElementsByClass(repeat.RepeatExpressionCommand)]
+    if not commands:
+        return None
+    if len(commands) > 1:
+        raise ValueError("more than one jump")
+    (at, command), = commands
+    name = type(command).__name__
+    segnos, fines, codas = bars(repeat.Segno), bars(repeat.Fine), bars(repeat.Coda)
+    if "Segno" in name and len(segnos) != 1:
+        raise ValueError("a dal segno needs one segno")
+    if "Coda" in name and len(codas) != 2:
+        raise ValueError("an al coda needs a 'to coda' and a coda")
+    return Jump(at, segnos[0] if "Segno" in name else 0,
+                fines[0] if fines and "Coda" not in name else None,
+                (codas[0], codas[1]) if "Coda" in name else None)
+
+
+def _last_endings(endings: dict[int, set[int]]) -> set[int]:
+    """The bars of each run of endings' last ending: what is played after a jump."""
+    out: set[int] = set()
+    run: list[int] = []
+    for i in [*sorted(endings), None]:
+        if run and (i is None or i != run[-1] + 1):
+            out |= {j for j in run if endings[j] == endings[run[-1]]}
+            run = []
+        if i is not None:
+            run.append(i)
+    return out
+
+
 def measure_order(part: Any) -> list[int] | None:
     """The indices of ``part``'s measures in the order they are played, or ``None`` when the
-    part has a jump written as words (music21 reads those)."""
-    from music21 import repeat, spanner, stream
+    part has a jump written as words that this module does not read (music21 reads those).
 
-    if part.flatten().getElementsByClass(repeat.RepeatExpressionCommand):
-        return None
+    A da capo or dal segno is taken once, after the repeats of its bar's section, and the
+    music after it is played as a player does: without repeats, on the last ending, to the
+    fine, or to the "to coda" bar and from there to the coda.
+    """
+    from music21 import spanner, stream
+
     measures = list(part.getElementsByClass(stream.Measure))
+    try:
+        jump = _jump(measures)
+    except ValueError:
+        return None
     n = len(measures)
     index = {id(m): i for i, m in enumerate(measures)}
     # an end-repeat may be written on the next bar's left; a start-repeat on the last bar's right
@@ -61,10 +120,18 @@ def measure_order(part: Any) -> list[int] | None:
         spanned = [index[id(m)] for m in bracket.getSpannedElements() if id(m) in index]
         for i in range(min(spanned, default=0), max(spanned, default=-1) + 1):
             endings[i] = set(bracket.numberRange)
+    last_ending = _last_endings(endings)
     order: list[int] = []
-    start, passes, i, in_endings = 0, 1, 0, False
+    start, passes, i, in_endings, jumped = 0, 1, 0, False, False
     while i < n and len(order) < MAX_PASSES * n:
         numbers = endings.get(i)
+        if jumped:  # after the jump: no repeats, the last endings, to the fine or the coda
+            if numbers is None or i in last_ending:
+                order.append(i)
+            if i == jump.fine:
+                break
+            i = jump.coda[1] if jump.coda and i == jump.coda[0] else i + 1
+            continue
         if numbers is not None:
             in_endings = True
             if passes not in numbers:
@@ -81,6 +148,9 @@ def measure_order(part: Any) -> list[int] | None:
                 continue
             if numbers is None:
                 start, passes = i + 1, 1
+        if jump is not None and i == jump.at:
+            jumped, i = True, jump.to
+            continue
         i += 1
     return order
 
