@@ -1,4 +1,4 @@
-"""Unfolding a score's repeat bars and numbered endings in one pass over its measures.
+"""Unfolding a score's repeats, endings and jumps in one pass over its measures.
 
 music21's ``expandRepeats`` copies the whole part once per repeat it resolves, so its
 cost grows with the product of the piece's length and its number of repeats: a
@@ -8,16 +8,15 @@ that has no matching start back to the first bar even when an earlier end-repeat
 the section before it, so that quartet unfolded into 3,611 bars (and was then refused as
 65 minutes of music), and a minuet and trio was played twice over.
 
-Here the order of the measures is worked out first, from the barlines and the endings
-alone (:func:`measure_order`), and each measure is then copied once for each time it is
+Here the order of the measures is worked out first, from the barlines, the endings and
+the jump marks alone (:func:`measure_order`), and each measure is then copied once for each time it is
 played: the cost is the length of the unfolded piece. The rules are a player's:
 
 * an end-repeat goes back to the last start-repeat, or, when there is none since the
   previous end-repeat (or since the last numbered ending), to the bar after it, or to the
   first bar; it is played ``times`` times (twice unless written);
 * a numbered ending is played on the passes it is numbered for and skipped on the others;
-  after the last ending the next section starts, on its first pass.
-
+  after the last ending the next section starts, on its first pass;
 * a da capo or dal segno is taken once, after the repeats of its section, and what follows
   it is played without repeats, on the last ending, to the fine, or to the "to coda" bar and
   on from the coda (music21 reads the marks, this module the order they make).
