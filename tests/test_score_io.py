@@ -127,6 +127,24 @@ def test_what_the_reader_keeps_from_each_edge_case() -> None:
     assert len(song("grace_notes").tracks[0].notes) == 16
 
 
+def test_no_chord_written_as_words_is_a_no_chord_symbol() -> None:
+    """Foster's lead sheet in music21's corpus writes its four N.C. as words, not as <harmony>."""
+    from music21 import expressions, harmony, meter, note, stream
+
+    from styletx.score.read import song_from_stream
+
+    part = stream.Part([meter.TimeSignature("4/4")])
+    for k in range(8):
+        part.append(note.Note(60 + k, quarterLength=2))
+    for offset, obj in ((0, harmony.ChordSymbol("C")), (4, expressions.TextExpression("N.C.")),
+                        (6, expressions.TextExpression("cresc.")), (8, harmony.ChordSymbol("G7")),
+                        (12, expressions.TextExpression("n. c."))):
+        part.insert(offset, obj)
+    symbols = song_from_stream(stream.Score([part.makeMeasures()])).chord_symbols
+    assert [(c.tick // RESOLUTION, c.figure, c.chord is None) for c in symbols] == \
+        [(0, "C", False), (4, "N.C.", True), (8, "G7", False), (12, "N.C.", True)]
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_musicxml_round_trip_keeps_the_melody_as_notation(case: str, rendered: dict) -> None:
     from music21 import converter

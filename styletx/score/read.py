@@ -18,6 +18,7 @@ Reading rules
   left out of the timed notes (the written melody keeps them).
 * Chord symbols (``<harmony>``) of every part, in :attr:`Song.chord_symbols`, each
   matched to the model's chords with its root as the bass (``C9`` reads as C7).
+  "N.C." written as words (a direction, not a ``<harmony>``) is a no-chord symbol too.
 * Maps: tempo marks, key signatures, and the meter of every bar: a bar shorter than
   its time signature (a pickup) gets a signature of its own length, as a MIDI export
   would write it.
@@ -390,12 +391,21 @@ def _lyrics(score: Any) -> list[tuple[int, str]]:
     return sorted(out, key=lambda e: e[0])
 
 
+NO_CHORD_WORDS = re.compile(r"\s*(n\.?\s*c\.?|no\s+chord)\s*", re.IGNORECASE)
+"""Words that a lead sheet writes for "no chord" when it does not use a ``<harmony>`` N.C."""
+
+
 def _chord_symbols(score: Any) -> list[ChordSymbol]:
-    from music21 import harmony
+    """Every part's chord symbols, in time order; "N.C." written as words counts as a no-chord."""
+    from music21 import expressions, harmony
 
     out = []
     for part in score.parts:
-        for cs in part.flatten().getElementsByClass(harmony.ChordSymbol):
+        flat = part.flatten()
+        out += [ChordSymbol(_tick(w.offset), "N.C.", None)
+                for w in flat.getElementsByClass(expressions.TextExpression)
+                if NO_CHORD_WORDS.fullmatch(w.content or "")]
+        for cs in flat.getElementsByClass(harmony.ChordSymbol):
             figure = re.sub(r"(^|/)([A-G])-", r"\1\2b", _one_line(cs.figure or ""))  # music21's B- is Bb
             if isinstance(cs, harmony.NoChord) or not cs.pitches:
                 out.append(ChordSymbol(_tick(cs.offset), "N.C.", None))
