@@ -171,8 +171,8 @@ def _unfold_part(part: Any, order: list[int]) -> Any:
         for side in ("leftBarline", "rightBarline"):
             if isinstance(getattr(measure, side), bar.Repeat):
                 setattr(measure, side, bar.Barline("double"))
-        for mark in list(measure.getElementsByClass(repeat.RepeatExpression)):
-            measure.remove(mark)
+        for mark in list(measure.recurse().getElementsByClass(repeat.RepeatExpression)):
+            mark.activeSite.remove(mark)  # found in voices too, as measure_order finds them
         post.insert(offset, measure)
         offset += measure.duration.quarterLength
     return post
