@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from music21 import corpus
 
-from styletx.midi_io import write_midi
-from styletx.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
+from styletx.io.writer import write_midi
+from styletx.music.song import KeySignature, Note, Song, TempoChange, TimeSignature, Track
 
 HERE = Path(__file__).resolve().parent
 RES = 480
@@ -86,10 +86,14 @@ def waltz() -> tuple[Song, list[Track]]:
                   Track("Piano", 0, False, sorted(piano), channel=1)]
 
 
-def main() -> int:
+def write_samples(folder: Path = HERE) -> list[Path]:
+    """Write the samples into ``folder`` (this one by default) and return their paths."""
     samples = {"chorale_bwv254.mid": chorale(), "waltz_in_g.mid": waltz()}
-    for name, (song, tracks) in samples.items():
-        write_midi(HERE / name, song, tracks, force=True)
+    return [write_midi(folder / name, song, tracks, force=True) for name, (song, tracks) in samples.items()]
+
+
+def main() -> int:
+    write_samples()
     return 0
 
 
