@@ -20,7 +20,8 @@ import mido
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from styletx.cli import describe, format_info
+from styletx.cli import format_info
+from styletx.describe import describe
 from styletx.io.reader import read_midi
 from styletx.music.grid import build_grid
 from styletx.music.parts import select_parts
