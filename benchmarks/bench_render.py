@@ -145,7 +145,8 @@ def api_worker(styles_arg: str, repeat: int, seed: int) -> dict:
 
 
 def _env(code: Path) -> dict[str, str]:
-    env = dict(os.environ, BENCH_CODE=str(code))
+    # each checkout's own models: an older checkout cannot read a newer style.json
+    env = dict(os.environ, BENCH_CODE=str(code), STYLETX_MODELS=str(code / "checkpoints"))
     env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
