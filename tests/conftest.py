@@ -1,10 +1,13 @@
-"""Shared fixtures: a tiny untrained style, so tests never wait for a trained model."""
+"""Shared fixtures: a tiny untrained style, so tests never wait for a trained model; and the
+loader of the repository's scripts (benchmarks, generators), which are files, not a package."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -15,6 +18,15 @@ from styletx.styles import StyleInfo
 from styletx.training.train import save_checkpoint
 
 TINY_STYLE = "tiny"
+
+
+def load_script(path: Path, name: str | None = None) -> ModuleType:
+    """Import the script at ``path`` as module ``name`` (its stem by default); its ``main`` is not run."""
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 # The test machine is small and shared: one torch thread avoids oversubscription,
 # which makes the tiny model several times faster here.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -21,6 +20,7 @@ from styletx.io.writer import midi_bytes, write_midi
 from styletx.music.parts import select_parts
 from styletx.music.song import Note, Song, Track
 from styletx.music.timing import bar_starts, has_pickup, tick_to_seconds
+from tests.conftest import load_script
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED: dict[str, dict] = json.loads((FIXTURES / "expected.json").read_text())
@@ -32,11 +32,7 @@ PRETTY_MIDI_DIFFERS = ("overlapping_same_pitch.mid", "dangling.mid", "zero_lengt
 
 
 def test_committed_fixtures_match_generator() -> None:
-    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for name, data in module.build().items():
+    for name, data in load_script(FIXTURES / "make_fixtures.py").build().items():
         assert (FIXTURES / name).read_bytes() == data, f"{name} is stale: rerun make_fixtures.py"
 
 

@@ -7,7 +7,6 @@ accepts, it must be one of the differences documented in :mod:`styletx.io.smf`.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import struct
 from functools import cache
@@ -21,6 +20,7 @@ from hypothesis import strategies as st
 
 from styletx.io.smf import SmfError, SmfFile, parse_smf
 from styletx.io.writer import midi_bytes
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted((ROOT / "tests/fixtures").glob("*.mid")) + sorted((ROOT / "midi_samples").glob("*.mid"))
@@ -106,11 +106,7 @@ def smf(*tracks: bytes, fmt: int = 1, division: int = 480, ntracks: int | None =
 @cache
 def bench_file() -> bytes:
     """The 5-minute, 8-track, ~20k-note file of ``benchmarks/bench_read.py``."""
-    spec = importlib.util.spec_from_file_location("bench_read", ROOT / "benchmarks/bench_read.py")
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    song, tracks = bench.build_song()
+    song, tracks = load_script(ROOT / "benchmarks/bench_read.py").build_song()
     return midi_bytes(song, tracks)
 
 
